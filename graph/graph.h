@@ -1,0 +1,73 @@
+// The host-side graph IR: a mutable mirror of the file format that passes and importers edit.
+//
+// A Graph is what GraphBuilder makes, what serialize() writes as a .pfb, and what read_graph()
+// gets back from a verified Model. Indices (tensor, node) are positions in the vectors, as in the
+// file. Host-only: the device library never sees this type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace preflight {
+namespace graph {
+
+struct Tensor {
+  std::string name;
+  TensorDesc desc;
+  fb::TensorRole role = fb::TensorRole::Activation;
+  std::vector<uint8_t> data;  // the bytes of parameters, constants and optimizer state
+};
+
+struct Node {
+  std::string name;
+  OpType op = OpType::Relu;
+  OpAttrs attrs;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+};
+
+struct Method {
+  std::string name;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  std::vector<int> nodes;  // execution order
+};
+
+struct Metadata {
+  std::string producer = "preflight";
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> entries;  // written sorted by key
+};
+
+struct Graph {
+  std::vector<Tensor> tensors;
+  std::vector<Node> nodes;
+  std::vector<Method> methods;
+  Metadata metadata;
+
+  int find_tensor(const std::string& name) const;  // -1 when absent
+  int find_method(const std::string& name) const;
+  // Parameters and their total bytes (inspect's summary).
+  int64_t parameter_count() const;
+  int64_t parameter_bytes() const;
+};
+
+// Recomputes every node's output descriptions from its inputs, in each method's order (use after
+// changing an input shape). Fails naming the node whose inference fails.
+Status infer_shapes(Graph* graph);
+
+// Sets dim 0 (the batch) of every input of every method to `batch` and re-infers all shapes.
+// Fails naming the node when a shape depends on the old batch (a Reshape with a fixed batch).
+Status set_batch(Graph* graph, int64_t batch);
+
+// Checks a graph before it is written: names non-empty and unique (tensors, nodes, methods), then
+// everything the runtime's loader checks (types, shapes, arity, attributes, dangling tensors,
+// cycles), by serializing and verifying. Errors name the tensor, node or method.
+Status validate(const Graph& graph);
+
+}  // namespace graph
+}  // namespace preflight

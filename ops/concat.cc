@@ -1,0 +1,65 @@
+// Concat: join tensors along one axis. Any dtype, all inputs alike.
+//
+//   x_i: [..., a_i, ...] (equal except along axis)   ->   y: [..., sum a_i, ...]
+#include <cstring>
+
+#include "ops/op.h"
+
+namespace preflight {
+namespace {
+
+constexpr int kMaxConcatInputs = 64;
+
+Status infer_concat(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, TensorDesc* out) {
+  int axis = 0;
+  PF_CHECK(normalize_axis(attrs.axis.axis, in[0].rank, &axis), Error::kInvalidModel,
+           "axis %d is out of range for rank %d", attrs.axis.axis, in[0].rank);
+  TensorDesc y = in[0];
+  for (int i = 1; i < num_inputs; ++i) {
+    PF_CHECK(in[i].dtype == y.dtype, Error::kInvalidModel, "input %d: dtype %s differs from input 0's %s", i,
+             dtype_name(in[i].dtype), dtype_name(y.dtype));
+    PF_CHECK(in[i].rank == y.rank, Error::kInvalidModel, "input %d: rank %d differs from input 0's %d", i,
+             in[i].rank, y.rank);
+    for (int d = 0; d < y.rank; ++d) {
+      if (d == axis) continue;
+      PF_CHECK(in[i].dims[d] == in[0].dims[d], Error::kInvalidModel,
+               "input %d: dim %d is %lld, input 0 has %lld (only the concat axis %d may differ)", i, d,
+               static_cast<long long>(in[i].dims[d]), static_cast<long long>(in[0].dims[d]), axis);
+    }
+    y.dims[axis] += in[i].dims[axis];
+  }
+  out[0] = y;
+  return Status::ok();
+}
+
+Status concat_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, TensorView* out) {
+  int axis = 0;
+  normalize_axis(attrs.axis.axis, in[0].desc.rank, &axis);
+  const TensorDesc& y = out[0].desc;
+  const size_t element = dtype_size(y.dtype);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= y.dims[d];
+  for (int d = axis + 1; d < y.rank; ++d) inner *= y.dims[d];
+  auto* dst = static_cast<unsigned char*>(out[0].data);
+  const size_t out_row = static_cast<size_t>(y.dims[axis] * inner) * element;
+  size_t column = 0;
+  for (int i = 0; i < num_inputs; ++i) {
+    const size_t in_row = static_cast<size_t>(in[i].desc.dims[axis] * inner) * element;
+    const auto* src = static_cast<const unsigned char*>(in[i].data);
+    for (int64_t o = 0; o < outer; ++o) {
+      if (in_row) std::memcpy(dst + o * out_row + column, src + o * in_row, in_row);
+    }
+    column += in_row;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const OpDef& concat_op() {
+  static const OpDef def = {OpType::Concat, "Concat", 1, kMaxConcatInputs, 1, fb::Attrs::AxisAttrs, true,
+                            infer_concat, concat_forward};
+  return def;
+}
+
+}  // namespace preflight

@@ -1,0 +1,69 @@
+// LayerNorm over the trailing dims from `axis` on (PyTorch's normalized_shape = x.shape[axis:]).
+//
+//   x: [d0, ..., dr-1]   gamma, beta (optional): x.shape[axis:]
+//   -> y = (x - mean) / sqrt(var + epsilon) * gamma + beta, mean and biased var over x.shape[axis:]
+#include <cmath>
+
+#include "ops/op.h"
+
+namespace preflight {
+namespace {
+
+enum { kInput = 0, kGamma = 1, kBeta = 2 };
+
+Status infer_layer_norm(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, TensorDesc* out) {
+  const TensorDesc& x = in[kInput];
+  PF_CHECK_DTYPE(x, DType::F32, kInput);
+  int axis = 0;
+  PF_CHECK(normalize_axis(attrs.norm.axis, x.rank, &axis), Error::kInvalidModel,
+           "axis %d is out of range for rank %d", attrs.norm.axis, x.rank);
+  PF_CHECK(attrs.norm.epsilon >= 0.0f, Error::kInvalidModel, "epsilon must be >= 0, got %g",
+           static_cast<double>(attrs.norm.epsilon));
+  for (int i = kGamma; i < num_inputs; ++i) {
+    PF_CHECK_DTYPE(in[i], DType::F32, i);
+    bool matches = in[i].rank == x.rank - axis;
+    for (int d = 0; matches && d < in[i].rank; ++d) matches = in[i].dims[d] == x.dims[axis + d];
+    PF_CHECK(matches, Error::kInvalidModel, "input %d: must have the normalized shape x.shape[%d:]", i, axis);
+  }
+  out[0] = x;
+  return Status::ok();
+}
+
+Status layer_norm_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, TensorView* out) {
+  const TensorDesc& x = in[kInput].desc;
+  int axis = 0;
+  normalize_axis(attrs.norm.axis, x.rank, &axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = axis; d < x.rank; ++d) inner *= x.dims[d];
+  const float* gamma = num_inputs > kGamma ? in[kGamma].f32() : nullptr;
+  const float* beta = num_inputs > kBeta ? in[kBeta].f32() : nullptr;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* src = in[kInput].f32() + o * inner;
+    float* dst = out[0].f32() + o * inner;
+    double mean = 0.0;
+    for (int64_t i = 0; i < inner; ++i) mean += src[i];
+    mean /= static_cast<double>(inner > 0 ? inner : 1);
+    double var = 0.0;
+    for (int64_t i = 0; i < inner; ++i) var += (src[i] - mean) * (src[i] - mean);
+    var /= static_cast<double>(inner > 0 ? inner : 1);
+    const double inv_std = 1.0 / std::sqrt(var + attrs.norm.epsilon);
+    for (int64_t i = 0; i < inner; ++i) {
+      double value = (src[i] - mean) * inv_std;
+      if (gamma) value *= gamma[i];
+      if (beta) value += beta[i];
+      dst[i] = static_cast<float>(value);
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const OpDef& layer_norm_op() {
+  static const OpDef def = {OpType::LayerNorm, "LayerNorm", 1, 3, 1, fb::Attrs::NormAttrs, false,
+                            infer_layer_norm, layer_norm_forward};
+  return def;
+}
+
+}  // namespace preflight

@@ -1,0 +1,132 @@
+// What every op provides: attributes, shape inference with validation, a reference forward kernel.
+//
+// An op is described by an OpDef (see ops/registry.h). Its `infer` function runs at load time and in
+// the graph builder: it checks arity-independent facts (dtypes, ranks, attribute values) and computes
+// the output descriptions. Its `forward` function runs on the run path: it never allocates, never
+// fails on shapes, and trusts what `infer` checked (TFLite Micro's Prepare/Eval split).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+
+#include "runtime/status.h"
+#include "schemas/model_generated.h"
+
+namespace preflight {
+
+using fb::DType;
+using fb::OpType;
+
+constexpr int kMaxRank = 6;
+
+// Bytes per element of a dtype; 0 for a value outside the enum.
+size_t dtype_size(DType dtype);
+const char* dtype_name(DType dtype);
+
+struct TensorDesc {
+  DType dtype = DType::F32;
+  int rank = 0;
+  int64_t dims[kMaxRank] = {0};
+
+  int64_t num_elements() const;  // callers have checked that the product does not overflow
+  size_t num_bytes() const { return static_cast<size_t>(num_elements()) * dtype_size(dtype); }
+  bool same_shape(const TensorDesc& other) const;
+  bool operator==(const TensorDesc& other) const { return dtype == other.dtype && same_shape(other); }
+  bool operator!=(const TensorDesc& other) const { return !(*this == other); }
+};
+
+// Formats "f32[2,3,4]" into buffer; returns buffer. Used in error messages.
+const char* describe(const TensorDesc& desc, char* buffer, size_t capacity);
+
+// Builds a desc from a list of dims: make_desc(DType::F32, {1, 8, 8, 1}).
+TensorDesc make_desc(DType dtype, std::initializer_list<int64_t> dims);
+
+struct TensorView {
+  TensorDesc desc;
+  void* data = nullptr;
+
+  float* f32() const { return static_cast<float*>(data); }
+  template <typename T>
+  T* as() const { return static_cast<T*>(data); }
+};
+
+// Attribute families, one per table of the schema's Attrs union. Defaults equal the schema's.
+struct MatMulAttrs { bool transpose_a = false; bool transpose_b = false; };
+struct Conv2dAttrs {
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int dilation_h = 1, dilation_w = 1;
+  int groups = 1;
+};
+struct Pool2dAttrs {
+  int kernel_h = 0, kernel_w = 0;
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  bool count_include_pad = false;
+};
+struct GlobalPoolAttrs { bool keep_dims = false; };
+struct ClampAttrs { float min = 0.0f; float max = 0.0f; };
+struct GeluAttrs { bool tanh_approximation = false; };
+struct AxisAttrs { int axis = 0; };
+struct ReshapeAttrs { int rank = 0; int64_t shape[kMaxRank] = {0}; };
+struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
+struct NormAttrs { int axis = -1; float epsilon = 1e-5f; };
+struct DropoutAttrs { float ratio = 0.5f; };
+struct LossAttrs { fb::Reduction reduction = fb::Reduction::Mean; };
+
+// The attributes of one node. `kind` names the family that is set; an op reads only its own family.
+struct OpAttrs {
+  fb::Attrs kind = fb::Attrs::NONE;
+  MatMulAttrs matmul;
+  Conv2dAttrs conv;
+  Pool2dAttrs pool;
+  GlobalPoolAttrs global_pool;
+  ClampAttrs clamp;
+  GeluAttrs gelu;
+  AxisAttrs axis;
+  ReshapeAttrs reshape;
+  TransposeAttrs transpose;
+  NormAttrs norm;
+  DropoutAttrs dropout;
+  LossAttrs loss;
+};
+
+// Validates attributes and inputs, writes the output descriptions. Messages name the input index
+// and expected vs actual; the caller prefixes the node and op.
+using InferFn = Status (*)(const OpAttrs& attrs, const TensorDesc* inputs, int num_inputs,
+                           TensorDesc* outputs);
+// Reference forward kernel. Never allocates; `infer` has accepted these shapes, so it fails only on
+// data that no shape check can see (a class label out of range), with a message naming the row.
+using ForwardFn = Status (*)(const OpAttrs& attrs, const TensorView* inputs, int num_inputs,
+                           TensorView* outputs);
+
+struct OpDef {
+  OpType type;
+  const char* name;
+  int min_inputs;
+  int max_inputs;
+  int num_outputs;
+  fb::Attrs attrs_kind;  // the union member this op reads; NONE when it has no attributes
+  bool attrs_required;   // false: a node may leave attrs out and get the defaults
+  InferFn infer;
+  ForwardFn forward;
+};
+
+// Normalises a possibly negative axis into [0, rank); false when out of range.
+bool normalize_axis(int axis, int rank, int* normalized);
+
+// Checked arithmetic for sizes that come from untrusted files.
+bool checked_mul(int64_t a, int64_t b, int64_t* out);
+bool checked_add(int64_t a, int64_t b, int64_t* out);
+
+}  // namespace preflight
+
+#define PF_CHECK_DTYPE(desc, expected, index)                                              \
+  PF_CHECK((desc).dtype == (expected), ::preflight::Error::kInvalidModel,                  \
+           "input %d: expected dtype %s, got %s", (index), ::preflight::dtype_name(expected), \
+           ::preflight::dtype_name((desc).dtype))
+
+#define PF_CHECK_RANK(desc, expected, index)                                                \
+  PF_CHECK((desc).rank == (expected), ::preflight::Error::kInvalidModel,                    \
+           "input %d: expected rank %d, got rank %d", (index), (expected), (desc).rank)

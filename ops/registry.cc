@@ -1,0 +1,154 @@
+#include "ops/registry.h"
+
+namespace preflight {
+
+// Each op file defines one of these (one op, one place).
+const OpDef& linear_op();
+const OpDef& matmul_op();
+const OpDef& conv2d_op();
+const OpDef& max_pool2d_op();
+const OpDef& avg_pool2d_op();
+const OpDef& global_avg_pool_op();
+const OpDef& relu_op();
+const OpDef& clamp_op();
+const OpDef& sigmoid_op();
+const OpDef& tanh_op();
+const OpDef& gelu_op();
+const OpDef& add_op();
+const OpDef& sub_op();
+const OpDef& mul_op();
+const OpDef& div_op();
+const OpDef& reshape_op();
+const OpDef& flatten_op();
+const OpDef& transpose_op();
+const OpDef& concat_op();
+const OpDef& softmax_op();
+const OpDef& log_softmax_op();
+const OpDef& batch_norm_op();
+const OpDef& layer_norm_op();
+const OpDef& dropout_op();
+const OpDef& softmax_cross_entropy_op();
+const OpDef& mse_loss_op();
+
+const OpDef* find_op(OpType type) {
+  switch (type) {
+    case OpType::Linear: return &linear_op();
+    case OpType::MatMul: return &matmul_op();
+    case OpType::Conv2D: return &conv2d_op();
+    case OpType::MaxPool2D: return &max_pool2d_op();
+    case OpType::AvgPool2D: return &avg_pool2d_op();
+    case OpType::GlobalAvgPool: return &global_avg_pool_op();
+    case OpType::Relu: return &relu_op();
+    case OpType::Clamp: return &clamp_op();
+    case OpType::Sigmoid: return &sigmoid_op();
+    case OpType::Tanh: return &tanh_op();
+    case OpType::Gelu: return &gelu_op();
+    case OpType::Add: return &add_op();
+    case OpType::Sub: return &sub_op();
+    case OpType::Mul: return &mul_op();
+    case OpType::Div: return &div_op();
+    case OpType::Reshape: return &reshape_op();
+    case OpType::Flatten: return &flatten_op();
+    case OpType::Transpose: return &transpose_op();
+    case OpType::Concat: return &concat_op();
+    case OpType::Softmax: return &softmax_op();
+    case OpType::LogSoftmax: return &log_softmax_op();
+    case OpType::BatchNorm: return &batch_norm_op();
+    case OpType::LayerNorm: return &layer_norm_op();
+    case OpType::Dropout: return &dropout_op();
+    case OpType::SoftmaxCrossEntropy: return &softmax_cross_entropy_op();
+    case OpType::MseLoss: return &mse_loss_op();
+  }
+  return nullptr;
+}
+
+namespace {
+
+void read_conv(const fb::Conv2dAttrs& t, Conv2dAttrs* a) {
+  a->stride_h = t.stride_h();
+  a->stride_w = t.stride_w();
+  a->pad_top = t.pad_top();
+  a->pad_left = t.pad_left();
+  a->pad_bottom = t.pad_bottom();
+  a->pad_right = t.pad_right();
+  a->dilation_h = t.dilation_h();
+  a->dilation_w = t.dilation_w();
+  a->groups = t.groups();
+}
+
+void read_pool(const fb::Pool2dAttrs& t, Pool2dAttrs* a) {
+  a->kernel_h = t.kernel_h();
+  a->kernel_w = t.kernel_w();
+  a->stride_h = t.stride_h();
+  a->stride_w = t.stride_w();
+  a->pad_top = t.pad_top();
+  a->pad_left = t.pad_left();
+  a->pad_bottom = t.pad_bottom();
+  a->pad_right = t.pad_right();
+  a->count_include_pad = t.count_include_pad();
+}
+
+}  // namespace
+
+Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
+  *attrs = OpAttrs();
+  attrs->kind = op.attrs_kind;
+  const fb::Attrs kind = node.attrs_type();
+  if (kind == fb::Attrs::NONE || node.attrs() == nullptr) {
+    PF_CHECK(!op.attrs_required, Error::kInvalidModel, "%s needs attributes %s, the node has none",
+             op.name, fb::EnumNameAttrs(op.attrs_kind));
+    return Status::ok();
+  }
+  PF_CHECK(kind == op.attrs_kind, Error::kInvalidModel, "%s reads attributes %s, the node has %s",
+           op.name, fb::EnumNameAttrs(op.attrs_kind),
+           fb::EnumNameAttrs(kind)[0] ? fb::EnumNameAttrs(kind) : "an unknown attribute type");
+  switch (kind) {
+    case fb::Attrs::NONE: break;
+    case fb::Attrs::MatMulAttrs: {
+      const auto* t = node.attrs_as_MatMulAttrs();
+      attrs->matmul.transpose_a = t->transpose_a();
+      attrs->matmul.transpose_b = t->transpose_b();
+      break;
+    }
+    case fb::Attrs::Conv2dAttrs: read_conv(*node.attrs_as_Conv2dAttrs(), &attrs->conv); break;
+    case fb::Attrs::Pool2dAttrs: read_pool(*node.attrs_as_Pool2dAttrs(), &attrs->pool); break;
+    case fb::Attrs::GlobalPoolAttrs:
+      attrs->global_pool.keep_dims = node.attrs_as_GlobalPoolAttrs()->keep_dims();
+      break;
+    case fb::Attrs::ClampAttrs:
+      attrs->clamp.min = node.attrs_as_ClampAttrs()->min();
+      attrs->clamp.max = node.attrs_as_ClampAttrs()->max();
+      break;
+    case fb::Attrs::GeluAttrs:
+      attrs->gelu.tanh_approximation = node.attrs_as_GeluAttrs()->tanh_approximation();
+      break;
+    case fb::Attrs::AxisAttrs: attrs->axis.axis = node.attrs_as_AxisAttrs()->axis(); break;
+    case fb::Attrs::ReshapeAttrs: {
+      const auto* shape = node.attrs_as_ReshapeAttrs()->shape();
+      PF_CHECK(shape != nullptr, Error::kInvalidModel, "Reshape attributes have no shape");
+      PF_CHECK(shape->size() <= static_cast<uint32_t>(kMaxRank), Error::kInvalidModel,
+               "Reshape target rank %u is above the limit %d", shape->size(), kMaxRank);
+      attrs->reshape.rank = static_cast<int>(shape->size());
+      for (int i = 0; i < attrs->reshape.rank; ++i) attrs->reshape.shape[i] = shape->Get(i);
+      break;
+    }
+    case fb::Attrs::TransposeAttrs: {
+      const auto* perm = node.attrs_as_TransposeAttrs()->perm();
+      PF_CHECK(perm != nullptr, Error::kInvalidModel, "Transpose attributes have no perm");
+      PF_CHECK(perm->size() <= static_cast<uint32_t>(kMaxRank), Error::kInvalidModel,
+               "Transpose perm length %u is above the limit %d", perm->size(), kMaxRank);
+      attrs->transpose.rank = static_cast<int>(perm->size());
+      for (int i = 0; i < attrs->transpose.rank; ++i) attrs->transpose.perm[i] = perm->Get(i);
+      break;
+    }
+    case fb::Attrs::NormAttrs:
+      attrs->norm.axis = node.attrs_as_NormAttrs()->axis();
+      attrs->norm.epsilon = node.attrs_as_NormAttrs()->epsilon();
+      break;
+    case fb::Attrs::DropoutAttrs: attrs->dropout.ratio = node.attrs_as_DropoutAttrs()->ratio(); break;
+    case fb::Attrs::LossAttrs: attrs->loss.reduction = node.attrs_as_LossAttrs()->reduction(); break;
+  }
+  return Status::ok();
+}
+
+}  // namespace preflight

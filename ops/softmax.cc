@@ -1,0 +1,62 @@
+// Softmax and LogSoftmax along one axis.
+//
+//   x: [..., C, ...] f32   ->   y: same shape; each slice along `axis` sums to 1 (Softmax)
+#include <cmath>
+
+#include "ops/op.h"
+
+namespace preflight {
+namespace {
+
+Status infer_softmax(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
+  PF_CHECK_DTYPE(in[0], DType::F32, 0);
+  int axis = 0;
+  PF_CHECK(normalize_axis(attrs.axis.axis, in[0].rank, &axis), Error::kInvalidModel,
+           "axis %d is out of range for rank %d", attrs.axis.axis, in[0].rank);
+  out[0] = in[0];
+  return Status::ok();
+}
+
+template <bool kLog>
+Status softmax_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const TensorDesc& x = in[0].desc;
+  int axis = 0;
+  normalize_axis(attrs.axis.axis, x.rank, &axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
+  const int64_t classes = x.dims[axis];
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* src = in[0].f32() + o * classes * inner + i;
+      float* dst = out[0].f32() + o * classes * inner + i;
+      // Subtract the max so exp never overflows.
+      double max_value = -INFINITY;
+      for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, src[c * inner]);
+      double sum = 0.0;
+      for (int64_t c = 0; c < classes; ++c) sum += std::exp(src[c * inner] - max_value);
+      const double log_sum = std::log(sum);
+      for (int64_t c = 0; c < classes; ++c) {
+        const double shifted = src[c * inner] - max_value;
+        dst[c * inner] = static_cast<float>(kLog ? shifted - log_sum : std::exp(shifted) / sum);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const OpDef& softmax_op() {
+  static const OpDef def = {OpType::Softmax, "Softmax", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_softmax,
+                            softmax_forward<false>};
+  return def;
+}
+
+const OpDef& log_softmax_op() {
+  static const OpDef def = {OpType::LogSoftmax, "LogSoftmax", 1, 1, 1, fb::Attrs::AxisAttrs, true,
+                            infer_softmax, softmax_forward<true>};
+  return def;
+}
+
+}  // namespace preflight

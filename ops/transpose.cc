@@ -1,0 +1,64 @@
+// Transpose: permute the axes. Any dtype.
+//
+//   x: [d0, ..., dr-1]   perm: a permutation of 0..r-1   ->   y: [d(perm[0]), ..., d(perm[r-1])]
+#include <cstring>
+
+#include "ops/op.h"
+
+namespace preflight {
+namespace {
+
+Status infer_transpose(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
+  const TransposeAttrs& a = attrs.transpose;
+  const TensorDesc& x = in[0];
+  PF_CHECK(a.rank == x.rank, Error::kInvalidModel, "perm has %d entries, the input has rank %d", a.rank, x.rank);
+  bool seen[kMaxRank] = {false};
+  TensorDesc y = x;
+  for (int i = 0; i < a.rank; ++i) {
+    const int axis = a.perm[i];
+    PF_CHECK(axis >= 0 && axis < x.rank && !seen[axis], Error::kInvalidModel,
+             "perm[%d] = %d: perm must be a permutation of 0..%d", i, axis, x.rank - 1);
+    seen[axis] = true;
+    y.dims[i] = x.dims[axis];
+  }
+  out[0] = y;
+  return Status::ok();
+}
+
+Status transpose_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const TensorDesc& x = in[0].desc;
+  const int rank = x.rank;
+  const size_t element = dtype_size(x.dtype);
+  // Input strides in elements, visited in output order.
+  int64_t in_strides[kMaxRank], stride = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    in_strides[i] = stride;
+    stride *= x.dims[i];
+  }
+  int64_t out_strides_in_input[kMaxRank], counter[kMaxRank] = {0};
+  for (int i = 0; i < rank; ++i) out_strides_in_input[i] = in_strides[attrs.transpose.perm[i]];
+  const int64_t count = x.num_elements();
+  const auto* src = static_cast<const unsigned char*>(in[0].data);
+  auto* dst = static_cast<unsigned char*>(out[0].data);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    std::memcpy(dst + i * element, src + offset * element, element);
+    for (int d = rank - 1; d >= 0; --d) {
+      offset += out_strides_in_input[d];
+      if (++counter[d] < out[0].desc.dims[d]) break;
+      offset -= out_strides_in_input[d] * out[0].desc.dims[d];
+      counter[d] = 0;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const OpDef& transpose_op() {
+  static const OpDef def = {OpType::Transpose, "Transpose", 1, 1, 1, fb::Attrs::TransposeAttrs, true,
+                            infer_transpose, transpose_forward};
+  return def;
+}
+
+}  // namespace preflight

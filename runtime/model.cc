@@ -1,0 +1,99 @@
+#include "runtime/model.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace preflight {
+
+const char* role_name(fb::TensorRole role) {
+  const char* name = fb::EnumNameTensorRole(role);
+  return name[0] ? name : "unknown-role";
+}
+
+Result<Model> Model::load_bytes(const void* data, size_t size, const LoadLimits& limits) {
+  PF_CHECK(data != nullptr || size == 0, Error::kInvalidArgument, "model bytes are null");
+  PF_CHECK(reinterpret_cast<uintptr_t>(data) % kLoadAlignment == 0, Error::kInvalidArgument,
+           "model bytes must start at a %zu-byte aligned address", kLoadAlignment);
+  Model model;
+  model.bytes_ = static_cast<const uint8_t*>(data);
+  model.size_ = size;
+  model.limits_ = limits;
+  PF_RETURN_IF_ERROR(verify_model(&model));
+  return Result<Model>(std::move(model));
+}
+
+Result<Model> Model::load_file(const char* path, const LoadLimits& limits) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  PF_CHECK(fd >= 0, errno == ENOENT ? Error::kNotFound : Error::kIoError, "%s: cannot open: %s", path,
+           std::strerror(errno));
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return Status::error(Error::kIoError, "%s: not a regular file", path);
+  }
+  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
+  if (file_size > limits.max_file_bytes) {
+    ::close(fd);
+    return Status::error(Error::kResourceLimit, "%s: file size %llu is above the limit max_file_bytes = %llu",
+                         path, static_cast<unsigned long long>(file_size),
+                         static_cast<unsigned long long>(limits.max_file_bytes));
+  }
+  void* mapping = nullptr;
+  if (file_size > 0) {
+    mapping = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapping == MAP_FAILED) {
+      const int error = errno;
+      ::close(fd);
+      return Status::error(Error::kIoError, "%s: cannot map: %s", path, std::strerror(error));
+    }
+  }
+  ::close(fd);
+  Model model;
+  model.bytes_ = static_cast<const uint8_t*>(mapping);
+  model.size_ = file_size;
+  model.mapping_ = mapping;
+  model.mapping_size_ = file_size;
+  model.limits_ = limits;
+  const Status status = verify_model(&model);
+  if (!status.is_ok()) return status.with_context("%s: ", path);
+  return Result<Model>(std::move(model));
+}
+
+Model::Model(Model&& other) noexcept { *this = std::move(other); }
+
+Model& Model::operator=(Model&& other) noexcept {
+  if (this == &other) return *this;
+  if (mapping_) ::munmap(mapping_, mapping_size_);
+  bytes_ = other.bytes_;
+  size_ = other.size_;
+  mapping_ = other.mapping_;
+  mapping_size_ = other.mapping_size_;
+  root_ = other.root_;
+  limits_ = other.limits_;
+  tensors_ = std::move(other.tensors_);
+  nodes_ = std::move(other.nodes_);
+  methods_ = std::move(other.methods_);
+  other.mapping_ = nullptr;
+  other.bytes_ = nullptr;
+  other.root_ = nullptr;
+  return *this;
+}
+
+Model::~Model() {
+  if (mapping_) ::munmap(mapping_, mapping_size_);
+}
+
+int Model::find_method(const char* name) const {
+  for (size_t i = 0; i < methods_.size(); ++i) {
+    if (std::strcmp(methods_[i].name, name) == 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace preflight

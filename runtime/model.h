@@ -1,0 +1,105 @@
+// A loaded, verified model: the bytes of a .pfb plus what verification derived from them.
+//
+// Loading never trusts the file (runtime/verify.cc): the FlatBuffers Verifier runs first, then the
+// semantic checks (indices in range, shapes non-negative and consistent with each op's shape
+// inference, buffer sizes equal shape x dtype size, no cycles, limits). There is no unverified load
+// path. The weights stay where they are (zero-copy): a Model borrows the caller's bytes or owns a
+// read-only mmap of the file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ops/op.h"
+#include "runtime/status.h"
+
+namespace preflight {
+
+// The schema version this build reads and writes (schemas/model.fbs, Model.schema_version).
+constexpr uint32_t kSchemaVersion = 1;
+// Inline buffers and segment offsets are aligned to this many bytes.
+constexpr size_t kBufferAlignment = 64;
+// Byte spans handed to Model::load_bytes must start at an address aligned to this.
+constexpr size_t kLoadAlignment = 16;
+
+// Limits checked before anything is allocated for a model; a model over one is refused with an
+// error that names the limit and the value. Defaults suit every bundled model with ample margin.
+struct LoadLimits {
+  uint64_t max_file_bytes = uint64_t{1} << 31;       // 2 GiB
+  uint32_t max_tensors = 1u << 16;
+  uint32_t max_nodes = 1u << 16;
+  uint32_t max_methods = 64;
+  int64_t max_tensor_elements = int64_t{1} << 32;
+  uint64_t max_arena_bytes = uint64_t{1} << 31;      // checked when a Session plans its arena
+  uint32_t max_flatbuffer_depth = 64;                // FlatBuffers Verifier nesting depth
+};
+
+struct TensorInfo {
+  const char* name = "";   // points into the model bytes; never null
+  fb::TensorRole role = fb::TensorRole::Activation;
+  TensorDesc desc;
+  const void* data = nullptr;  // parameters, constants, optimizer state: their bytes in the file
+};
+
+struct NodeInfo {
+  const char* name = "";
+  const OpDef* op = nullptr;
+  OpAttrs attrs;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+};
+
+struct MethodInfo {
+  const char* name = "";
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  std::vector<int> nodes;  // execution order
+};
+
+class Model {
+ public:
+  // Verifies `size` bytes at `data`, which must stay alive and unchanged while the Model is used.
+  // `data` must be aligned to kLoadAlignment.
+  static Result<Model> load_bytes(const void* data, size_t size, const LoadLimits& limits = LoadLimits());
+  // Maps the file read-only and verifies it. Errors name the path.
+  static Result<Model> load_file(const char* path, const LoadLimits& limits = LoadLimits());
+
+  Model(Model&& other) noexcept;
+  Model& operator=(Model&& other) noexcept;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
+
+  const fb::Model& flatbuffer() const { return *root_; }
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  const std::vector<MethodInfo>& methods() const { return methods_; }
+  const LoadLimits& limits() const { return limits_; }
+  // Index of the method called `name`, or -1.
+  int find_method(const char* name) const;
+  // The whole file, and the weight segment (empty when there is none).
+  const uint8_t* bytes() const { return bytes_; }
+  size_t size() const { return size_; }
+
+ private:
+  Model() = default;
+  friend Status verify_model(Model* model);
+
+  const uint8_t* bytes_ = nullptr;
+  size_t size_ = 0;
+  void* mapping_ = nullptr;  // owned mmap of load_file, unmapped by the destructor
+  size_t mapping_size_ = 0;
+  const fb::Model* root_ = nullptr;
+  LoadLimits limits_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<NodeInfo> nodes_;
+  std::vector<MethodInfo> methods_;
+};
+
+// Runs every check on model->bytes_ and fills the derived tables (runtime/verify.cc).
+Status verify_model(Model* model);
+
+const char* role_name(fb::TensorRole role);
+
+}  // namespace preflight

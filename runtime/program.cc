@@ -1,0 +1,103 @@
+#include "runtime/program.h"
+
+#include <algorithm>
+
+namespace preflight {
+
+Result<Program> Program::prepare(const Model& model, int method_index, const Backend& backend) {
+  PF_CHECK(method_index >= 0 && static_cast<size_t>(method_index) < model.methods().size(), Error::kInvalidArgument,
+           "method index %d is out of range", method_index);
+  const MethodInfo& method = model.methods()[static_cast<size_t>(method_index)];
+  const auto& tensors = model.tensors();
+  Program program;
+  program.model_ = &model;
+  program.method_index_ = method_index;
+  program.arena_offsets_.assign(tensors.size(), -1);
+  program.tensor_data_.assign(tensors.size(), nullptr);
+
+  // Lifetimes of the tensors this method keeps in the arena.
+  const int end_step = static_cast<int>(method.nodes.size());
+  std::vector<int> first(tensors.size(), -1), last(tensors.size(), -1);
+  auto in_arena = [&](int t) {
+    const fb::TensorRole role = tensors[static_cast<size_t>(t)].role;
+    return role == fb::TensorRole::Activation || role == fb::TensorRole::Input || role == fb::TensorRole::Output;
+  };
+  for (int t : method.inputs) first[t] = last[t] = 0;
+  for (int step = 0; step < end_step; ++step) {
+    const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];
+    for (int t : node.inputs) {
+      if (in_arena(t)) last[t] = std::max(last[t], step);
+    }
+    for (int t : node.outputs) first[t] = last[t] = step;
+  }
+  for (int t : method.outputs) {
+    if (in_arena(t)) last[t] = end_step;
+  }
+  std::vector<PlannedBuffer> buffers;
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (first[t] < 0 || !in_arena(static_cast<int>(t))) continue;
+    PlannedBuffer buffer;
+    buffer.id = static_cast<int>(t);
+    buffer.size = tensors[t].desc.num_bytes();
+    buffer.first_step = first[t];
+    buffer.last_step = last[t];
+    buffers.push_back(buffer);
+  }
+  program.lower_bound_ = lifetime_lower_bound(buffers, kBufferAlignment);
+  program.plan_ = plan_arena(std::move(buffers), kBufferAlignment);
+  PF_CHECK(program.plan_.arena_bytes <= model.limits().max_arena_bytes, Error::kResourceLimit,
+           "method '%s': arena of %zu bytes is above the limit max_arena_bytes = %llu", method.name,
+           program.plan_.arena_bytes, static_cast<unsigned long long>(model.limits().max_arena_bytes));
+  for (const PlannedBuffer& buffer : program.plan_.buffers) {
+    program.arena_offsets_[static_cast<size_t>(buffer.id)] = static_cast<int64_t>(buffer.offset);
+  }
+
+  for (int step = 0; step < end_step; ++step) {
+    const int n = method.nodes[static_cast<size_t>(step)];
+    const NodeInfo& node = model.nodes()[static_cast<size_t>(n)];
+    const Backend& chosen = backend.supports(model, node) ? backend : reference_backend();
+    Step planned = {n, chosen.kernel(model, node), program.views_.size()};
+    PF_CHECK(planned.kernel != nullptr, Error::kUnsupported, "method '%s' node %d (%s '%s'): backend %s has no kernel",
+             method.name, n, node.op->name, node.name, chosen.name);
+    for (int t : node.inputs) program.view_tensors_.push_back(t);
+    for (int t : node.outputs) program.view_tensors_.push_back(t);
+    program.views_.resize(program.view_tensors_.size());
+    program.steps_.push_back(planned);
+    program.step_backends_.push_back(chosen.name);
+  }
+  for (size_t v = 0; v < program.views_.size(); ++v) {
+    program.views_[v].desc = tensors[static_cast<size_t>(program.view_tensors_[v])].desc;
+  }
+  return Result<Program>(std::move(program));
+}
+
+void Program::bind(uint8_t* arena) {
+  const auto& tensors = model_->tensors();
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (arena_offsets_[t] >= 0) {
+      tensor_data_[t] = arena + arena_offsets_[t];
+    } else if (tensors[t].data != nullptr) {
+      // Weights are read-only here; kernels take inputs as const data through a void pointer.
+      tensor_data_[t] = const_cast<void*>(tensors[t].data);
+    }
+  }
+  for (size_t v = 0; v < views_.size(); ++v) views_[v].data = tensor_data_[static_cast<size_t>(view_tensors_[v])];
+}
+
+Status Program::run() {
+  // Run path: no allocation, no re-validation.
+  for (const Step& step : steps_) {
+    const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
+    const int num_inputs = static_cast<int>(node.inputs.size());
+    const TensorView* inputs = &views_[step.first_view];
+    TensorView* outputs = &views_[step.first_view + node.inputs.size()];
+    const Status status = step.kernel(node.attrs, inputs, num_inputs, outputs);
+    if (!status.is_ok()) {
+      return status.with_context("method '%s' node %d (%s '%s'): ", model_->methods()[static_cast<size_t>(method_index_)].name,
+                                 step.node, node.op->name, node.name);
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace preflight

@@ -1,0 +1,56 @@
+// A Program: one method of a model, prepared to run. Prepare does every check and allocation;
+// run only binds nothing and computes (STYLE.md: Prepare checks and allocates, Run computes).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/backend.h"
+#include "runtime/memory_plan.h"
+#include "runtime/model.h"
+
+namespace preflight {
+
+class Program {
+ public:
+  // Orders the steps, picks a kernel per node (the backend's, else the reference one) and plans
+  // the arena. Allocates; call bind() with an arena of arena_bytes() before run().
+  static Result<Program> prepare(const Model& model, int method_index, const Backend& backend);
+
+  // Points every view at its place: arena offsets for activations, the model bytes for weights.
+  // `arena` is aligned to kBufferAlignment and at least arena_bytes() long.
+  void bind(uint8_t* arena);
+
+  // Runs the steps in order. Never allocates. A kernel error names the method, node and op.
+  Status run();
+
+  int method_index() const { return method_index_; }
+  const MemoryPlan& plan() const { return plan_; }
+  size_t arena_bytes() const { return plan_.arena_bytes; }
+  // Lower bound of any arena plan for this method (see memory_plan.h).
+  size_t lower_bound_bytes() const { return lower_bound_; }
+  // Where tensor `t` lives once bound; nullptr for tensors this method does not touch.
+  void* tensor_data(int t) const { return tensor_data_[static_cast<size_t>(t)]; }
+  // Which backend runs each step, in order.
+  const std::vector<const char*>& step_backends() const { return step_backends_; }
+
+ private:
+  struct Step {
+    int node;
+    ForwardFn kernel;
+    size_t first_view;  // inputs then outputs in views_
+  };
+
+  const Model* model_ = nullptr;
+  int method_index_ = 0;
+  std::vector<Step> steps_;
+  std::vector<TensorView> views_;
+  std::vector<int> view_tensors_;       // the tensor behind each view
+  std::vector<int64_t> arena_offsets_;  // per tensor: offset in the arena, -1 when not in it
+  std::vector<void*> tensor_data_;
+  std::vector<const char*> step_backends_;
+  MemoryPlan plan_;
+  size_t lower_bound_ = 0;
+};
+
+}  // namespace preflight

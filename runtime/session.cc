@@ -1,0 +1,74 @@
+#include "runtime/session.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace preflight {
+
+void Session::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+
+Result<Session> Session::open(Model model, const SessionOptions& options) {
+  const Backend& backend = options.backend ? *options.backend : reference_backend();
+  Session session;
+  session.model_.reset(new (std::nothrow) Model(std::move(model)));
+  PF_CHECK(session.model_ != nullptr, Error::kOutOfMemory, "cannot allocate the session");
+  const Model& loaded = *session.model_;
+  for (size_t m = 0; m < loaded.methods().size(); ++m) {
+    Result<Program> program = Program::prepare(loaded, static_cast<int>(m), backend);
+    if (!program.is_ok()) return program.status();
+    if (program->arena_bytes() > session.arena_bytes_) session.arena_bytes_ = program->arena_bytes();
+    session.programs_.push_back(std::move(program).value());
+  }
+  // One arena for all methods; at least one alignment unit so the pointer is never null.
+  const size_t bytes = (session.arena_bytes_ + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+  session.arena_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, bytes ? bytes : kBufferAlignment)));
+  PF_CHECK(session.arena_ != nullptr, Error::kOutOfMemory, "cannot allocate an arena of %zu bytes", bytes);
+  for (Program& program : session.programs_) program.bind(session.arena_.get());
+  return Result<Session>(std::move(session));
+}
+
+namespace {
+
+Status check_argument(const char* kind, size_t index, const TensorInfo& expected, const TensorView& actual) {
+  char want[96], got[96];
+  PF_CHECK(actual.desc == expected.desc, Error::kInvalidArgument, "%s %zu '%s': expected %s, got %s", kind, index,
+           expected.name, describe(expected.desc, want, sizeof want), describe(actual.desc, got, sizeof got));
+  PF_CHECK(actual.data != nullptr || expected.desc.num_bytes() == 0, Error::kInvalidArgument,
+           "%s %zu '%s': data pointer is null", kind, index, expected.name);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Session::run(const char* method, const TensorView* inputs, int num_inputs, TensorView* outputs,
+                    int num_outputs) {
+  const int index = model_->find_method(method);
+  PF_CHECK(index >= 0, Error::kNotFound, "the model has no method '%s'", method);
+  const MethodInfo& info = model_->methods()[static_cast<size_t>(index)];
+  Program& program = programs_[static_cast<size_t>(index)];
+  PF_CHECK(num_inputs == static_cast<int>(info.inputs.size()) && num_outputs == static_cast<int>(info.outputs.size()),
+           Error::kInvalidArgument, "method '%s' takes %zu inputs and %zu outputs, got %d and %d", method,
+           info.inputs.size(), info.outputs.size(), num_inputs, num_outputs);
+  for (size_t i = 0; i < info.inputs.size(); ++i) {
+    const Status status = check_argument("input", i, model_->tensors()[static_cast<size_t>(info.inputs[i])], inputs[i]);
+    if (!status.is_ok()) return status.with_context("method '%s': ", method);
+  }
+  for (size_t i = 0; i < info.outputs.size(); ++i) {
+    const Status status =
+        check_argument("output", i, model_->tensors()[static_cast<size_t>(info.outputs[i])], outputs[i]);
+    if (!status.is_ok()) return status.with_context("method '%s': ", method);
+  }
+  for (size_t i = 0; i < info.inputs.size(); ++i) {
+    const size_t bytes = inputs[i].desc.num_bytes();
+    if (bytes) std::memcpy(program.tensor_data(info.inputs[i]), inputs[i].data, bytes);
+  }
+  PF_RETURN_IF_ERROR(program.run());
+  for (size_t i = 0; i < info.outputs.size(); ++i) {
+    const size_t bytes = outputs[i].desc.num_bytes();
+    if (bytes) std::memcpy(outputs[i].data, program.tensor_data(info.outputs[i]), bytes);
+  }
+  return Status::ok();
+}
+
+}  // namespace preflight

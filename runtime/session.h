@@ -1,0 +1,49 @@
+// Session: a model with every method prepared and one arena, ready to run.
+//
+//   auto model = Model::load_file("cnn8.pfb");          // verify
+//   auto session = Session::open(std::move(*model));   // prepare: plan, pick kernels, allocate
+//   session->run("infer", &input, 1, &output, 1);      // run: copy in, compute, copy out
+//
+// All allocation happens in open(); run() allocates nothing. One arena serves every method (its
+// size is the largest method's plan), so only one run is in flight per Session.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "runtime/backend.h"
+#include "runtime/model.h"
+#include "runtime/program.h"
+
+namespace preflight {
+
+struct SessionOptions {
+  const Backend* backend = nullptr;  // nullptr: the reference backend
+};
+
+class Session {
+ public:
+  static Result<Session> open(Model model, const SessionOptions& options = SessionOptions());
+
+  // Runs `method`. inputs[i] must match the method's input i in dtype and shape; outputs[i] must
+  // match output i and point at caller memory that receives the result. Errors name the method,
+  // the argument and the expected vs actual description.
+  Status run(const char* method, const TensorView* inputs, int num_inputs, TensorView* outputs, int num_outputs);
+
+  const Model& model() const { return *model_; }
+  const Program& program(int method_index) const { return programs_[static_cast<size_t>(method_index)]; }
+  size_t arena_bytes() const { return arena_bytes_; }
+
+ private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const;
+  };
+  Session() = default;
+
+  std::unique_ptr<Model> model_;  // heap: Programs keep pointers to it across moves
+  std::vector<Program> programs_;
+  std::unique_ptr<uint8_t, FreeDeleter> arena_;
+  size_t arena_bytes_ = 0;
+};
+
+}  // namespace preflight

@@ -1,0 +1,287 @@
+// Model verification: the FlatBuffers Verifier, then semantic checks. Every message names where
+// the problem is (tensor, node, method, with index and name) and what was expected.
+#include <cstring>
+
+#include "flatbuffers/flatbuffers.h"
+#include "ops/registry.h"
+#include "runtime/model.h"
+
+namespace preflight {
+namespace {
+
+const char* name_or_empty(const flatbuffers::String* name) { return name ? name->c_str() : ""; }
+
+uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+
+// Fills tensor.desc and checks dtype, rank, dims, size; `where` is "tensor 3 'x'".
+Status read_tensor_desc(const fb::Tensor& tensor, const LoadLimits& limits, TensorDesc* desc) {
+  PF_CHECK(dtype_size(tensor.dtype()) != 0, Error::kInvalidModel, "unknown dtype %d",
+           static_cast<int>(tensor.dtype()));
+  desc->dtype = tensor.dtype();
+  const auto* shape = tensor.shape();
+  const uint32_t rank = shape ? shape->size() : 0;
+  PF_CHECK(rank <= static_cast<uint32_t>(kMaxRank), Error::kInvalidModel, "rank %u is above the limit %d",
+           rank, kMaxRank);
+  desc->rank = static_cast<int>(rank);
+  int64_t elements = 1;
+  for (uint32_t i = 0; i < rank; ++i) {
+    const int64_t dim = shape->Get(i);
+    PF_CHECK(dim >= 0, Error::kInvalidModel, "dim %u is negative (%lld)", i, static_cast<long long>(dim));
+    desc->dims[i] = dim;
+    PF_CHECK(checked_mul(elements, dim, &elements) && elements <= limits.max_tensor_elements,
+             Error::kResourceLimit, "element count exceeds the limit max_tensor_elements = %lld",
+             static_cast<long long>(limits.max_tensor_elements));
+  }
+  return Status::ok();
+}
+
+bool role_is_persistent(fb::TensorRole role) {
+  return role == fb::TensorRole::Parameter || role == fb::TensorRole::Constant ||
+         role == fb::TensorRole::OptimizerState;
+}
+
+// Resolves a tensor's buffer to a pointer into the file, checking size, bounds and alignment.
+Status resolve_buffer(const fb::Model& root, const uint8_t* bytes, size_t size, uint64_t segment_start,
+                      int index, const TensorDesc& desc, const void** data) {
+  const auto* buffers = root.buffers();
+  const uint32_t count = buffers ? buffers->size() : 0;
+  PF_CHECK(index >= 0 && static_cast<uint32_t>(index) < count, Error::kInvalidModel,
+           "buffer index %d is out of range [0, %u)", index, count);
+  const fb::Buffer* buffer = buffers->Get(static_cast<uint32_t>(index));
+  PF_CHECK(buffer != nullptr, Error::kInvalidModel, "buffer %d is null", index);
+  const uint64_t expected = desc.num_bytes();
+  if (buffer->data() && buffer->data()->size() > 0) {
+    PF_CHECK(buffer->data()->size() == expected, Error::kInvalidModel,
+             "buffer %d holds %u bytes, the shape needs %llu", index, buffer->data()->size(),
+             static_cast<unsigned long long>(expected));
+    *data = buffer->data()->data();
+  } else {
+    const uint64_t offset = buffer->offset(), length = buffer->size();
+    PF_CHECK(length == expected, Error::kInvalidModel, "buffer %d holds %llu bytes, the shape needs %llu", index,
+             static_cast<unsigned long long>(length), static_cast<unsigned long long>(expected));
+    if (length == 0) {
+      *data = nullptr;
+      return Status::ok();
+    }
+    PF_CHECK(offset % kBufferAlignment == 0, Error::kInvalidModel,
+             "buffer %d: segment offset %llu is not a multiple of %zu", index,
+             static_cast<unsigned long long>(offset), kBufferAlignment);
+    uint64_t end = 0;
+    PF_CHECK(!__builtin_add_overflow(segment_start, offset, &end) && !__builtin_add_overflow(end, length, &end) &&
+                 end <= size,
+             Error::kInvalidModel, "buffer %d: segment bytes [%llu, +%llu) run past the end of the file (%zu bytes)",
+             index, static_cast<unsigned long long>(offset), static_cast<unsigned long long>(length), size);
+    *data = bytes + segment_start + offset;
+  }
+  PF_CHECK(reinterpret_cast<uintptr_t>(*data) % dtype_size(desc.dtype) == 0, Error::kInvalidModel,
+           "buffer %d is not aligned for %s", index, dtype_name(desc.dtype));
+  return Status::ok();
+}
+
+Status read_index_list(const flatbuffers::Vector<int32_t>* list, int limit, const char* what,
+                       std::vector<int>* out) {
+  out->clear();
+  if (!list) return Status::ok();
+  out->reserve(list->size());
+  for (uint32_t i = 0; i < list->size(); ++i) {
+    const int value = list->Get(i);
+    PF_CHECK(value >= 0 && value < limit, Error::kInvalidModel, "%s %u: index %d is out of range [0, %d)", what, i,
+             value, limit);
+    out->push_back(value);
+  }
+  return Status::ok();
+}
+
+Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
+  const OpDef* op = find_op(node.op());
+  PF_CHECK(op != nullptr, Error::kInvalidModel, "unknown op %u", static_cast<unsigned>(node.op()));
+  info->op = op;
+  const int tensor_count = static_cast<int>(model.tensors().size());
+  PF_RETURN_IF_ERROR(read_index_list(node.inputs(), tensor_count, "input", &info->inputs));
+  PF_RETURN_IF_ERROR(read_index_list(node.outputs(), tensor_count, "output", &info->outputs));
+  const int num_inputs = static_cast<int>(info->inputs.size());
+  const int num_outputs = static_cast<int>(info->outputs.size());
+  PF_CHECK(num_inputs >= op->min_inputs && num_inputs <= op->max_inputs, Error::kInvalidModel,
+           "%s takes %d to %d inputs, the node has %d", op->name, op->min_inputs, op->max_inputs, num_inputs);
+  PF_CHECK(num_outputs == op->num_outputs, Error::kInvalidModel, "%s has %d outputs, the node has %d", op->name,
+           op->num_outputs, num_outputs);
+  for (int out : info->outputs) {
+    for (int in : info->inputs) {
+      PF_CHECK(in != out, Error::kInvalidModel, "tensor %d '%s' is both an input and an output of the node", in,
+               model.tensors()[in].name);
+    }
+    const fb::TensorRole role = model.tensors()[out].role;
+    PF_CHECK(role == fb::TensorRole::Activation || role == fb::TensorRole::Output, Error::kInvalidModel,
+             "output tensor %d '%s' has role %s; nodes write only Activation or Output tensors", out,
+             model.tensors()[out].name, role_name(role));
+  }
+  for (int i = 0; i < num_outputs; ++i) {
+    for (int j = i + 1; j < num_outputs; ++j) {
+      PF_CHECK(info->outputs[i] != info->outputs[j], Error::kInvalidModel, "outputs %d and %d are the same tensor", i, j);
+    }
+  }
+  PF_RETURN_IF_ERROR(read_attrs(*op, node, &info->attrs));
+  // Shape inference from the declared input shapes must reproduce the declared output shapes.
+  TensorDesc in_descs[64], out_descs[4];
+  for (int i = 0; i < num_inputs; ++i) in_descs[i] = model.tensors()[info->inputs[i]].desc;
+  PF_RETURN_IF_ERROR(op->infer(info->attrs, in_descs, num_inputs, out_descs));
+  for (int i = 0; i < num_outputs; ++i) {
+    const TensorInfo& declared = model.tensors()[info->outputs[i]];
+    char expected[96], actual[96];
+    PF_CHECK(declared.desc == out_descs[i], Error::kInvalidModel,
+             "output %d tensor %d '%s' is declared %s, shape inference gives %s", i, info->outputs[i], declared.name,
+             describe(declared.desc, actual, sizeof actual), describe(out_descs[i], expected, sizeof expected));
+  }
+  return Status::ok();
+}
+
+Status verify_method(const Model& model, const fb::Method& method, MethodInfo* info) {
+  const int tensor_count = static_cast<int>(model.tensors().size());
+  const int node_count = static_cast<int>(model.nodes().size());
+  PF_RETURN_IF_ERROR(read_index_list(method.inputs(), tensor_count, "input", &info->inputs));
+  PF_RETURN_IF_ERROR(read_index_list(method.outputs(), tensor_count, "output", &info->outputs));
+  PF_RETURN_IF_ERROR(read_index_list(method.nodes(), node_count, "step", &info->nodes));
+  // 0: not available; 1: method input or persistent; 2: produced by a step of this method.
+  std::vector<uint8_t> available(static_cast<size_t>(tensor_count), 0);
+  std::vector<uint8_t> node_seen(static_cast<size_t>(node_count), 0);
+  for (int t = 0; t < tensor_count; ++t) {
+    if (role_is_persistent(model.tensors()[t].role)) available[t] = 1;
+  }
+  for (size_t i = 0; i < info->inputs.size(); ++i) {
+    const int t = info->inputs[i];
+    const TensorInfo& tensor = model.tensors()[t];
+    PF_CHECK(tensor.role == fb::TensorRole::Input, Error::kInvalidModel,
+             "input %zu tensor %d '%s' has role %s, expected Input", i, t, tensor.name, role_name(tensor.role));
+    PF_CHECK(available[t] == 0, Error::kInvalidModel, "input %zu tensor %d '%s' is listed twice", i, t, tensor.name);
+    available[t] = 1;
+  }
+  for (size_t step = 0; step < info->nodes.size(); ++step) {
+    const int n = info->nodes[step];
+    const NodeInfo& node = model.nodes()[n];
+    PF_CHECK(!node_seen[n], Error::kInvalidModel, "step %zu: node %d '%s' appears twice in the order", step, n,
+             node.name);
+    node_seen[n] = 1;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int t = node.inputs[i];
+      PF_CHECK(available[t] != 0, Error::kInvalidModel,
+               "step %zu node %d (%s '%s'): input %zu tensor %d '%s' is read before any step writes it "
+               "(a cycle, a dangling tensor, or an order that is not topological)",
+               step, n, node.op->name, node.name, i, t, model.tensors()[t].name);
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const int t = node.outputs[i];
+      PF_CHECK(available[t] == 0, Error::kInvalidModel,
+               "step %zu node %d (%s '%s'): output %zu tensor %d '%s' is already written by an earlier step or is "
+               "a method input",
+               step, n, node.op->name, node.name, i, t, model.tensors()[t].name);
+      available[t] = 2;
+    }
+  }
+  for (size_t i = 0; i < info->outputs.size(); ++i) {
+    const int t = info->outputs[i];
+    PF_CHECK(available[t] != 0, Error::kInvalidModel, "output %zu tensor %d '%s' is never written", i, t,
+             model.tensors()[t].name);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status verify_model(Model* model) {
+  const uint8_t* bytes = model->bytes_;
+  const size_t size = model->size_;
+  const LoadLimits& limits = model->limits_;
+  PF_CHECK(size <= limits.max_file_bytes, Error::kResourceLimit,
+           "model size %zu is above the limit max_file_bytes = %llu", size,
+           static_cast<unsigned long long>(limits.max_file_bytes));
+  PF_CHECK(size >= 12, Error::kInvalidModel, "model is truncated: %zu bytes, a .pfb file has at least 12", size);
+  if (!flatbuffers::BufferHasIdentifier(bytes, fb::ModelIdentifier(), /*size_prefixed=*/true)) {
+    char found[5] = {0};
+    for (int i = 0; i < 4; ++i) {
+      const char c = static_cast<char>(bytes[8 + i]);
+      found[i] = (c >= 32 && c < 127) ? c : '?';
+    }
+    return Status::error(Error::kInvalidModel, "wrong file identifier: expected '%s', found '%s' (not a .pfb file)",
+                         fb::ModelIdentifier(), found);
+  }
+  uint32_t flatbuffer_size = 0;
+  std::memcpy(&flatbuffer_size, bytes, sizeof flatbuffer_size);
+  flatbuffer_size = flatbuffers::EndianScalar(flatbuffer_size);
+  PF_CHECK(static_cast<uint64_t>(flatbuffer_size) + 4 <= size, Error::kInvalidModel,
+           "model is truncated: the size prefix says %u bytes, the file has %zu after it", flatbuffer_size, size - 4);
+  flatbuffers::Verifier verifier(bytes, static_cast<size_t>(flatbuffer_size) + 4, limits.max_flatbuffer_depth,
+                                 /*max_tables=*/1000000);
+  PF_CHECK(fb::VerifySizePrefixedModelBuffer(verifier), Error::kInvalidModel,
+           "FlatBuffers verification failed: the file is truncated or corrupt");
+  const fb::Model* root = fb::GetSizePrefixedModel(bytes);
+  model->root_ = root;
+  PF_CHECK(root->schema_version() == kSchemaVersion, Error::kInvalidModel,
+           "schema version %u is not supported (this build reads version %u)", root->schema_version(),
+           kSchemaVersion);
+  const uint32_t tensor_count = root->tensors() ? root->tensors()->size() : 0;
+  const uint32_t node_count = root->nodes() ? root->nodes()->size() : 0;
+  const uint32_t method_count = root->methods() ? root->methods()->size() : 0;
+  PF_CHECK(tensor_count <= limits.max_tensors, Error::kResourceLimit,
+           "tensor count %u is above the limit max_tensors = %u", tensor_count, limits.max_tensors);
+  PF_CHECK(node_count <= limits.max_nodes, Error::kResourceLimit, "node count %u is above the limit max_nodes = %u",
+           node_count, limits.max_nodes);
+  PF_CHECK(method_count <= limits.max_methods, Error::kResourceLimit,
+           "method count %u is above the limit max_methods = %u", method_count, limits.max_methods);
+  PF_CHECK(method_count >= 1, Error::kInvalidModel, "model has no methods");
+
+  const uint64_t segment_start = align_up(static_cast<uint64_t>(flatbuffer_size) + 4, kBufferAlignment);
+  model->tensors_.assign(tensor_count, TensorInfo());
+  for (uint32_t t = 0; t < tensor_count; ++t) {
+    const fb::Tensor* tensor = root->tensors()->Get(t);
+    TensorInfo& info = model->tensors_[t];
+    PF_CHECK(tensor != nullptr, Error::kInvalidModel, "tensor %u is null", t);
+    info.name = name_or_empty(tensor->name());
+    info.role = tensor->role();
+    PF_CHECK(fb::EnumNameTensorRole(info.role)[0] != '\0', Error::kInvalidModel, "tensor %u '%s': unknown role %d", t, info.name,
+             static_cast<int>(info.role));
+    Status status = read_tensor_desc(*tensor, limits, &info.desc);
+    if (!status.is_ok()) return status.with_context("tensor %u '%s': ", t, info.name);
+    const bool persistent = role_is_persistent(info.role);
+    if (persistent) {
+      PF_CHECK(tensor->buffer() >= 0, Error::kInvalidModel, "tensor %u '%s' (%s) has no buffer", t, info.name,
+               role_name(info.role));
+      status = resolve_buffer(*root, bytes, size, segment_start, tensor->buffer(), info.desc, &info.data);
+      if (!status.is_ok()) return status.with_context("tensor %u '%s': ", t, info.name);
+    } else {
+      PF_CHECK(tensor->buffer() == -1, Error::kInvalidModel,
+               "tensor %u '%s' (%s) must not have a buffer (only parameters, constants and optimizer state do)", t,
+               info.name, role_name(info.role));
+    }
+  }
+
+  model->nodes_.assign(node_count, NodeInfo());
+  for (uint32_t n = 0; n < node_count; ++n) {
+    const fb::Node* node = root->nodes()->Get(n);
+    PF_CHECK(node != nullptr, Error::kInvalidModel, "node %u is null", n);
+    NodeInfo& info = model->nodes_[n];
+    info.name = name_or_empty(node->name());
+    const Status status = verify_node(*model, *node, &info);
+    if (!status.is_ok()) {
+      const char* op_name = fb::EnumNameOpType(node->op());
+      return status.with_context("node %u (%s '%s'): ", n, op_name[0] ? op_name : "unknown op", info.name);
+    }
+  }
+
+  model->methods_.assign(method_count, MethodInfo());
+  for (uint32_t m = 0; m < method_count; ++m) {
+    const fb::Method* method = root->methods()->Get(m);
+    PF_CHECK(method != nullptr, Error::kInvalidModel, "method %u is null", m);
+    MethodInfo& info = model->methods_[m];
+    info.name = name_or_empty(method->name());
+    PF_CHECK(info.name[0] != '\0', Error::kInvalidModel, "method %u has no name", m);
+    for (uint32_t other = 0; other < m; ++other) {
+      PF_CHECK(std::strcmp(model->methods_[other].name, info.name) != 0, Error::kInvalidModel,
+               "methods %u and %u are both called '%s'", other, m, info.name);
+    }
+    const Status status = verify_method(*model, *method, &info);
+    if (!status.is_ok()) return status.with_context("method '%s': ", info.name);
+  }
+  return Status::ok();
+}
+
+}  // namespace preflight

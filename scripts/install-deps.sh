@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages preflight builds and tests with. Idempotent: when every package is
+# already installed it changes nothing and needs no network. Run as root (or with sudo).
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  flatbuffers-compiler libflatbuffers-dev   # the model format (schemas/model.fbs)
+  doctest-dev                               # unit tests
+  libcli11-dev                              # the command line
+  nlohmann-json3-dev                        # test manifests, later the report schema
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

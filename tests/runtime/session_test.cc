@@ -1,0 +1,115 @@
+// Session: arguments are checked against the method's signature with clear errors; run-time data
+// errors name the method and node; runs are deterministic; the file and span loaders agree.
+#include "bench/models/models.h"
+#include "graph/builder.h"
+#include "test_util.h"
+
+namespace preflight {
+namespace {
+
+Session open_model(const std::string& name, int64_t batch, Bytes* storage) {
+  Result<graph::Graph> g = models::build_model(name, batch, 0);
+  REQUIRE(g.is_ok());
+  *storage = graph::serialize(*g);
+  Result<Model> model = Model::load_bytes(storage->data(), storage->size());
+  REQUIRE(model.is_ok());
+  Result<Session> session = Session::open(std::move(model).value());
+  REQUIRE(session.is_ok());
+  return std::move(session).value();
+}
+
+TEST_CASE("session: wrong arguments get errors that name the argument and both shapes") {
+  Bytes storage;
+  Session session = open_model("cnn8", 1, &storage);
+  std::vector<float> x(64, 0.5f), wrong(128), y(10);
+  TensorView input{make_desc(DType::F32, {1, 8, 8, 1}), x.data()};
+  TensorView output{make_desc(DType::F32, {1, 10}), y.data()};
+  SUBCASE("unknown method") {
+    const Status status = session.run("train_step", &input, 1, &output, 1);
+    CHECK(status.code() == Error::kNotFound);
+    CHECK(test::contains(status.message(), "the model has no method 'train_step'"));
+  }
+  SUBCASE("wrong input shape") {
+    TensorView bad{make_desc(DType::F32, {2, 8, 8, 1}), wrong.data()};
+    const Status status = session.run("infer", &bad, 1, &output, 1);
+    CHECK(status.code() == Error::kInvalidArgument);
+    CHECK(test::contains(status.message(), "method 'infer': input 0 'x': expected f32[1,8,8,1], got f32[2,8,8,1]"));
+  }
+  SUBCASE("wrong output dtype") {
+    TensorView bad{make_desc(DType::I64, {1, 10}), y.data()};
+    const Status status = session.run("infer", &input, 1, &bad, 1);
+    CHECK(test::contains(status.message(), "output 0 'logits': expected f32[1,10], got i64[1,10]"));
+  }
+  SUBCASE("wrong argument count") {
+    const Status status = session.run("infer", &input, 0, &output, 1);
+    CHECK(test::contains(status.message(), "takes 1 inputs and 1 outputs, got 0 and 1"));
+  }
+  SUBCASE("null data") {
+    TensorView bad{input.desc, nullptr};
+    CHECK(test::contains(session.run("infer", &bad, 1, &output, 1).message(), "data pointer is null"));
+  }
+  SUBCASE("a good call still works after bad ones, and twice gives the same bits") {
+    REQUIRE(session.run("infer", &input, 1, &output, 1).is_ok());
+    const std::vector<float> first = y;
+    REQUIRE(session.run("infer", &input, 1, &output, 1).is_ok());
+    CHECK(first == y);
+  }
+}
+
+TEST_CASE("session: a data error inside a kernel names the method, node and row") {
+  graph::GraphBuilder b;
+  graph::Value logits = b.input("logits", DType::F32, {3, 4});
+  graph::Value labels = b.input("labels", DType::I64, {3});
+  b.output(b.softmax_cross_entropy(logits, labels), "loss");
+  Result<graph::Graph> g = b.finish("eval");
+  REQUIRE(g.is_ok());
+  test::LoadedModel loaded = test::load_graph(*g);
+  Result<Session> session = Session::open(std::move(*loaded.model));
+  REQUIRE(session.is_ok());
+  float x[12] = {0}, loss = 0;
+  int64_t good[3] = {0, 1, 3}, bad[3] = {0, 4, 1};
+  TensorView out{make_desc(DType::F32, {}), &loss};
+  TensorView in[2] = {{make_desc(DType::F32, {3, 4}), x}, {make_desc(DType::I64, {3}), good}};
+  REQUIRE(session->run("eval", in, 2, &out, 1).is_ok());
+  CHECK(loss == doctest::Approx(std::log(4.0)));
+  in[1].data = bad;
+  const Status status = session->run("eval", in, 2, &out, 1);
+  REQUIRE_FALSE(status.is_ok());
+  CHECK(test::contains(status.message(),
+                       "method 'eval' node 0 (SoftmaxCrossEntropy 'softmax_cross_entropy_0'): label 4 in row 1 is outside [0, 4)"));
+}
+
+TEST_CASE("session: loading from a file (mmap) and from a span give the same outputs") {
+  Result<graph::Graph> g = models::build_model("cnn32", 1, 3);
+  REQUIRE(g.is_ok());
+  const Bytes bytes = graph::serialize(*g);
+  const std::string path = std::string(PREFLIGHT_TEST_OUTPUT) + "_cnn32.pfb";
+  REQUIRE(write_file_atomic(path.c_str(), bytes.data(), bytes.size()).is_ok());
+  Result<Model> from_file = Model::load_file(path.c_str());
+  REQUIRE_MESSAGE(from_file.is_ok(), std::string(from_file.status().message()));
+  Result<Model> from_span = Model::load_bytes(bytes.data(), bytes.size());
+  REQUIRE(from_span.is_ok());
+  Result<Session> a = Session::open(std::move(from_file).value());
+  Result<Session> c = Session::open(std::move(from_span).value());
+  REQUIRE(a.is_ok());
+  REQUIRE(c.is_ok());
+  std::vector<float> x(32 * 32 * 3);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 17.0f;
+  const std::vector<TensorView> inputs = {{make_desc(DType::F32, {1, 32, 32, 3}), x.data()}};
+  CHECK(test::run_method(*a, "infer", inputs) == test::run_method(*c, "infer", inputs));
+}
+
+TEST_CASE("write_file_atomic: a failed write leaves the old file and no temporary behind") {
+  const std::string path = std::string(PREFLIGHT_TEST_OUTPUT) + "_atomic.bin";
+  const uint8_t first[3] = {1, 2, 3};
+  REQUIRE(write_file_atomic(path.c_str(), first, 3).is_ok());
+  const Status status = write_file_atomic("/nonexistent-folder/x.bin", first, 3);
+  CHECK(status.code() == Error::kIoError);
+  CHECK(test::contains(status.message(), "/nonexistent-folder/x.bin: cannot create a temporary file"));
+  Result<Bytes> back = graph::read_file(path);
+  REQUIRE(back.is_ok());
+  CHECK(*back == Bytes(first, first + 3));
+}
+
+}  // namespace
+}  // namespace preflight

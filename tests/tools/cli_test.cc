@@ -1,0 +1,127 @@
+// The command line as a user runs it: exit codes, one-line errors, and `run` writing exactly the
+// logits that the library call computes.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace preflight {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult run_cli(const std::string& arguments) {
+  const std::string command = std::string(PREFLIGHT_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  size_t got;
+  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, got);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string out_path(const std::string& name) { return std::string(PREFLIGHT_TEST_OUTPUT) + "_cli_" + name; }
+
+TEST_CASE("cli: run on cnn8 with the digits input writes the logits the library computes") {
+  const std::string model = out_path("cnn8.pfb"), logits = out_path("logits.npy");
+  CommandResult built = run_cli("build-model cnn8 --seed 4 -o " + model);
+  REQUIRE_MESSAGE(built.exit_code == 0, built.output);
+  // The model has batch 1; the input has 8 rows: `run` re-plans for batch 8.
+  CommandResult ran = run_cli("run " + model + " --input " + test::source_path("tests/fixtures/digits8.npy") +
+                              " --output " + logits);
+  REQUIRE_MESSAGE(ran.exit_code == 0, ran.output);
+  CHECK(test::contains(ran.output.c_str(), "f32[8,10]"));
+
+  const NpyArray written = [&] {
+    Result<NpyArray> a = read_npy(logits);
+    REQUIRE(a.is_ok());
+    return std::move(a).value();
+  }();
+  REQUIRE(written.desc == make_desc(DType::F32, {8, 10}));
+
+  // The library call on the same model, built for batch 8 directly.
+  Result<graph::Graph> g = [] {
+    Result<graph::Graph> graph = graph::read_graph(*Model::load_file(out_path("cnn8.pfb").c_str()));
+    return graph;
+  }();
+  REQUIRE(g.is_ok());
+  REQUIRE(graph::set_batch(&*g, 8).is_ok());
+  test::LoadedModel loaded = test::load_graph(*g);
+  Result<Session> session = Session::open(std::move(*loaded.model));
+  REQUIRE(session.is_ok());
+  NpyArray digits = test::load_fixture("tests/fixtures/digits8.npy");
+  const auto expected = test::run_method(*session, "infer", {TensorView{digits.desc, digits.data.data()}});
+  CHECK(std::memcmp(expected[0].data(), written.data.data(), written.data.size()) == 0);
+}
+
+TEST_CASE("cli: inspect prints methods, parameters and the memory plan") {
+  const std::string model = out_path("mlp.pfb");
+  REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+  CommandResult inspected = run_cli("inspect " + model + " --tensors --plan");
+  REQUIRE_MESSAGE(inspected.exit_code == 0, inspected.output);
+  CHECK(test::contains(inspected.output.c_str(), "method 'infer': 5 steps"));
+  CHECK(test::contains(inspected.output.c_str(), "parameters: 17226"));
+  CHECK(test::contains(inspected.output.c_str(), "memory plan: arena"));
+  CHECK(test::contains(inspected.output.c_str(), "linear_0.weight"));
+}
+
+TEST_CASE("cli: to-json and from-json round-trip a model") {
+  const std::string model = out_path("rt.pfb"), json = out_path("rt.json"), back = out_path("rt_back.pfb");
+  REQUIRE(run_cli("build-model cnn8 -o " + model).exit_code == 0);
+  REQUIRE(run_cli("to-json " + model + " -o " + json).exit_code == 0);
+  CommandResult converted = run_cli("from-json " + json + " -o " + back);
+  REQUIRE_MESSAGE(converted.exit_code == 0, converted.output);
+  Result<Bytes> a = graph::read_file(model), b = graph::read_file(back);
+  REQUIRE(a.is_ok());
+  REQUIRE(b.is_ok());
+  CHECK(*a == *b);
+}
+
+TEST_CASE("cli: bad usage and bad input exit 2 with one clear line; help exits 0") {
+  SUBCASE("no subcommand") { CHECK(run_cli("").exit_code == 2); }
+  SUBCASE("unknown flag") { CHECK(run_cli("inspect --colour x").exit_code == 2); }
+  SUBCASE("help") {
+    CommandResult help = run_cli("run --help");
+    CHECK(help.exit_code == 0);
+    CHECK(test::contains(help.output.c_str(), "--input"));
+    CHECK(test::contains(help.output.c_str(), "re-planned"));
+  }
+  SUBCASE("missing model file") {
+    CommandResult result = run_cli("inspect /nonexistent/m.pfb");
+    CHECK(result.exit_code == 2);
+    CHECK(test::contains(result.output.c_str(), "preflight: error: /nonexistent/m.pfb: cannot open"));
+  }
+  SUBCASE("not a model") {
+    CommandResult result = run_cli("inspect " + test::source_path("tests/fixtures/digits8.npy"));
+    CHECK(result.exit_code == 2);
+    CHECK(test::contains(result.output.c_str(), "wrong file identifier"));
+  }
+  SUBCASE("input of the wrong shape") {
+    const std::string model = out_path("mlp_shape.pfb");
+    REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+    CommandResult result = run_cli("run " + model + " -i " + test::source_path("tests/fixtures/digits8.npy"));
+    CHECK(result.exit_code == 2);
+    CHECK(test::contains(result.output.c_str(), "input 0 'x': the model expects f32[1,64], the file holds f32[8,8,8,1]"));
+  }
+  SUBCASE("unknown model name") {
+    CommandResult result = run_cli("build-model resnet -o " + out_path("x.pfb"));
+    CHECK(result.exit_code == 2);
+    CHECK(test::contains(result.output.c_str(), "unknown model 'resnet'"));
+  }
+  SUBCASE("output into a folder that does not exist: the job fails (1)") {
+    CommandResult result = run_cli("build-model mlp -o /nonexistent-folder/m.pfb");
+    CHECK(result.exit_code == 1);
+    CHECK(test::contains(result.output.c_str(), "cannot create a temporary file"));
+  }
+}
+
+}  // namespace
+}  // namespace preflight

@@ -1,0 +1,288 @@
+// The preflight command line. Thin by design: it parses flags and calls the libraries the tests
+// also call. Exit codes: 0 ok, 1 the job failed, 2 bad usage or bad input.
+#include <CLI/CLI.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/models/models.h"
+#include "graph/json.h"
+#include "graph/serialize.h"
+#include "runtime/session.h"
+#include "trainer/npy.h"
+
+namespace {
+
+using namespace preflight;  // NOLINT: a program, not a header
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+
+// Bad input (a model, an argument, a file) is 2; anything else that failed is 1.
+int report(const Status& status) {
+  if (status.is_ok()) return kExitOk;
+  std::fprintf(stderr, "preflight: error: %s\n", status.message());
+  switch (status.code()) {
+    case Error::kInvalidArgument:
+    case Error::kNotFound:
+    case Error::kInvalidModel:
+    case Error::kUnsupported:
+    case Error::kResourceLimit:
+      return kExitBadInput;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string describe_desc(const TensorDesc& desc) {
+  char buffer[128];
+  return describe(desc, buffer, sizeof buffer);
+}
+
+std::string human_bytes(uint64_t bytes) {
+  char buffer[32];
+  if (bytes >= (1u << 20)) std::snprintf(buffer, sizeof buffer, "%.2f MiB", bytes / 1048576.0);
+  else if (bytes >= 1024) std::snprintf(buffer, sizeof buffer, "%.1f KiB", bytes / 1024.0);
+  else std::snprintf(buffer, sizeof buffer, "%" PRIu64 " B", bytes);
+  return buffer;
+}
+
+// ---- inspect ----
+int inspect(const std::string& path, bool list_tensors, bool print_plan) {
+  Result<Model> loaded = Model::load_file(path.c_str());
+  if (!loaded.is_ok()) return report(loaded.status());
+  Result<Session> session = Session::open(std::move(loaded).value());
+  if (!session.is_ok()) return report(session.status().with_context("%s: ", path.c_str()));
+  const Model& model = session->model();
+  std::printf("model: %s (%s)\n", path.c_str(), human_bytes(model.size()).c_str());
+  if (const fb::Metadata* metadata = model.flatbuffer().metadata()) {
+    if (metadata->producer()) std::printf("producer: %s\n", metadata->producer()->c_str());
+    if (metadata->description() && metadata->description()->size())
+      std::printf("description: %s\n", metadata->description()->c_str());
+    if (metadata->entries()) {
+      for (const fb::KeyValue* entry : *metadata->entries()) {
+        std::printf("  %s = %s\n", entry->key() ? entry->key()->c_str() : "", entry->value() ? entry->value()->c_str() : "");
+      }
+    }
+  }
+  int64_t parameters = 0;
+  uint64_t parameter_bytes = 0;
+  for (const TensorInfo& tensor : model.tensors()) {
+    if (tensor.role == fb::TensorRole::Parameter) {
+      parameters += tensor.desc.num_elements();
+      parameter_bytes += tensor.desc.num_bytes();
+    }
+  }
+  std::printf("tensors: %zu, nodes: %zu, parameters: %" PRId64 " (%s)\n", model.tensors().size(), model.nodes().size(),
+              parameters, human_bytes(parameter_bytes).c_str());
+  for (size_t m = 0; m < model.methods().size(); ++m) {
+    const MethodInfo& method = model.methods()[m];
+    const Program& program = session->program(static_cast<int>(m));
+    std::printf("\nmethod '%s': %zu steps\n", method.name, method.nodes.size());
+    for (int t : method.inputs) {
+      std::printf("  input  %-16s %s\n", model.tensors()[t].name, describe_desc(model.tensors()[t].desc).c_str());
+    }
+    for (int t : method.outputs) {
+      std::printf("  output %-16s %s\n", model.tensors()[t].name, describe_desc(model.tensors()[t].desc).c_str());
+    }
+    const double ratio = program.lower_bound_bytes()
+                             ? static_cast<double>(program.arena_bytes()) / static_cast<double>(program.lower_bound_bytes())
+                             : 1.0;
+    std::printf("  memory plan: arena %s (%zu bytes), lower bound %zu bytes, ratio %.3f\n",
+                human_bytes(program.arena_bytes()).c_str(), program.arena_bytes(), program.lower_bound_bytes(), ratio);
+    if (print_plan) print_memory_plan(program.plan(), stdout);
+  }
+  if (list_tensors) {
+    std::printf("\ntensors:\n");
+    for (size_t t = 0; t < model.tensors().size(); ++t) {
+      const TensorInfo& tensor = model.tensors()[t];
+      std::printf("  %4zu %-28s %-15s %s\n", t, tensor.name, role_name(tensor.role), describe_desc(tensor.desc).c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// ---- run ----
+// Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it.
+Result<Session> open_for_inputs(const std::string& path, const std::string& method_name,
+                                const std::vector<NpyArray>& inputs, Bytes* storage) {
+  Result<Model> model = Model::load_file(path.c_str());
+  if (!model.is_ok()) return model.status();
+  const int m = model->find_method(method_name.c_str());
+  PF_CHECK(m >= 0, Error::kNotFound, "%s: the model has no method '%s'", path.c_str(), method_name.c_str());
+  const MethodInfo& method = model->methods()[static_cast<size_t>(m)];
+  PF_CHECK(inputs.size() == method.inputs.size(), Error::kInvalidArgument,
+           "method '%s' takes %zu inputs, got %zu --input files", method_name.c_str(), method.inputs.size(),
+           inputs.size());
+  bool rebatch = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorDesc& want = model->tensors()[static_cast<size_t>(method.inputs[i])].desc;
+    const TensorDesc& got = inputs[i].desc;
+    bool same_but_batch = want.dtype == got.dtype && want.rank == got.rank && want.rank >= 1 && got.dims[0] >= 1;
+    for (int d = 1; same_but_batch && d < want.rank; ++d) same_but_batch = want.dims[d] == got.dims[d];
+    PF_CHECK(same_but_batch, Error::kInvalidArgument, "input %zu '%s': the model expects %s, the file holds %s", i,
+             model->tensors()[static_cast<size_t>(method.inputs[i])].name, describe_desc(want).c_str(),
+             describe_desc(got).c_str());
+    PF_CHECK(got.dims[0] == inputs[0].desc.dims[0], Error::kInvalidArgument,
+             "input %zu has batch %lld, input 0 has batch %lld", i, static_cast<long long>(got.dims[0]),
+             static_cast<long long>(inputs[0].desc.dims[0]));
+    rebatch = rebatch || got.dims[0] != want.dims[0];
+  }
+  if (rebatch) {
+    graph::Graph graph = graph::read_graph(*model);
+    PF_RETURN_IF_ERROR(graph::set_batch(&graph, inputs[0].desc.dims[0]).with_context("re-planning for batch %lld: ",
+                                                                                   static_cast<long long>(inputs[0].desc.dims[0])));
+    *storage = graph::serialize(graph);
+    Result<Model> rebatched = Model::load_bytes(storage->data(), storage->size());
+    if (!rebatched.is_ok()) return rebatched.status();
+    return Session::open(std::move(rebatched).value());
+  }
+  return Session::open(std::move(model).value());
+}
+
+void print_summary(const char* name, const TensorDesc& desc, const float* values) {
+  std::printf("%s %s\n", name, describe_desc(desc).c_str());
+  if (desc.dtype != DType::F32 || desc.rank != 2) return;
+  for (int64_t r = 0; r < desc.dims[0]; ++r) {
+    const float* row = values + r * desc.dims[1];
+    int64_t best = 0;
+    for (int64_t c = 1; c < desc.dims[1]; ++c) best = row[c] > row[best] ? c : best;
+    std::printf("  row %lld: argmax %lld  [", static_cast<long long>(r), static_cast<long long>(best));
+    for (int64_t c = 0; c < desc.dims[1] && c < 10; ++c) std::printf(c ? " %.4f" : "%.4f", static_cast<double>(row[c]));
+    std::printf(desc.dims[1] > 10 ? " ...]\n" : "]\n");
+  }
+}
+
+int run(const std::string& path, const std::string& method_name, const std::vector<std::string>& input_paths,
+        const std::vector<std::string>& output_paths) {
+  std::vector<NpyArray> inputs;
+  for (const std::string& input_path : input_paths) {
+    Result<NpyArray> array = read_npy(input_path);
+    if (!array.is_ok()) return report(array.status());
+    inputs.push_back(std::move(array).value());
+  }
+  Bytes storage;
+  Result<Session> session = open_for_inputs(path, method_name, inputs, &storage);
+  if (!session.is_ok()) return report(session.status());
+  const Model& model = session->model();
+  const MethodInfo& method = model.methods()[static_cast<size_t>(model.find_method(method_name.c_str()))];
+  if (!output_paths.empty() && output_paths.size() != method.outputs.size()) {
+    return report(Status::error(Error::kInvalidArgument, "method '%s' has %zu outputs, got %zu --output files",
+                                method_name.c_str(), method.outputs.size(), output_paths.size()));
+  }
+  std::vector<TensorView> in_views(inputs.size()), out_views(method.outputs.size());
+  std::vector<std::vector<uint8_t>> out_data(method.outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) in_views[i] = TensorView{inputs[i].desc, inputs[i].data.data()};
+  for (size_t i = 0; i < method.outputs.size(); ++i) {
+    const TensorDesc& desc = model.tensors()[static_cast<size_t>(method.outputs[i])].desc;
+    out_data[i].resize(desc.num_bytes());
+    out_views[i] = TensorView{desc, out_data[i].data()};
+  }
+  const Status status = session->run(method_name.c_str(), in_views.data(), static_cast<int>(in_views.size()),
+                                     out_views.data(), static_cast<int>(out_views.size()));
+  if (!status.is_ok()) return report(status);
+  for (size_t i = 0; i < out_views.size(); ++i) {
+    if (output_paths.empty()) {
+      print_summary(model.tensors()[static_cast<size_t>(method.outputs[i])].name, out_views[i].desc,
+                    out_views[i].f32());
+    } else {
+      const Status written = write_npy(output_paths[i], out_views[i].desc, out_views[i].data);
+      if (!written.is_ok()) return report(written);
+      std::printf("wrote %s %s\n", output_paths[i].c_str(), describe_desc(out_views[i].desc).c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// ---- build-model, to-json, from-json ----
+int write_model(const Bytes& bytes, const std::string& out) {
+  const Status status = write_file_atomic(out.c_str(), bytes.data(), bytes.size());
+  if (!status.is_ok()) return report(status);
+  std::printf("wrote %s (%s)\n", out.c_str(), human_bytes(bytes.size()).c_str());
+  return kExitOk;
+}
+
+int build_model(const std::string& name, int64_t batch, uint64_t seed, const std::string& out) {
+  Result<graph::Graph> graph = models::build_model(name, batch, seed);
+  if (!graph.is_ok()) return report(graph.status());
+  return write_model(graph::serialize(*graph), out);
+}
+
+int to_json(const std::string& path, const std::string& out) {
+  Result<Bytes> bytes = graph::read_file(path);
+  if (!bytes.is_ok()) return report(bytes.status());
+  Result<std::string> json = graph::model_to_json(bytes->data(), bytes->size());
+  if (!json.is_ok()) return report(json.status().with_context("%s: ", path.c_str()));
+  if (out.empty() || out == "-") {
+    std::fwrite(json->data(), 1, json->size(), stdout);
+    return kExitOk;
+  }
+  const Status status = write_file_atomic(out.c_str(), reinterpret_cast<const uint8_t*>(json->data()), json->size());
+  return report(status);
+}
+
+int from_json(const std::string& path, const std::string& out) {
+  Result<Bytes> text = graph::read_file(path);
+  if (!text.is_ok()) return report(text.status());
+  Result<Bytes> bytes = graph::model_from_json(std::string(text->begin(), text->end()));
+  if (!bytes.is_ok()) return report(bytes.status().with_context("%s: ", path.c_str()));
+  return write_model(*bytes, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"preflight: an embedded inference and training microkernel for static-graph models (.pfb)"};
+  app.set_version_flag("--version", "preflight 0.1.0 (model schema version " + std::to_string(kSchemaVersion) + ")");
+  app.require_subcommand(1);
+
+  std::string model_path, method = "infer", out_path, model_name;
+  std::vector<std::string> inputs, outputs;
+  bool list_tensors = false, print_plan = false;
+  int64_t batch = 1;
+  uint64_t seed = 0;
+
+  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a model's methods, tensors, parameter count and memory plan");
+  inspect_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
+  inspect_cmd->add_flag("--tensors", list_tensors, "List every tensor with its role and shape");
+  inspect_cmd->add_flag("--plan", print_plan, "Print each method's arena plan, one line per tensor");
+
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Run a method on .npy inputs; print the outputs or write them as .npy. When the inputs' batch "
+             "(dim 0) differs from the model's, the model is re-planned for that batch");
+  run_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
+  run_cmd->add_option("--input,-i", inputs, "Input .npy file, one per method input, in order (float32 or int64)")
+      ->required();
+  run_cmd->add_option("--output,-o", outputs, "Output .npy file, one per method output; omitted: print a summary");
+  run_cmd->add_option("--method,-m", method, "Method to run")->capture_default_str();
+
+  CLI::App* build_cmd = app.add_subcommand("build-model", "Write one of the reference models (mlp, cnn8, cnn32, mbv2) as .pfb");
+  build_cmd->add_option("name", model_name, "mlp | cnn8 | cnn32 | mbv2")->required();
+  build_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
+  build_cmd->add_option("--batch", batch, "Batch size of the input")->capture_default_str()->check(CLI::PositiveNumber);
+  build_cmd->add_option("--seed", seed, "Seed of the parameter initialisation")->capture_default_str();
+
+  CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
+  to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
+  to_json_cmd->add_option("--out,-o", out_path, "Write the JSON here instead of standard output");
+
+  CLI::App* from_json_cmd = app.add_subcommand("from-json", "Turn JSON (as to-json writes it) back into a verified .pfb");
+  from_json_cmd->add_option("json", model_path, "JSON file")->required();
+  from_json_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+  if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
+  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs);
+  if (build_cmd->parsed()) return build_model(model_name, batch, seed, out_path);
+  if (to_json_cmd->parsed()) return to_json(model_path, out_path);
+  if (from_json_cmd->parsed()) return from_json(model_path, out_path);
+  return kExitBadInput;
+}
