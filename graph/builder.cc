@@ -106,7 +106,7 @@ Value GraphBuilder::node(OpType op, const OpAttrs& attrs, const std::vector<Valu
                        def->name, def->min_inputs, def->max_inputs, num_inputs));
     return Value{};
   }
-  TensorDesc outputs[4];
+  TensorDesc outputs[kMaxNodeOutputs];
   const Status status = def->infer(attrs, descs.data(), num_inputs, outputs);
   if (!status.is_ok()) {
     fail(status.with_context("node '%s' (%s): ", node.name.c_str(), def->name));

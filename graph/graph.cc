@@ -55,7 +55,7 @@ Status infer_shapes(Graph* graph) {
                  "node %d '%s': tensor index %d is out of range", n, node.name.c_str(), t);
         inputs.push_back(graph->tensors[static_cast<size_t>(t)].desc);
       }
-      TensorDesc outputs[4];
+      TensorDesc outputs[kMaxNodeOutputs];
       const Status status = op->infer(node.attrs, inputs.data(), num_inputs, outputs);
       if (!status.is_ok()) return status.with_context("node %d (%s '%s'): ", n, op->name, node.name.c_str());
       for (size_t i = 0; i < node.outputs.size(); ++i) {

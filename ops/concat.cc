@@ -8,8 +8,6 @@
 namespace preflight {
 namespace {
 
-constexpr int kMaxConcatInputs = 64;
-
 Status infer_concat(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, TensorDesc* out) {
   int axis = 0;
   PF_CHECK(normalize_axis(attrs.axis.axis, in[0].rank, &axis), Error::kInvalidModel,
@@ -57,7 +55,7 @@ Status concat_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs
 }  // namespace
 
 const OpDef& concat_op() {
-  static const OpDef def = {OpType::Concat, "Concat", 1, kMaxConcatInputs, 1, fb::Attrs::AxisAttrs, true,
+  static const OpDef def = {OpType::Concat, "Concat", 1, kMaxNodeInputs, 1, fb::Attrs::AxisAttrs, true,
                             infer_concat, concat_forward};
   return def;
 }

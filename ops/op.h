@@ -19,6 +19,9 @@ using fb::DType;
 using fb::OpType;
 
 constexpr int kMaxRank = 6;
+// Bounds on a node's arity across all ops: callers size stack arrays of descriptions with these.
+constexpr int kMaxNodeInputs = 64;
+constexpr int kMaxNodeOutputs = 4;
 
 // Bytes per element of a dtype; 0 for a value outside the enum.
 size_t dtype_size(DType dtype);

@@ -30,6 +30,7 @@ const OpDef& dropout_op();
 const OpDef& softmax_cross_entropy_op();
 const OpDef& mse_loss_op();
 
+// Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
 const OpDef* find_op(OpType type) {
   switch (type) {
     case OpType::Linear: return &linear_op();

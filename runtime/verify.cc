@@ -122,7 +122,7 @@ Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
   }
   PF_RETURN_IF_ERROR(read_attrs(*op, node, &info->attrs));
   // Shape inference from the declared input shapes must reproduce the declared output shapes.
-  TensorDesc in_descs[64], out_descs[4];
+  TensorDesc in_descs[kMaxNodeInputs], out_descs[kMaxNodeOutputs];
   for (int i = 0; i < num_inputs; ++i) in_descs[i] = model.tensors()[info->inputs[i]].desc;
   PF_RETURN_IF_ERROR(op->infer(info->attrs, in_descs, num_inputs, out_descs));
   for (int i = 0; i < num_outputs; ++i) {

@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
       "run", "Run a method on .npy inputs; print the outputs or write them as .npy. When the inputs' batch "
              "(dim 0) differs from the model's, the model is re-planned for that batch");
   run_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
-  run_cmd->add_option("--input,-i", inputs, "Input .npy file, one per method input, in order (float32 or int64)")
+  run_cmd->add_option("--input,-i", inputs, "Input .npy file, one per method input, in order (little-endian C order; float32, int64, int32 or uint8)")
       ->required();
   run_cmd->add_option("--output,-o", outputs, "Output .npy file, one per method output; omitted: print a summary");
   run_cmd->add_option("--method,-m", method, "Method to run")->capture_default_str();

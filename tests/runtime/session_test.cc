@@ -4,6 +4,9 @@
 #include "graph/builder.h"
 #include "test_util.h"
 
+#include <cstdlib>
+#include <new>
+
 namespace preflight {
 namespace {
 
@@ -109,6 +112,56 @@ TEST_CASE("write_file_atomic: a failed write leaves the old file and no temporar
   Result<Bytes> back = graph::read_file(path);
   REQUIRE(back.is_ok());
   CHECK(*back == Bytes(first, first + 3));
+}
+
+}  // namespace
+}  // namespace preflight
+
+// ---- the run path allocates nothing: global operator new counts while `counting` is set ----
+namespace allocation_counter {
+bool counting = false;
+size_t allocations = 0;
+}  // namespace allocation_counter
+
+void* operator new(size_t size) {
+  if (allocation_counter::counting) ++allocation_counter::allocations;
+  void* p = std::malloc(size ? size : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace preflight {
+namespace {
+
+TEST_CASE("session: run() allocates nothing (all allocation happens in open)") {
+  for (const std::string& name : models::model_names()) {
+    SUBCASE(name.c_str()) {
+      Bytes storage;
+      Session session = open_model(name, 1, &storage);
+      const MethodInfo& method = session.model().methods()[0];
+      const TensorDesc in = session.model().tensors()[static_cast<size_t>(method.inputs[0])].desc;
+      const TensorDesc out = session.model().tensors()[static_cast<size_t>(method.outputs[0])].desc;
+      std::vector<float> x(static_cast<size_t>(in.num_elements()), 0.25f), y(static_cast<size_t>(out.num_elements()));
+      TensorView input{in, x.data()}, output{out, y.data()};
+      using namespace allocation_counter;
+      allocations = 0;
+      counting = true;
+      const Status status = session.run("infer", &input, 1, &output, 1);
+      const Status failed = session.run("infer", &output, 1, &output, 1);  // the error path too
+      counting = false;
+      CHECK(status.is_ok());
+      CHECK_FALSE(failed.is_ok());
+      CHECK(allocations == 0);
+    }
+  }
+  // The counter itself counts: one vector, one allocation.
+  allocation_counter::allocations = 0;
+  allocation_counter::counting = true;
+  std::vector<int> probe(3);
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::allocations == 1);
 }
 
 }  // namespace
