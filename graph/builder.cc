@@ -23,6 +23,15 @@ OpAttrs attrs_of(fb::Attrs kind) {
   return attrs;
 }
 
+// Square window, equal strides and padding on all four sides.
+OpAttrs pool_attrs(int kernel, int stride, int padding) {
+  OpAttrs attrs = attrs_of(fb::Attrs::Pool2dAttrs);
+  attrs.pool.kernel_h = attrs.pool.kernel_w = kernel;
+  attrs.pool.stride_h = attrs.pool.stride_w = stride;
+  attrs.pool.pad_top = attrs.pool.pad_left = attrs.pool.pad_bottom = attrs.pool.pad_right = padding;
+  return attrs;
+}
+
 }  // namespace
 
 bool GraphBuilder::fail(const Status& status) {
@@ -162,18 +171,11 @@ Value GraphBuilder::depthwise_conv2d(Value x, int kernel, const ConvOptions& opt
 }
 
 Value GraphBuilder::max_pool2d(Value x, int kernel, int stride, int padding) {
-  OpAttrs attrs = attrs_of(fb::Attrs::Pool2dAttrs);
-  attrs.pool.kernel_h = attrs.pool.kernel_w = kernel;
-  attrs.pool.stride_h = attrs.pool.stride_w = stride;
-  attrs.pool.pad_top = attrs.pool.pad_left = attrs.pool.pad_bottom = attrs.pool.pad_right = padding;
-  return node(OpType::MaxPool2D, attrs, {x});
+  return node(OpType::MaxPool2D, pool_attrs(kernel, stride, padding), {x});
 }
 
 Value GraphBuilder::avg_pool2d(Value x, int kernel, int stride, int padding, bool count_include_pad) {
-  OpAttrs attrs = attrs_of(fb::Attrs::Pool2dAttrs);
-  attrs.pool.kernel_h = attrs.pool.kernel_w = kernel;
-  attrs.pool.stride_h = attrs.pool.stride_w = stride;
-  attrs.pool.pad_top = attrs.pool.pad_left = attrs.pool.pad_bottom = attrs.pool.pad_right = padding;
+  OpAttrs attrs = pool_attrs(kernel, stride, padding);
   attrs.pool.count_include_pad = count_include_pad;
   return node(OpType::AvgPool2D, attrs, {x});
 }

@@ -116,6 +116,10 @@ struct OpDef {
   ForwardFn forward;
 };
 
+// The forward kernel of ops that pass their input's bytes through unchanged (Reshape, Flatten,
+// Dropout at inference): copies input 0 to output 0.
+Status copy_input_forward(const OpAttrs& attrs, const TensorView* inputs, int num_inputs, TensorView* outputs);
+
 // Normalises a possibly negative axis into [0, rank); false when out of range.
 bool normalize_axis(int axis, int rank, int* normalized);
 

@@ -3,8 +3,6 @@
 //   Reshape: x: [...] -> y: attrs.shape, where one -1 is inferred and 0 copies the input dim at
 //            that index (ONNX's allowzero = 0). The element counts must match.
 //   Flatten: x: [d0, ..., dr-1] -> y: [d0 * ... * d(axis-1), d(axis) * ... * d(r-1)], axis in [-r, r].
-#include <cstring>
-
 #include "ops/op.h"
 
 namespace preflight {
@@ -63,23 +61,17 @@ Status infer_flatten(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
   return Status::ok();
 }
 
-// Shared by Reshape and Flatten: the bytes do not change.
-Status copy_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
-  if (out[0].data != in[0].data) std::memcpy(out[0].data, in[0].data, in[0].desc.num_bytes());
-  return Status::ok();
-}
-
 }  // namespace
 
 const OpDef& reshape_op() {
   static const OpDef def = {OpType::Reshape, "Reshape", 1, 1, 1, fb::Attrs::ReshapeAttrs, true, infer_reshape,
-                            copy_forward};
+                            copy_input_forward};
   return def;
 }
 
 const OpDef& flatten_op() {
   static const OpDef def = {OpType::Flatten, "Flatten", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_flatten,
-                            copy_forward};
+                            copy_input_forward};
   return def;
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++
   flatbuffers-compiler libflatbuffers-dev   # the model format (schemas/model.fbs)
   doctest-dev                               # unit tests
   libcli11-dev                              # the command line

@@ -102,6 +102,23 @@ TEST_CASE("session: loading from a file (mmap) and from a span give the same out
   CHECK(test::run_method(*a, "infer", inputs) == test::run_method(*c, "infer", inputs));
 }
 
+TEST_CASE("session: zero-size tensors load, plan and run") {
+  graph::GraphBuilder b;
+  graph::Value empty = b.constant("empty", make_desc(DType::F32, {0, 3}), {});
+  graph::Value x = b.input("x", DType::F32, {2, 3});
+  b.output(b.reshape(empty, {3, -1}), "reshaped");
+  b.output(b.concat({b.reshape(empty, {0, 3}), x}, 0), "joined");
+  Result<graph::Graph> g = b.finish();
+  REQUIRE_MESSAGE(g.is_ok(), std::string(g.status().message()));
+  test::LoadedModel loaded = test::load_graph(*g);
+  Result<Session> session = Session::open(std::move(*loaded.model));
+  REQUIRE_MESSAGE(session.is_ok(), std::string(session.status().message()));
+  float in[6] = {1, 2, 3, 4, 5, 6};
+  const auto results = test::run_method(*session, "infer", {TensorView{make_desc(DType::F32, {2, 3}), in}});
+  CHECK(results[0].empty());
+  CHECK(results[1] == std::vector<float>(in, in + 6));
+}
+
 TEST_CASE("write_file_atomic: a failed write leaves the old file and no temporary behind") {
   const std::string path = std::string(PREFLIGHT_TEST_OUTPUT) + "_atomic.bin";
   const uint8_t first[3] = {1, 2, 3};
@@ -123,14 +140,26 @@ bool counting = false;
 size_t allocations = 0;
 }  // namespace allocation_counter
 
-void* operator new(size_t size) {
+// Every unaligned form of new and delete is replaced, so each pair stays malloc/free (the
+// sanitizer checks that an allocation is freed by its own family).
+static void* counted_malloc(size_t size) {
   if (allocation_counter::counting) ++allocation_counter::allocations;
-  void* p = std::malloc(size ? size : 1);
+  return std::malloc(size ? size : 1);
+}
+void* operator new(size_t size) {
+  void* p = counted_malloc(size);
   if (!p) throw std::bad_alloc();
   return p;
 }
+void* operator new[](size_t size) { return operator new(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace preflight {
 namespace {
