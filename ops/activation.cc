@@ -69,31 +69,90 @@ Status gelu_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView*
   });
 }
 
+// dx += dy * f'(x), with f' written from the input x or the output y, whichever is cheaper.
+template <typename Derivative>
+Status map_backward(const TensorView& x, const TensorView& y, const TensorView& dy, TensorView* dx,
+                    Derivative derivative) {
+  float* grad = dx->f32();
+  if (!grad) return Status::ok();
+  const int64_t count = x.desc.num_elements();
+  for (int64_t i = 0; i < count; ++i) grad[i] += dy.f32()[i] * derivative(x.f32()[i], y.f32()[i]);
+  return Status::ok();
+}
+
+Status relu_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                     TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float x, float) { return x > 0.0f ? 1.0f : 0.0f; });
+}
+
+Status clamp_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                      TensorView* dx) {
+  // PyTorch's rule: the gradient passes where min <= x <= max.
+  const float lo = attrs.clamp.min, hi = attrs.clamp.max;
+  return map_backward(in[0], out[0], dy[0], dx, [lo, hi](float x, float) { return x >= lo && x <= hi ? 1.0f : 0.0f; });
+}
+
+Status sigmoid_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                        TensorView* dx) {
+  // y = sigmoid(x): dy/dx = y (1 - y)
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float y) { return y * (1.0f - y); });
+}
+
+Status tanh_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                     TensorView* dx) {
+  // y = tanh(x): dy/dx = 1 - y^2
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float y) { return 1.0f - y * y; });
+}
+
+Status gelu_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                     TensorView* dx) {
+  if (attrs.gelu.tanh_approximation) {
+    // y = 0.5 x (1 + t), t = tanh(u), u = c (x + 0.044715 x^3):
+    // dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
+    return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
+      const double x = xf, c = 0.7978845608028654;
+      const double t = std::tanh(c * (x + 0.044715 * x * x * x));
+      return static_cast<float>(0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * x * x));
+    });
+  }
+  // y = x Phi(x): dy/dx = Phi(x) + x phi(x)
+  return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
+    const double x = xf;
+    const double cdf = 0.5 * (1.0 + std::erf(x * 0.7071067811865476));
+    const double pdf = 0.3989422804014327 * std::exp(-0.5 * x * x);
+    return static_cast<float>(cdf + x * pdf);
+  });
+}
+
 }  // namespace
 
 const OpDef& relu_op() {
-  static const OpDef def = {OpType::Relu, "Relu", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, relu_forward};
+  static const OpDef def = {OpType::Relu, "Relu", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, relu_forward,
+                            relu_backward};
   return def;
 }
 
 const OpDef& clamp_op() {
-  static const OpDef def = {OpType::Clamp, "Clamp", 1, 1, 1, fb::Attrs::ClampAttrs, true, infer_clamp, clamp_forward};
+  static const OpDef def = {OpType::Clamp, "Clamp", 1, 1, 1, fb::Attrs::ClampAttrs, true, infer_clamp, clamp_forward,
+                            clamp_backward};
   return def;
 }
 
 const OpDef& sigmoid_op() {
   static const OpDef def = {OpType::Sigmoid, "Sigmoid", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32,
-                            sigmoid_forward};
+                            sigmoid_forward, sigmoid_backward};
   return def;
 }
 
 const OpDef& tanh_op() {
-  static const OpDef def = {OpType::Tanh, "Tanh", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, tanh_forward};
+  static const OpDef def = {OpType::Tanh, "Tanh", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, tanh_forward,
+                            tanh_backward};
   return def;
 }
 
 const OpDef& gelu_op() {
-  static const OpDef def = {OpType::Gelu, "Gelu", 1, 1, 1, fb::Attrs::GeluAttrs, false, infer_same_f32, gelu_forward};
+  static const OpDef def = {OpType::Gelu, "Gelu", 1, 1, 1, fb::Attrs::GeluAttrs, false, infer_same_f32, gelu_forward,
+                            gelu_backward};
   return def;
 }
 

@@ -51,11 +51,44 @@ Status batch_norm_forward(const OpAttrs& attrs, const TensorView* in, int, Tenso
   return Status::ok();
 }
 
+// y = (x - mean) * r * scale + bias with r = (var + epsilon)^(-1/2), per channel c:
+//   dx += dy * scale * r                    dscale += sum dy * (x - mean) * r     dbias += sum dy
+//   dmean += -sum dy * scale * r            dvar += sum dy * scale * (x - mean) * (-1/2) r^3
+Status batch_norm_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*,
+                           const TensorView* out_grad, TensorView* in_grad) {
+  const TensorDesc& x = in[kInput].desc;
+  int axis = 0;
+  normalize_axis(attrs.norm.axis, x.rank, &axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
+  const int64_t channels = x.dims[axis];
+  const float *scale = in[kScale].f32(), *mean = in[kMean].f32(), *var = in[kVar].f32();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double r = 1.0 / std::sqrt(static_cast<double>(var[c]) + attrs.norm.epsilon);
+    double sum_dy = 0.0, sum_dy_centered = 0.0;
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t base = (o * channels + c) * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        const double dy = out_grad[0].f32()[base + i];
+        sum_dy += dy;
+        sum_dy_centered += dy * (in[kInput].f32()[base + i] - static_cast<double>(mean[c]));
+        if (in_grad[kInput].data) in_grad[kInput].f32()[base + i] += static_cast<float>(dy * scale[c] * r);
+      }
+    }
+    if (in_grad[kScale].data) in_grad[kScale].f32()[c] += static_cast<float>(sum_dy_centered * r);
+    if (in_grad[kBias].data) in_grad[kBias].f32()[c] += static_cast<float>(sum_dy);
+    if (in_grad[kMean].data) in_grad[kMean].f32()[c] += static_cast<float>(-sum_dy * scale[c] * r);
+    if (in_grad[kVar].data) in_grad[kVar].f32()[c] += static_cast<float>(sum_dy_centered * scale[c] * -0.5 * r * r * r);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& batch_norm_op() {
   static const OpDef def = {OpType::BatchNorm, "BatchNorm", 5, 5, 1, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm, batch_norm_forward};
+                            infer_batch_norm, batch_norm_forward, batch_norm_backward};
   return def;
 }
 

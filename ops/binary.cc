@@ -42,22 +42,64 @@ Status div_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
   return binary_forward(in, out, [](float a, float b) { return a / b; });
 }
 
+// For y = f(a, b) with broadcasting: da[offset_a] += dy * df/da and db[offset_b] += dy * df/db for
+// every output element, so dims that broadcast sum their contributions.
+template <typename Partials>
+Status binary_backward(const TensorView* in, const TensorView* out, const TensorView* out_grad, TensorView* in_grad,
+                       Partials partials) {
+  const float* a = in[0].f32();
+  const float* b = in[1].f32();
+  const float* dy = out_grad[0].f32();
+  float* da = in_grad[0].f32();
+  float* db = in_grad[1].f32();
+  const int64_t count = out[0].desc.num_elements();
+  BroadcastIndexer index(out[0].desc, in[0].desc, in[1].desc);
+  for (int64_t i = 0; i < count; ++i, index.next()) {
+    float d_a = 0.0f, d_b = 0.0f;
+    partials(a[index.offset_a()], b[index.offset_b()], &d_a, &d_b);
+    if (da) da[index.offset_a()] += dy[i] * d_a;
+    if (db) db[index.offset_b()] += dy[i] * d_b;
+  }
+  return Status::ok();
+}
+
+Status add_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return binary_backward(in, out, dy, dx, [](float, float, float* d_a, float* d_b) { *d_a = 1.0f, *d_b = 1.0f; });
+}
+Status sub_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return binary_backward(in, out, dy, dx, [](float, float, float* d_a, float* d_b) { *d_a = 1.0f, *d_b = -1.0f; });
+}
+Status mul_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return binary_backward(in, out, dy, dx, [](float a, float b, float* d_a, float* d_b) { *d_a = b, *d_b = a; });
+}
+Status div_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  // y = a / b: dy/da = 1 / b, dy/db = -a / b^2
+  return binary_backward(in, out, dy, dx, [](float a, float b, float* d_a, float* d_b) {
+    *d_a = 1.0f / b;
+    *d_b = -a / (b * b);
+  });
+}
+
 }  // namespace
 
 const OpDef& add_op() {
-  static const OpDef def = {OpType::Add, "Add", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, add_forward};
+  static const OpDef def = {OpType::Add, "Add", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, add_forward,
+                            add_backward};
   return def;
 }
 const OpDef& sub_op() {
-  static const OpDef def = {OpType::Sub, "Sub", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, sub_forward};
+  static const OpDef def = {OpType::Sub, "Sub", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, sub_forward,
+                            sub_backward};
   return def;
 }
 const OpDef& mul_op() {
-  static const OpDef def = {OpType::Mul, "Mul", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, mul_forward};
+  static const OpDef def = {OpType::Mul, "Mul", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, mul_forward,
+                            mul_backward};
   return def;
 }
 const OpDef& div_op() {
-  static const OpDef def = {OpType::Div, "Div", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, div_forward};
+  static const OpDef def = {OpType::Div, "Div", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, div_forward,
+                            div_backward};
   return def;
 }
 

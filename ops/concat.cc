@@ -52,11 +52,34 @@ Status concat_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs
   return Status::ok();
 }
 
+// Each input's gradient is its slice of dy along the axis.
+Status concat_backward(const OpAttrs& attrs, const TensorView* in, int num_inputs, const TensorView* out,
+                       const TensorView* out_grad, TensorView* in_grad) {
+  int axis = 0;
+  normalize_axis(attrs.axis.axis, in[0].desc.rank, &axis);
+  const TensorDesc& y = out[0].desc;
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= y.dims[d];
+  for (int d = axis + 1; d < y.rank; ++d) inner *= y.dims[d];
+  const int64_t out_row = y.dims[axis] * inner;
+  const float* dy = out_grad[0].f32();
+  int64_t column = 0;
+  for (int i = 0; i < num_inputs; ++i) {
+    const int64_t in_row = in[i].desc.dims[axis] * inner;
+    float* dx = in_grad[i].f32();
+    for (int64_t o = 0; o < outer && dx; ++o) {
+      for (int64_t j = 0; j < in_row; ++j) dx[o * in_row + j] += dy[o * out_row + column + j];
+    }
+    column += in_row;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& concat_op() {
   static const OpDef def = {OpType::Concat, "Concat", 1, kMaxNodeInputs, 1, fb::Attrs::AxisAttrs, true,
-                            infer_concat, concat_forward};
+                            infer_concat, concat_forward, concat_backward};
   return def;
 }
 

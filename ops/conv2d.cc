@@ -94,11 +94,59 @@ Status conv2d_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs
   return Status::ok();
 }
 
+// Differentiates the forward loop term by term: for each y[n, oy, ox, oc] and each tap it read,
+//   dx[n, iy, ix, first_in + ic] += dy * w[oc, ky, kx, ic]    dw[oc, ky, kx, ic] += dy * x[...]
+//   db[oc] += dy
+Status conv2d_backward(const OpAttrs& attrs, const TensorView* in, int num_inputs, const TensorView* out,
+                       const TensorView* out_grad, TensorView* in_grad) {
+  const Conv2dAttrs& a = attrs.conv;
+  const TensorDesc& xd = in[kInput].desc;
+  const TensorDesc& wd = in[kWeight].desc;
+  const TensorDesc& yd = out[0].desc;
+  const float* x = in[kInput].f32();
+  const float* w = in[kWeight].f32();
+  const float* dy = out_grad[0].f32();
+  float* dx = in_grad[kInput].f32();
+  float* dw = in_grad[kWeight].f32();
+  float* db = num_inputs > kBias ? in_grad[kBias].f32() : nullptr;
+  const int64_t batch = xd.dims[0], height = xd.dims[1], width = xd.dims[2], channels = xd.dims[3];
+  const int64_t kernel_h = wd.dims[1], kernel_w = wd.dims[2], group_in = wd.dims[3];
+  const int64_t out_h = yd.dims[1], out_w = yd.dims[2], out_channels = yd.dims[3];
+  const int64_t group_out = out_channels / a.groups;
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const float* dy_pixel = dy + ((n * out_h + oy) * out_w + ox) * out_channels;
+        for (int64_t oc = 0; oc < out_channels; ++oc) {
+          const float g = dy_pixel[oc];
+          if (db) db[oc] += g;
+          const int64_t first_in = (oc / group_out) * group_in;
+          for (int64_t ky = 0; ky < kernel_h; ++ky) {
+            const int64_t iy = oy * a.stride_h - a.pad_top + ky * a.dilation_h;
+            if (iy < 0 || iy >= height) continue;
+            for (int64_t kx = 0; kx < kernel_w; ++kx) {
+              const int64_t ix = ox * a.stride_w - a.pad_left + kx * a.dilation_w;
+              if (ix < 0 || ix >= width) continue;
+              const int64_t x_offset = ((n * height + iy) * width + ix) * channels + first_in;
+              const int64_t w_offset = ((oc * kernel_h + ky) * kernel_w + kx) * group_in;
+              for (int64_t ic = 0; ic < group_in; ++ic) {
+                if (dx) dx[x_offset + ic] += g * w[w_offset + ic];
+                if (dw) dw[w_offset + ic] += g * x[x_offset + ic];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& conv2d_op() {
   static const OpDef def = {OpType::Conv2D, "Conv2D", 2, 3, 1, fb::Attrs::Conv2dAttrs, false,
-                            infer_conv2d, conv2d_forward};
+                            infer_conv2d, conv2d_forward, conv2d_backward};
   return def;
 }
 

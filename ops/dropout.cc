@@ -19,7 +19,8 @@ Status infer_dropout(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
 
 const OpDef& dropout_op() {
   static const OpDef def = {OpType::Dropout, "Dropout", 1, 1, 1, fb::Attrs::DropoutAttrs, false, infer_dropout,
-                            copy_input_forward};
+                            copy_input_forward,
+                            copy_input_backward};
   return def;
 }
 

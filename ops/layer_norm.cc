@@ -58,11 +58,55 @@ Status layer_norm_forward(const OpAttrs& attrs, const TensorView* in, int num_in
   return Status::ok();
 }
 
+// Per row: xhat = (x - mean) r, y = xhat gamma + beta, g = dy gamma (dy without gamma):
+//   dx += r (g - mean(g) - xhat mean(g xhat))    dgamma += sum_rows dy xhat    dbeta += sum_rows dy
+Status layer_norm_backward(const OpAttrs& attrs, const TensorView* in, int num_inputs, const TensorView*,
+                           const TensorView* out_grad, TensorView* in_grad) {
+  const TensorDesc& x = in[kInput].desc;
+  int axis = 0;
+  normalize_axis(attrs.norm.axis, x.rank, &axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = axis; d < x.rank; ++d) inner *= x.dims[d];
+  if (inner == 0) return Status::ok();
+  const float* gamma = num_inputs > kGamma ? in[kGamma].f32() : nullptr;
+  float* dx = in_grad[kInput].f32();
+  float* dgamma = num_inputs > kGamma ? in_grad[kGamma].f32() : nullptr;
+  float* dbeta = num_inputs > kBeta ? in_grad[kBeta].f32() : nullptr;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* src = in[kInput].f32() + o * inner;
+    const float* dy = out_grad[0].f32() + o * inner;
+    double mean = 0.0, var = 0.0;
+    for (int64_t i = 0; i < inner; ++i) mean += src[i];
+    mean /= static_cast<double>(inner);
+    for (int64_t i = 0; i < inner; ++i) var += (src[i] - mean) * (src[i] - mean);
+    var /= static_cast<double>(inner);
+    const double r = 1.0 / std::sqrt(var + attrs.norm.epsilon);
+    double mean_g = 0.0, mean_g_xhat = 0.0;
+    for (int64_t i = 0; i < inner; ++i) {
+      const double xhat = (src[i] - mean) * r;
+      const double g = gamma ? static_cast<double>(dy[i]) * gamma[i] : dy[i];
+      mean_g += g;
+      mean_g_xhat += g * xhat;
+      if (dgamma) dgamma[i] += static_cast<float>(dy[i] * xhat);
+      if (dbeta) dbeta[i] += dy[i];
+    }
+    mean_g /= static_cast<double>(inner);
+    mean_g_xhat /= static_cast<double>(inner);
+    for (int64_t i = 0; dx && i < inner; ++i) {
+      const double xhat = (src[i] - mean) * r;
+      const double g = gamma ? static_cast<double>(dy[i]) * gamma[i] : dy[i];
+      dx[o * inner + i] += static_cast<float>(r * (g - mean_g - xhat * mean_g_xhat));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& layer_norm_op() {
   static const OpDef def = {OpType::LayerNorm, "LayerNorm", 1, 3, 1, fb::Attrs::NormAttrs, false,
-                            infer_layer_norm, layer_norm_forward};
+                            infer_layer_norm, layer_norm_forward, layer_norm_backward};
   return def;
 }
 

@@ -50,11 +50,50 @@ Status linear_forward(const OpAttrs&, const TensorView* in, int num_inputs, Tens
   return Status::ok();
 }
 
+// Differentiates y[r, o] = b[o] + sum_i x[r, i] W[o, i]:
+//   dx[r, i] += sum_o dy[r, o] W[o, i]    dW[o, i] += sum_r dy[r, o] x[r, i]    db[o] += sum_r dy[r, o]
+Status linear_backward(const OpAttrs&, const TensorView* in, int num_inputs, const TensorView*,
+                       const TensorView* out_grad, TensorView* in_grad) {
+  const float* x = in[kInput].f32();
+  const float* w = in[kWeight].f32();
+  const float* dy = out_grad[0].f32();
+  float* dx = in_grad[kInput].f32();
+  float* dw = in_grad[kWeight].f32();
+  float* db = num_inputs > kBias ? in_grad[kBias].f32() : nullptr;
+  const int64_t n_in = in[kWeight].desc.dims[1];
+  const int64_t n_out = in[kWeight].desc.dims[0];
+  const int64_t rows = n_in > 0 ? in[kInput].desc.num_elements() / n_in : 0;
+  if (dx) {
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < n_in; ++i) {
+        double acc = 0.0;
+        for (int64_t o = 0; o < n_out; ++o) acc += static_cast<double>(dy[r * n_out + o]) * w[o * n_in + i];
+        dx[r * n_in + i] += static_cast<float>(acc);
+      }
+    }
+  }
+  for (int64_t o = 0; o < n_out; ++o) {
+    if (dw) {
+      for (int64_t i = 0; i < n_in; ++i) {
+        double acc = 0.0;
+        for (int64_t r = 0; r < rows; ++r) acc += static_cast<double>(dy[r * n_out + o]) * x[r * n_in + i];
+        dw[o * n_in + i] += static_cast<float>(acc);
+      }
+    }
+    if (db) {
+      double acc = 0.0;
+      for (int64_t r = 0; r < rows; ++r) acc += dy[r * n_out + o];
+      db[o] += static_cast<float>(acc);
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& linear_op() {
   static const OpDef def = {OpType::Linear, "Linear", 2, 3, 1, fb::Attrs::NONE, false,
-                            infer_linear, linear_forward};
+                            infer_linear, linear_forward, linear_backward};
   return def;
 }
 

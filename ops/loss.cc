@@ -55,6 +55,33 @@ Status cross_entropy_forward(const OpAttrs& attrs, const TensorView* in, int, Te
   return Status::ok();
 }
 
+// loss_n = logsumexp(logits_n) - logits_n[label_n]: dlogits[n, c] += g_n (softmax(logits_n)[c] - [c == label_n]),
+// with g_n = dloss / N (Mean), dloss (Sum) or dloss[n] (None). Labels get no gradient.
+Status cross_entropy_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*,
+                              const TensorView* out_grad, TensorView* in_grad) {
+  float* dlogits = in_grad[0].f32();
+  if (!dlogits) return Status::ok();
+  const int64_t rows = in[0].desc.dims[0], classes = in[0].desc.dims[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t label = in[1].desc.dtype == DType::I64 ? in[1].as<int64_t>()[r] : in[1].as<int32_t>()[r];
+    PF_CHECK(label >= 0 && label < classes, Error::kInvalidArgument, "label %lld in row %lld is outside [0, %lld)",
+             static_cast<long long>(label), static_cast<long long>(r), static_cast<long long>(classes));
+    const double g = attrs.loss.reduction == fb::Reduction::None ? out_grad[0].f32()[r]
+                     : attrs.loss.reduction == fb::Reduction::Sum ? out_grad[0].f32()[0]
+                                                                  : out_grad[0].f32()[0] / static_cast<double>(rows);
+    const float* logits = in[0].f32() + r * classes;
+    double max_value = -INFINITY;
+    for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, logits[c]);
+    double sum = 0.0;
+    for (int64_t c = 0; c < classes; ++c) sum += std::exp(logits[c] - max_value);
+    for (int64_t c = 0; c < classes; ++c) {
+      const double probability = std::exp(logits[c] - max_value) / sum;
+      dlogits[r * classes + c] += static_cast<float>(g * (probability - (c == label ? 1.0 : 0.0)));
+    }
+  }
+  return Status::ok();
+}
+
 Status infer_mse(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
   PF_RETURN_IF_ERROR(check_reduction(attrs.loss.reduction));
   PF_CHECK_DTYPE(in[0], DType::F32, 0);
@@ -79,17 +106,35 @@ Status mse_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* 
   return Status::ok();
 }
 
+// loss = reduce((p - t)^2): dp += g 2 (p - t), dt -= g 2 (p - t), g = dloss / count (Mean),
+// dloss (Sum) or dloss[i] (None).
+Status mse_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*, const TensorView* out_grad,
+                    TensorView* in_grad) {
+  const int64_t count = in[0].desc.num_elements();
+  float* dp = in_grad[0].f32();
+  float* dt = in_grad[1].f32();
+  for (int64_t i = 0; i < count; ++i) {
+    const double g = attrs.loss.reduction == fb::Reduction::None ? out_grad[0].f32()[i]
+                     : attrs.loss.reduction == fb::Reduction::Sum ? out_grad[0].f32()[0]
+                                                                  : out_grad[0].f32()[0] / static_cast<double>(count);
+    const double d = 2.0 * g * (static_cast<double>(in[0].f32()[i]) - in[1].f32()[i]);
+    if (dp) dp[i] += static_cast<float>(d);
+    if (dt) dt[i] -= static_cast<float>(d);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& softmax_cross_entropy_op() {
   static const OpDef def = {OpType::SoftmaxCrossEntropy, "SoftmaxCrossEntropy", 2, 2, 1, fb::Attrs::LossAttrs,
-                            false, infer_cross_entropy, cross_entropy_forward};
+                            false, infer_cross_entropy, cross_entropy_forward, cross_entropy_backward};
   return def;
 }
 
 const OpDef& mse_loss_op() {
   static const OpDef def = {OpType::MseLoss, "MseLoss", 2, 2, 1, fb::Attrs::LossAttrs, false, infer_mse,
-                            mse_forward};
+                            mse_forward, mse_backward};
   return def;
 }
 

@@ -68,11 +68,52 @@ Status matmul_forward(const OpAttrs& attrs, const TensorView* in, int, TensorVie
   return Status::ok();
 }
 
+// Differentiates Y = A' B' (A' = A or A^T, B' likewise) per batch: dA' += dY B'^T, dB' += A'^T dY.
+// Batches that broadcast a matrix add into the same gradient matrix, which sums them.
+Status matmul_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out,
+                       const TensorView* out_grad, TensorView* in_grad) {
+  const TensorDesc& a = in[kA].desc;
+  const TensorDesc& b = in[kB].desc;
+  const TensorDesc& y = out[0].desc;
+  const int64_t m = y.dims[y.rank - 2];
+  const int64_t n = y.dims[y.rank - 1];
+  const int64_t k = attrs.matmul.transpose_a ? a.dims[a.rank - 2] : a.dims[a.rank - 1];
+  const bool ta = attrs.matmul.transpose_a, tb = attrs.matmul.transpose_b;
+  TensorDesc batch_y = y, batch_a = a, batch_b = b;
+  batch_y.rank -= 2;
+  batch_a.rank -= 2;
+  batch_b.rank -= 2;
+  BroadcastIndexer index(batch_y, batch_a, batch_b);
+  const int64_t batches = batch_y.num_elements();
+  for (int64_t batch = 0; batch < batches; ++batch, index.next()) {
+    const float* a_data = in[kA].f32() + index.offset_a() * m * k;
+    const float* b_data = in[kB].f32() + index.offset_b() * k * n;
+    const float* dy = out_grad[0].f32() + batch * m * n;
+    float* da = in_grad[kA].data ? in_grad[kA].f32() + index.offset_a() * m * k : nullptr;
+    float* db = in_grad[kB].data ? in_grad[kB].f32() + index.offset_b() * k * n : nullptr;
+    for (int64_t i = 0; i < m && da; ++i) {
+      for (int64_t p = 0; p < k; ++p) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < n; ++j) acc += static_cast<double>(dy[i * n + j]) * (tb ? b_data[j * k + p] : b_data[p * n + j]);
+        (ta ? da[p * m + i] : da[i * k + p]) += static_cast<float>(acc);
+      }
+    }
+    for (int64_t p = 0; p < k && db; ++p) {
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < m; ++i) acc += static_cast<double>(ta ? a_data[p * m + i] : a_data[i * k + p]) * dy[i * n + j];
+        (tb ? db[j * k + p] : db[p * n + j]) += static_cast<float>(acc);
+      }
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& matmul_op() {
   static const OpDef def = {OpType::MatMul, "MatMul", 2, 2, 1, fb::Attrs::MatMulAttrs, false,
-                            infer_matmul, matmul_forward};
+                            infer_matmul, matmul_forward, matmul_backward};
   return def;
 }
 

@@ -68,6 +68,15 @@ Status copy_input_forward(const OpAttrs&, const TensorView* in, int, TensorView*
   return Status::ok();
 }
 
+Status copy_input_backward(const OpAttrs&, const TensorView* in, int, const TensorView*, const TensorView* out_grad,
+                           TensorView* in_grad) {
+  float* dx = in_grad[0].f32();
+  if (!dx) return Status::ok();
+  const int64_t count = in[0].desc.num_elements();
+  for (int64_t i = 0; i < count; ++i) dx[i] += out_grad[0].f32()[i];
+  return Status::ok();
+}
+
 bool normalize_axis(int axis, int rank, int* normalized) {
   if (axis < -rank || axis >= rank) return false;
   *normalized = axis < 0 ? axis + rank : axis;

@@ -104,6 +104,14 @@ using InferFn = Status (*)(const OpAttrs& attrs, const TensorDesc* inputs, int n
 using ForwardFn = Status (*)(const OpAttrs& attrs, const TensorView* inputs, int num_inputs,
                            TensorView* outputs);
 
+// Reference backward kernel, llm.c style: from the forward inputs and outputs and the gradient of
+// the loss with respect to each output, it *accumulates* (+=) the gradient with respect to each
+// input i whose input_grads[i].data is non-null (zeroing is a separate step, so a tensor used
+// twice sums both contributions). Gradients are f32 and have their input's shape. Never allocates.
+using BackwardFn = Status (*)(const OpAttrs& attrs, const TensorView* inputs, int num_inputs,
+                              const TensorView* outputs, const TensorView* output_grads,
+                              TensorView* input_grads);
+
 struct OpDef {
   OpType type;
   const char* name;
@@ -114,11 +122,16 @@ struct OpDef {
   bool attrs_required;   // false: a node may leave attrs out and get the defaults
   InferFn infer;
   ForwardFn forward;
+  BackwardFn backward;
 };
 
 // The forward kernel of ops that pass their input's bytes through unchanged (Reshape, Flatten,
 // Dropout at inference): copies input 0 to output 0.
 Status copy_input_forward(const OpAttrs& attrs, const TensorView* inputs, int num_inputs, TensorView* outputs);
+
+// Its backward: dx += dy, element by element (the bytes were passed through unchanged).
+Status copy_input_backward(const OpAttrs& attrs, const TensorView* inputs, int num_inputs, const TensorView* outputs,
+                           const TensorView* output_grads, TensorView* input_grads);
 
 // Normalises a possibly negative axis into [0, rank); false when out of range.
 bool normalize_axis(int axis, int rank, int* normalized);

@@ -81,6 +81,60 @@ Status pool2d_forward(const OpAttrs& attrs, const TensorView* in, int, TensorVie
   return Status::ok();
 }
 
+// MaxPool2D: the gradient goes to the pixel the forward picked (the first maximum of the window,
+// found the same way). AvgPool2D: each pixel of the window gets dy / divisor.
+template <bool kMax>
+Status pool2d_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out,
+                       const TensorView* out_grad, TensorView* in_grad) {
+  const Pool2dAttrs& a = attrs.pool;
+  const TensorDesc& xd = in[0].desc;
+  const TensorDesc& yd = out[0].desc;
+  const float* x = in[0].f32();
+  const float* dy = out_grad[0].f32();
+  float* dx = in_grad[0].f32();
+  if (!dx) return Status::ok();
+  const int64_t batch = xd.dims[0], height = xd.dims[1], width = xd.dims[2], channels = xd.dims[3];
+  const int64_t out_h = yd.dims[1], out_w = yd.dims[2];
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const int64_t y0 = oy * a.stride_h - a.pad_top, x0 = ox * a.stride_w - a.pad_left;
+        const float* dy_pixel = dy + ((n * out_h + oy) * out_w + ox) * channels;
+        for (int64_t c = 0; c < channels; ++c) {
+          double best = -std::numeric_limits<double>::infinity();
+          int64_t best_offset = -1, count = 0;
+          for (int64_t iy = y0; iy < y0 + a.kernel_h; ++iy) {
+            if (iy < 0 || iy >= height) continue;
+            for (int64_t ix = x0; ix < x0 + a.kernel_w; ++ix) {
+              if (ix < 0 || ix >= width) continue;
+              const int64_t offset = ((n * height + iy) * width + ix) * channels + c;
+              if (kMax && (best_offset < 0 || x[offset] > best || std::isnan(x[offset]))) {
+                best = x[offset];
+                best_offset = offset;
+              }
+              ++count;
+            }
+          }
+          if (kMax) {
+            if (best_offset >= 0) dx[best_offset] += dy_pixel[c];
+            continue;
+          }
+          const int64_t divisor = a.count_include_pad ? static_cast<int64_t>(a.kernel_h) * a.kernel_w : count;
+          if (divisor == 0) continue;
+          const float share = static_cast<float>(dy_pixel[c] / static_cast<double>(divisor));
+          for (int64_t iy = y0; iy < y0 + a.kernel_h; ++iy) {
+            if (iy < 0 || iy >= height) continue;
+            for (int64_t ix = x0; ix < x0 + a.kernel_w; ++ix) {
+              if (ix >= 0 && ix < width) dx[((n * height + iy) * width + ix) * channels + c] += share;
+            }
+          }
+        }
+      }
+    }
+  }
+  return Status::ok();
+}
+
 Status infer_global_avg_pool(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
   PF_CHECK_DTYPE(in[0], DType::F32, 0);
   PF_CHECK_RANK(in[0], 4, 0);
@@ -103,23 +157,40 @@ Status global_avg_pool_forward(const OpAttrs&, const TensorView* in, int, Tensor
   return Status::ok();
 }
 
+// dx[n, h, w, c] += dy[n, c] / (H * W)
+Status global_avg_pool_backward(const OpAttrs&, const TensorView* in, int, const TensorView*,
+                                const TensorView* out_grad, TensorView* in_grad) {
+  float* dx = in_grad[0].f32();
+  if (!dx) return Status::ok();
+  const TensorDesc& xd = in[0].desc;
+  const int64_t batch = xd.dims[0], pixels = xd.dims[1] * xd.dims[2], channels = xd.dims[3];
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float share = static_cast<float>(out_grad[0].f32()[n * channels + c] / static_cast<double>(pixels));
+      for (int64_t p = 0; p < pixels; ++p) dx[(n * pixels + p) * channels + c] += share;
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& max_pool2d_op() {
   static const OpDef def = {OpType::MaxPool2D, "MaxPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<true>};
+                            infer_pool2d, pool2d_forward<true>, pool2d_backward<true>};
   return def;
 }
 
 const OpDef& avg_pool2d_op() {
   static const OpDef def = {OpType::AvgPool2D, "AvgPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<false>};
+                            infer_pool2d, pool2d_forward<false>, pool2d_backward<false>};
   return def;
 }
 
 const OpDef& global_avg_pool_op() {
   static const OpDef def = {OpType::GlobalAvgPool, "GlobalAvgPool", 1, 1, 1, fb::Attrs::GlobalPoolAttrs,
-                            false, infer_global_avg_pool, global_avg_pool_forward};
+                            false, infer_global_avg_pool, global_avg_pool_forward,
+                            global_avg_pool_backward};
   return def;
 }
 

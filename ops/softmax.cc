@@ -45,17 +45,48 @@ Status softmax_forward(const OpAttrs& attrs, const TensorView* in, int, TensorVi
   return Status::ok();
 }
 
+// Softmax:    dx = y * (dy - sum_c dy_c y_c)
+// LogSoftmax: dx = dy - exp(y) * sum_c dy_c
+template <bool kLog>
+Status softmax_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out,
+                        const TensorView* out_grad, TensorView* in_grad) {
+  float* dx = in_grad[0].f32();
+  if (!dx) return Status::ok();
+  const TensorDesc& x = in[0].desc;
+  int axis = 0;
+  normalize_axis(attrs.axis.axis, x.rank, &axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
+  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
+  const int64_t classes = x.dims[axis];
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * classes * inner + i;
+      const float* y = out[0].f32() + base;
+      const float* dy = out_grad[0].f32() + base;
+      double dot = 0.0;
+      for (int64_t c = 0; c < classes; ++c) dot += kLog ? dy[c * inner] : static_cast<double>(dy[c * inner]) * y[c * inner];
+      for (int64_t c = 0; c < classes; ++c) {
+        const double g = kLog ? dy[c * inner] - std::exp(static_cast<double>(y[c * inner])) * dot
+                              : y[c * inner] * (dy[c * inner] - dot);
+        dx[base + c * inner] += static_cast<float>(g);
+      }
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const OpDef& softmax_op() {
   static const OpDef def = {OpType::Softmax, "Softmax", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_softmax,
-                            softmax_forward<false>};
+                            softmax_forward<false>, softmax_backward<false>};
   return def;
 }
 
 const OpDef& log_softmax_op() {
   static const OpDef def = {OpType::LogSoftmax, "LogSoftmax", 1, 1, 1, fb::Attrs::AxisAttrs, true,
-                            infer_softmax, softmax_forward<true>};
+                            infer_softmax, softmax_forward<true>, softmax_backward<true>};
   return def;
 }
 

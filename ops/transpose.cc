@@ -25,31 +25,48 @@ Status infer_transpose(const OpAttrs& attrs, const TensorDesc* in, int, TensorDe
   return Status::ok();
 }
 
-Status transpose_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
-  const TensorDesc& x = in[0].desc;
+// Visits the output in row-major order and calls visit(output_index, input_index) for each element.
+template <typename Visit>
+void for_each_transposed(const TransposeAttrs& attrs, const TensorDesc& x, const TensorDesc& y, Visit visit) {
   const int rank = x.rank;
-  const size_t element = dtype_size(x.dtype);
-  // Input strides in elements, visited in output order.
   int64_t in_strides[kMaxRank], stride = 1;
   for (int i = rank - 1; i >= 0; --i) {
     in_strides[i] = stride;
     stride *= x.dims[i];
   }
   int64_t out_strides_in_input[kMaxRank], counter[kMaxRank] = {0};
-  for (int i = 0; i < rank; ++i) out_strides_in_input[i] = in_strides[attrs.transpose.perm[i]];
+  for (int i = 0; i < rank; ++i) out_strides_in_input[i] = in_strides[attrs.perm[i]];
   const int64_t count = x.num_elements();
-  const auto* src = static_cast<const unsigned char*>(in[0].data);
-  auto* dst = static_cast<unsigned char*>(out[0].data);
   int64_t offset = 0;
   for (int64_t i = 0; i < count; ++i) {
-    std::memcpy(dst + i * element, src + offset * element, element);
+    visit(i, offset);
     for (int d = rank - 1; d >= 0; --d) {
       offset += out_strides_in_input[d];
-      if (++counter[d] < out[0].desc.dims[d]) break;
-      offset -= out_strides_in_input[d] * out[0].desc.dims[d];
+      if (++counter[d] < y.dims[d]) break;
+      offset -= out_strides_in_input[d] * y.dims[d];
       counter[d] = 0;
     }
   }
+}
+
+Status transpose_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const size_t element = dtype_size(in[0].desc.dtype);
+  const auto* src = static_cast<const unsigned char*>(in[0].data);
+  auto* dst = static_cast<unsigned char*>(out[0].data);
+  for_each_transposed(attrs.transpose, in[0].desc, out[0].desc, [&](int64_t out_index, int64_t in_index) {
+    std::memcpy(dst + out_index * element, src + in_index * element, element);
+  });
+  return Status::ok();
+}
+
+// dx[input index] += dy[output index]: the same walk, accumulating the other way.
+Status transpose_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out,
+                          const TensorView* out_grad, TensorView* in_grad) {
+  float* dx = in_grad[0].f32();
+  if (!dx) return Status::ok();
+  const float* dy = out_grad[0].f32();
+  for_each_transposed(attrs.transpose, in[0].desc, out[0].desc,
+                      [&](int64_t out_index, int64_t in_index) { dx[in_index] += dy[out_index]; });
   return Status::ok();
 }
 
@@ -57,7 +74,7 @@ Status transpose_forward(const OpAttrs& attrs, const TensorView* in, int, Tensor
 
 const OpDef& transpose_op() {
   static const OpDef def = {OpType::Transpose, "Transpose", 1, 1, 1, fb::Attrs::TransposeAttrs, true,
-                            infer_transpose, transpose_forward};
+                            infer_transpose, transpose_forward, transpose_backward};
   return def;
 }
 

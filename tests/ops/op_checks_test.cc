@@ -217,6 +217,7 @@ TEST_CASE("registry: every schema op is registered once with its own name") {
     CHECK(std::string(op->name) == fb::EnumNameOpType(static_cast<OpType>(value)));
     CHECK((op->infer != nullptr));
     CHECK((op->forward != nullptr));
+    CHECK((op->backward != nullptr));
     CHECK(op->min_inputs >= 1);
     CHECK(op->max_inputs <= kMaxNodeInputs);
     CHECK(op->num_outputs <= kMaxNodeOutputs);
