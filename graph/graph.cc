@@ -44,25 +44,34 @@ Status infer_shapes(Graph* graph) {
       const OpDef* op = find_op(node.op);
       PF_CHECK(op != nullptr, Error::kInvalidModel, "node %d '%s': unknown op %d", n, node.name.c_str(),
                static_cast<int>(node.op));
-      const int num_inputs = static_cast<int>(node.inputs.size());
-      PF_CHECK(num_inputs >= op->min_inputs && num_inputs <= op->max_inputs &&
-                   static_cast<int>(node.outputs.size()) == op->num_outputs,
-               Error::kInvalidModel, "node %d '%s' (%s): wrong number of inputs or outputs", n, node.name.c_str(),
-               op->name);
-      std::vector<TensorDesc> inputs;
       for (int t : node.inputs) {
         PF_CHECK(t >= 0 && static_cast<size_t>(t) < graph->tensors.size(), Error::kInvalidModel,
                  "node %d '%s': tensor index %d is out of range", n, node.name.c_str(), t);
-        inputs.push_back(graph->tensors[static_cast<size_t>(t)].desc);
       }
+      for (int t : node.outputs) {
+        PF_CHECK(t >= 0 && static_cast<size_t>(t) < graph->tensors.size(), Error::kInvalidModel,
+                 "node %d '%s': tensor index %d is out of range", n, node.name.c_str(), t);
+      }
+      const int num_inputs = static_cast<int>(node.inputs.size());
+      // A backward node: the forward op's inference checks its first inputs; each gradient takes
+      // the shape of its forward input.
+      const int forward_inputs = node.backward ? num_inputs - 2 * op->num_outputs : num_inputs;
+      PF_CHECK(forward_inputs >= op->min_inputs && forward_inputs <= op->max_inputs &&
+                   (node.backward || static_cast<int>(node.outputs.size()) == op->num_outputs),
+               Error::kInvalidModel, "node %d '%s' (%s): wrong number of inputs or outputs", n, node.name.c_str(),
+               op->name);
+      std::vector<TensorDesc> inputs;
+      for (int i = 0; i < forward_inputs; ++i) inputs.push_back(graph->tensors[static_cast<size_t>(node.inputs[i])].desc);
       TensorDesc outputs[kMaxNodeOutputs];
-      const Status status = op->infer(node.attrs, inputs.data(), num_inputs, outputs);
+      const Status status = op->infer(node.attrs, inputs.data(), forward_inputs, outputs);
       if (!status.is_ok()) return status.with_context("node %d (%s '%s'): ", n, op->name, node.name.c_str());
-      for (size_t i = 0; i < node.outputs.size(); ++i) {
-        PF_CHECK(node.outputs[i] >= 0 && static_cast<size_t>(node.outputs[i]) < graph->tensors.size(),
-                 Error::kInvalidModel, "node %d '%s': tensor index %d is out of range", n, node.name.c_str(),
-                 node.outputs[i]);
-        graph->tensors[static_cast<size_t>(node.outputs[i])].desc = outputs[i];
+      if (node.backward) {
+        size_t output = 0;
+        for (int i = 0; i < forward_inputs && output < node.outputs.size(); ++i) {
+          if (node.grad_mask >> i & 1u) graph->tensors[static_cast<size_t>(node.outputs[output++])].desc = inputs[static_cast<size_t>(i)];
+        }
+      } else {
+        for (size_t i = 0; i < node.outputs.size(); ++i) graph->tensors[static_cast<size_t>(node.outputs[i])].desc = outputs[i];
       }
     }
   }
@@ -74,9 +83,7 @@ Status set_batch(Graph* graph, int64_t batch) {
   for (const Method& method : graph->methods) {
     for (int t : method.inputs) {
       Tensor& tensor = graph->tensors[static_cast<size_t>(t)];
-      PF_CHECK(tensor.desc.rank >= 1, Error::kInvalidArgument, "input '%s' is a scalar: it has no batch dim",
-               tensor.name.c_str());
-      tensor.desc.dims[0] = batch;
+      if (tensor.desc.rank >= 1) tensor.desc.dims[0] = batch;  // scalars (hyper-parameters) have no batch
     }
   }
   return infer_shapes(graph);

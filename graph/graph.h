@@ -28,6 +28,8 @@ struct Node {
   OpAttrs attrs;
   std::vector<int> inputs;
   std::vector<int> outputs;
+  bool backward = false;   // runs op's backward kernel (schemas/model.fbs, Node.backward)
+  uint32_t grad_mask = 0;  // backward: which forward inputs get a gradient
 };
 
 struct Method {
@@ -60,7 +62,7 @@ struct Graph {
 // changing an input shape). Fails naming the node whose inference fails.
 Status infer_shapes(Graph* graph);
 
-// Sets dim 0 (the batch) of every input of every method to `batch` and re-infers all shapes.
+// Sets dim 0 (the batch) of every input of rank >= 1 of every method to `batch` and re-infers all shapes.
 // Fails naming the node when a shape depends on the old batch (a Reshape with a fixed batch).
 Status set_batch(Graph* graph, int64_t batch);
 

@@ -49,6 +49,8 @@ flatbuffers::Offset<void> write_attrs(FlatBufferBuilder& b, const OpAttrs& a) {
     case fb::Attrs::NormAttrs: return fb::CreateNormAttrs(b, a.norm.axis, a.norm.epsilon).Union();
     case fb::Attrs::DropoutAttrs: return fb::CreateDropoutAttrs(b, a.dropout.ratio).Union();
     case fb::Attrs::LossAttrs: return fb::CreateLossAttrs(b, a.loss.reduction).Union();
+    case fb::Attrs::SgdAttrs: return fb::CreateSgdAttrs(b, a.sgd.nesterov).Union();
+    case fb::Attrs::AdamAttrs: return fb::CreateAdamAttrs(b, a.adam.decoupled_weight_decay).Union();
   }
   return 0;
 }
@@ -96,7 +98,8 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
     const auto inputs = b.CreateVector(node.inputs);
     const auto outputs = b.CreateVector(node.outputs);
     const auto attrs = write_attrs(b, node.attrs);
-    nodes.push_back(fb::CreateNode(b, name, node.op, inputs, outputs, node.attrs.kind, attrs));
+    nodes.push_back(fb::CreateNode(b, name, node.op, inputs, outputs, node.attrs.kind, attrs, node.backward,
+                                   node.grad_mask));
   }
   std::vector<Offset<fb::Method>> methods;
   for (const Method& method : graph.methods) {
@@ -145,6 +148,8 @@ Graph read_graph(const Model& model) {
     node.attrs = info.attrs;
     node.inputs = info.inputs;
     node.outputs = info.outputs;
+    node.backward = info.backward;
+    node.grad_mask = info.grad_mask;
     graph.nodes.push_back(std::move(node));
   }
   for (const MethodInfo& info : model.methods()) {

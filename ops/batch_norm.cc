@@ -88,7 +88,7 @@ Status batch_norm_backward(const OpAttrs& attrs, const TensorView* in, int, cons
 
 const OpDef& batch_norm_op() {
   static const OpDef def = {OpType::BatchNorm, "BatchNorm", 5, 5, 1, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm, batch_norm_forward, batch_norm_backward};
+                            infer_batch_norm, batch_norm_forward, batch_norm_backward, 0};
   return def;
 }
 

@@ -20,7 +20,7 @@ Status infer_dropout(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
 const OpDef& dropout_op() {
   static const OpDef def = {OpType::Dropout, "Dropout", 1, 1, 1, fb::Attrs::DropoutAttrs, false, infer_dropout,
                             copy_input_forward,
-                            copy_input_backward};
+                            copy_input_backward, 0};
   return def;
 }
 

@@ -77,6 +77,8 @@ struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
 struct NormAttrs { int axis = -1; float epsilon = 1e-5f; };
 struct DropoutAttrs { float ratio = 0.5f; };
 struct LossAttrs { fb::Reduction reduction = fb::Reduction::Mean; };
+struct SgdAttrs { bool nesterov = false; };
+struct AdamAttrs { bool decoupled_weight_decay = false; };
 
 // The attributes of one node. `kind` names the family that is set; an op reads only its own family.
 struct OpAttrs {
@@ -93,6 +95,8 @@ struct OpAttrs {
   NormAttrs norm;
   DropoutAttrs dropout;
   LossAttrs loss;
+  SgdAttrs sgd;
+  AdamAttrs adam;
 };
 
 // Validates attributes and inputs, writes the output descriptions. Messages name the input index
@@ -122,7 +126,8 @@ struct OpDef {
   bool attrs_required;   // false: a node may leave attrs out and get the defaults
   InferFn infer;
   ForwardFn forward;
-  BackwardFn backward;
+  BackwardFn backward;     // nullptr for ops that are not differentiated (optimizer updates)
+  int num_updated_inputs;  // optimizer updates: the first N inputs are written in place
 };
 
 // The forward kernel of ops that pass their input's bytes through unchanged (Reshape, Flatten,

@@ -29,6 +29,8 @@ const OpDef& layer_norm_op();
 const OpDef& dropout_op();
 const OpDef& softmax_cross_entropy_op();
 const OpDef& mse_loss_op();
+const OpDef& sgd_update_op();
+const OpDef& adam_update_op();
 
 // Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
 const OpDef* find_op(OpType type) {
@@ -59,6 +61,8 @@ const OpDef* find_op(OpType type) {
     case OpType::Dropout: return &dropout_op();
     case OpType::SoftmaxCrossEntropy: return &softmax_cross_entropy_op();
     case OpType::MseLoss: return &mse_loss_op();
+    case OpType::SgdUpdate: return &sgd_update_op();
+    case OpType::AdamUpdate: return &adam_update_op();
   }
   return nullptr;
 }
@@ -148,6 +152,10 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
       break;
     case fb::Attrs::DropoutAttrs: attrs->dropout.ratio = node.attrs_as_DropoutAttrs()->ratio(); break;
     case fb::Attrs::LossAttrs: attrs->loss.reduction = node.attrs_as_LossAttrs()->reduction(); break;
+    case fb::Attrs::SgdAttrs: attrs->sgd.nesterov = node.attrs_as_SgdAttrs()->nesterov(); break;
+    case fb::Attrs::AdamAttrs:
+      attrs->adam.decoupled_weight_decay = node.attrs_as_AdamAttrs()->decoupled_weight_decay();
+      break;
   }
   return Status::ok();
 }

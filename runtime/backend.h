@@ -14,8 +14,10 @@ namespace preflight {
 
 struct Backend {
   const char* name;
+  // Whether this backend runs the node (forward or backward, see NodeInfo::backward).
   bool (*supports)(const Model& model, const NodeInfo& node);
-  ForwardFn (*kernel)(const Model& model, const NodeInfo& node);
+  ForwardFn (*kernel)(const Model& model, const NodeInfo& node);           // forward nodes
+  BackwardFn (*backward_kernel)(const Model& model, const NodeInfo& node);  // backward nodes
 };
 
 // The portable reference backend: runs every op with the ops' own forward kernels.

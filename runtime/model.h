@@ -48,6 +48,11 @@ struct NodeInfo {
   OpAttrs attrs;
   std::vector<int> inputs;
   std::vector<int> outputs;
+  // A backward node (schemas/model.fbs, Node.backward): inputs are the forward inputs, outputs and
+  // output gradients; outputs are the gradients of the forward inputs set in grad_mask.
+  bool backward = false;
+  uint32_t grad_mask = 0;
+  int num_forward_inputs = 0;  // inputs of the forward op (all inputs for a forward node)
 };
 
 struct MethodInfo {

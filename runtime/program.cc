@@ -1,6 +1,7 @@
 #include "runtime/program.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace preflight {
 
@@ -56,32 +57,51 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     const int n = method.nodes[static_cast<size_t>(step)];
     const NodeInfo& node = model.nodes()[static_cast<size_t>(n)];
     const Backend& chosen = backend.supports(model, node) ? backend : reference_backend();
-    Step planned = {n, chosen.kernel(model, node), program.views_.size()};
-    PF_CHECK(planned.kernel != nullptr, Error::kUnsupported, "method '%s' node %d (%s '%s'): backend %s has no kernel",
-             method.name, n, node.op->name, node.name, chosen.name);
+    Step planned = {n, nullptr, nullptr, program.views_.size(), 0};
+    if (node.backward) {
+      planned.backward_kernel = chosen.backward_kernel(model, node);
+    } else {
+      planned.kernel = chosen.kernel(model, node);
+    }
+    PF_CHECK(planned.kernel != nullptr || planned.backward_kernel != nullptr, Error::kUnsupported,
+             "method '%s' node %d (%s '%s'): backend %s has no %s kernel", method.name, n, node.op->name, node.name,
+             chosen.name, node.backward ? "backward" : "forward");
     for (int t : node.inputs) program.view_tensors_.push_back(t);
-    for (int t : node.outputs) program.view_tensors_.push_back(t);
+    if (node.backward) {
+      planned.first_grad_view = program.view_tensors_.size();
+      size_t output = 0;
+      for (int i = 0; i < node.num_forward_inputs; ++i) {
+        program.view_tensors_.push_back(node.grad_mask >> i & 1u ? node.outputs[output++] : -1);
+      }
+    } else {
+      for (int t : node.outputs) program.view_tensors_.push_back(t);
+    }
     program.views_.resize(program.view_tensors_.size());
     program.steps_.push_back(planned);
     program.step_backends_.push_back(chosen.name);
   }
   for (size_t v = 0; v < program.views_.size(); ++v) {
-    program.views_[v].desc = tensors[static_cast<size_t>(program.view_tensors_[v])].desc;
+    const int t = program.view_tensors_[v];
+    if (t >= 0) program.views_[v].desc = tensors[static_cast<size_t>(t)].desc;
   }
   return Result<Program>(std::move(program));
 }
 
-void Program::bind(uint8_t* arena) {
+void Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   const auto& tensors = model_->tensors();
   for (size_t t = 0; t < tensors.size(); ++t) {
     if (arena_offsets_[t] >= 0) {
       tensor_data_[t] = arena + arena_offsets_[t];
+    } else if (writable[t] != nullptr) {
+      tensor_data_[t] = writable[t];
     } else if (tensors[t].data != nullptr) {
       // Weights are read-only here; kernels take inputs as const data through a void pointer.
       tensor_data_[t] = const_cast<void*>(tensors[t].data);
     }
   }
-  for (size_t v = 0; v < views_.size(); ++v) views_[v].data = tensor_data_[static_cast<size_t>(view_tensors_[v])];
+  for (size_t v = 0; v < views_.size(); ++v) {
+    views_[v].data = view_tensors_[v] >= 0 ? tensor_data_[static_cast<size_t>(view_tensors_[v])] : nullptr;
+  }
 }
 
 Status Program::run() {
@@ -90,8 +110,19 @@ Status Program::run() {
     const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
     const int num_inputs = static_cast<int>(node.inputs.size());
     const TensorView* inputs = &views_[step.first_view];
-    TensorView* outputs = &views_[step.first_view + node.inputs.size()];
-    const Status status = step.kernel(node.attrs, inputs, num_inputs, outputs);
+    Status status;
+    if (step.backward_kernel) {
+      const int forward_inputs = node.num_forward_inputs;
+      const int forward_outputs = node.op->num_outputs;
+      TensorView* grads = &views_[step.first_grad_view];
+      for (int i = 0; i < forward_inputs; ++i) {
+        if (grads[i].data) std::memset(grads[i].data, 0, grads[i].desc.num_bytes());
+      }
+      status = step.backward_kernel(node.attrs, inputs, forward_inputs, inputs + forward_inputs,
+                                    inputs + forward_inputs + forward_outputs, grads);
+    } else {
+      status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
+    }
     if (!status.is_ok()) {
       return status.with_context("method '%s' node %d (%s '%s'): ", model_->methods()[static_cast<size_t>(method_index_)].name,
                                  step.node, node.op->name, node.name);

@@ -17,9 +17,10 @@ class Program {
   // the arena. Allocates; call bind() with an arena of arena_bytes() before run().
   static Result<Program> prepare(const Model& model, int method_index, const Backend& backend);
 
-  // Points every view at its place: arena offsets for activations, the model bytes for weights.
+  // Points every view at its place: arena offsets for activations; for persistent tensors,
+  // writable[t] when it is set (tensors that training updates), else the model bytes.
   // `arena` is aligned to kBufferAlignment and at least arena_bytes() long.
-  void bind(uint8_t* arena);
+  void bind(uint8_t* arena, const std::vector<void*>& writable);
 
   // Runs the steps in order. Never allocates. A kernel error names the method, node and op.
   Status run();
@@ -35,17 +36,23 @@ class Program {
   const std::vector<const char*>& step_backends() const { return step_backends_; }
 
  private:
+  // A forward step's views: its inputs, then its outputs. A backward step's views: the forward
+  // inputs, outputs and output gradients (its inputs), then one gradient view per forward input,
+  // null where grad_mask does not ask for it; the asked ones are the node's outputs, zeroed before
+  // the kernel accumulates into them.
   struct Step {
     int node;
     ForwardFn kernel;
-    size_t first_view;  // inputs then outputs in views_
+    BackwardFn backward_kernel;
+    size_t first_view;
+    size_t first_grad_view;
   };
 
   const Model* model_ = nullptr;
   int method_index_ = 0;
   std::vector<Step> steps_;
   std::vector<TensorView> views_;
-  std::vector<int> view_tensors_;       // the tensor behind each view
+  std::vector<int> view_tensors_;       // the tensor behind each view, -1 for none
   std::vector<int64_t> arena_offsets_;  // per tensor: offset in the arena, -1 when not in it
   std::vector<void*> tensor_data_;
   std::vector<const char*> step_backends_;

@@ -20,12 +20,41 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
     if (program->arena_bytes() > session.arena_bytes_) session.arena_bytes_ = program->arena_bytes();
     session.programs_.push_back(std::move(program).value());
   }
+  // Persistent tensors that a node updates in place get writable copies, each 64-byte aligned.
+  const auto& tensors = loaded.tensors();
+  std::vector<uint8_t> updated(tensors.size(), 0);
+  for (const NodeInfo& node : loaded.nodes()) {
+    for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs); ++i) updated[static_cast<size_t>(node.inputs[i])] = 1;
+  }
+  size_t persistent_bytes = 0;
+  std::vector<size_t> offsets(tensors.size(), 0);
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (!updated[t]) continue;
+    offsets[t] = persistent_bytes;
+    persistent_bytes += (tensors[t].desc.num_bytes() + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+  }
+  session.writable_.assign(tensors.size(), nullptr);
+  if (persistent_bytes > 0) {
+    session.persistent_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, persistent_bytes)));
+    PF_CHECK(session.persistent_ != nullptr, Error::kOutOfMemory, "cannot allocate %zu bytes for trainable tensors",
+             persistent_bytes);
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      if (!updated[t]) continue;
+      session.writable_[t] = session.persistent_.get() + offsets[t];
+      if (tensors[t].desc.num_bytes()) std::memcpy(session.writable_[t], tensors[t].data, tensors[t].desc.num_bytes());
+    }
+  }
   // One arena for all methods; at least one alignment unit so the pointer is never null.
   const size_t bytes = (session.arena_bytes_ + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
   session.arena_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, bytes ? bytes : kBufferAlignment)));
   PF_CHECK(session.arena_ != nullptr, Error::kOutOfMemory, "cannot allocate an arena of %zu bytes", bytes);
-  for (Program& program : session.programs_) program.bind(session.arena_.get());
+  for (Program& program : session.programs_) program.bind(session.arena_.get(), session.writable_);
   return Result<Session>(std::move(session));
+}
+
+const void* Session::persistent_data(int t) const {
+  const size_t index = static_cast<size_t>(t);
+  return writable_[index] ? writable_[index] : model_->tensors()[index].data;
 }
 
 namespace {

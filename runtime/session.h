@@ -31,6 +31,11 @@ class Session {
   Status run(const char* method, const TensorView* inputs, int num_inputs, TensorView* outputs, int num_outputs);
 
   const Model& model() const { return *model_; }
+  // The current bytes of persistent tensor `t`: the writable copy for tensors that a method
+  // updates in place (trainable parameters, optimizer state), else the model's own bytes.
+  const void* persistent_data(int t) const;
+  // The writable copy of `t`, or nullptr when no method updates it (to load a checkpoint).
+  void* writable_data(int t) const { return writable_[static_cast<size_t>(t)]; }
   const Program& program(int method_index) const { return programs_[static_cast<size_t>(method_index)]; }
   size_t arena_bytes() const { return arena_bytes_; }
 
@@ -44,6 +49,10 @@ class Session {
   std::vector<Program> programs_;
   std::unique_ptr<uint8_t, FreeDeleter> arena_;
   size_t arena_bytes_ = 0;
+  // Tensors that some method updates in place live in one writable block, copied from the model
+  // at open; writable_[t] points into it (nullptr for the others).
+  std::unique_ptr<uint8_t, FreeDeleter> persistent_;
+  std::vector<void*> writable_;
 };
 
 }  // namespace preflight

@@ -92,19 +92,74 @@ Status read_index_list(const flatbuffers::Vector<int32_t>* list, int limit, cons
   return Status::ok();
 }
 
+// Checks a backward node against its forward op: arity, grad_mask, and that every forward output,
+// output gradient and input gradient has the shape the forward op's inference gives.
+Status verify_backward_node(const Model& model, const OpDef& op, NodeInfo* info) {
+  PF_CHECK(op.backward != nullptr, Error::kInvalidModel, "%s has no backward kernel", op.name);
+  const int num_inputs = static_cast<int>(info->inputs.size());
+  const int forward_outputs = op.num_outputs;
+  const int forward_inputs = num_inputs - 2 * forward_outputs;
+  PF_CHECK(forward_inputs >= op.min_inputs && forward_inputs <= op.max_inputs, Error::kInvalidModel,
+           "backward of %s takes its %d to %d inputs, %d outputs and %d output gradients; the node has %d inputs",
+           op.name, op.min_inputs, op.max_inputs, forward_outputs, forward_outputs, num_inputs);
+  info->num_forward_inputs = forward_inputs;
+  const uint32_t mask = info->grad_mask;
+  PF_CHECK(mask != 0 && (forward_inputs >= 32 || (mask >> forward_inputs) == 0), Error::kInvalidModel,
+           "grad_mask 0x%x must name at least one of the %d forward inputs and no other", mask, forward_inputs);
+  const int wanted = __builtin_popcount(mask);
+  PF_CHECK(static_cast<int>(info->outputs.size()) == wanted, Error::kInvalidModel,
+           "grad_mask 0x%x asks for %d gradients, the node has %zu outputs", mask, wanted, info->outputs.size());
+  TensorDesc in_descs[kMaxNodeInputs], out_descs[kMaxNodeOutputs];
+  for (int i = 0; i < forward_inputs; ++i) in_descs[i] = model.tensors()[info->inputs[i]].desc;
+  PF_RETURN_IF_ERROR(op.infer(info->attrs, in_descs, forward_inputs, out_descs));
+  char expected[96], actual[96];
+  for (int j = 0; j < forward_outputs; ++j) {
+    for (int copy = 0; copy < 2; ++copy) {  // the forward output, then its gradient
+      const int index = forward_inputs + copy * forward_outputs + j;
+      const TensorInfo& given = model.tensors()[info->inputs[index]];
+      const TensorDesc want = copy ? make_desc(DType::F32, {}) : out_descs[j];
+      const bool matches = copy ? (given.desc.dtype == DType::F32 && given.desc.same_shape(out_descs[j]))
+                                : given.desc == want;
+      PF_CHECK(matches, Error::kInvalidModel, "input %d tensor %d '%s' (the %s of forward output %d) is %s, expected %s",
+               index, info->inputs[index], given.name, copy ? "gradient" : "value", j,
+               describe(given.desc, actual, sizeof actual), describe(out_descs[j], expected, sizeof expected));
+    }
+  }
+  int output = 0;
+  for (int i = 0; i < forward_inputs; ++i) {
+    if (!(mask >> i & 1u)) continue;
+    const TensorInfo& input = model.tensors()[info->inputs[i]];
+    const TensorInfo& grad = model.tensors()[info->outputs[output]];
+    PF_CHECK(input.desc.dtype == DType::F32 && grad.desc == input.desc, Error::kInvalidModel,
+             "output %d tensor %d '%s' (the gradient of input %d '%s') is %s, expected f32 %s", output,
+             info->outputs[output], grad.name, i, input.name, describe(grad.desc, actual, sizeof actual),
+             describe(input.desc, expected, sizeof expected));
+    ++output;
+  }
+  return Status::ok();
+}
+
 Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
   const OpDef* op = find_op(node.op());
   PF_CHECK(op != nullptr, Error::kInvalidModel, "unknown op %u", static_cast<unsigned>(node.op()));
   info->op = op;
+  info->backward = node.backward();
+  info->grad_mask = node.grad_mask();
   const int tensor_count = static_cast<int>(model.tensors().size());
   PF_RETURN_IF_ERROR(read_index_list(node.inputs(), tensor_count, "input", &info->inputs));
   PF_RETURN_IF_ERROR(read_index_list(node.outputs(), tensor_count, "output", &info->outputs));
   const int num_inputs = static_cast<int>(info->inputs.size());
   const int num_outputs = static_cast<int>(info->outputs.size());
-  PF_CHECK(num_inputs >= op->min_inputs && num_inputs <= op->max_inputs, Error::kInvalidModel,
-           "%s takes %d to %d inputs, the node has %d", op->name, op->min_inputs, op->max_inputs, num_inputs);
-  PF_CHECK(num_outputs == op->num_outputs, Error::kInvalidModel, "%s has %d outputs, the node has %d", op->name,
-           op->num_outputs, num_outputs);
+  PF_CHECK(num_inputs <= kMaxNodeInputs + 2 * kMaxNodeOutputs && num_outputs <= kMaxNodeInputs, Error::kInvalidModel,
+           "%d inputs and %d outputs are above the limits of any op", num_inputs, num_outputs);
+  if (!info->backward) {
+    PF_CHECK(info->grad_mask == 0, Error::kInvalidModel, "grad_mask is set on a forward node");
+    PF_CHECK(num_inputs >= op->min_inputs && num_inputs <= op->max_inputs, Error::kInvalidModel,
+             "%s takes %d to %d inputs, the node has %d", op->name, op->min_inputs, op->max_inputs, num_inputs);
+    PF_CHECK(num_outputs == op->num_outputs, Error::kInvalidModel, "%s has %d outputs, the node has %d", op->name,
+             op->num_outputs, num_outputs);
+    info->num_forward_inputs = num_inputs;
+  }
   for (int out : info->outputs) {
     for (int in : info->inputs) {
       PF_CHECK(in != out, Error::kInvalidModel, "tensor %d '%s' is both an input and an output of the node", in,
@@ -120,7 +175,19 @@ Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
       PF_CHECK(info->outputs[i] != info->outputs[j], Error::kInvalidModel, "outputs %d and %d are the same tensor", i, j);
     }
   }
+  // Optimizer updates write their first inputs in place: persistent, writable, distinct.
+  for (int i = 0; i < (info->backward ? 0 : op->num_updated_inputs); ++i) {
+    const TensorInfo& updated = model.tensors()[info->inputs[i]];
+    PF_CHECK(updated.role == fb::TensorRole::Parameter || updated.role == fb::TensorRole::OptimizerState,
+             Error::kInvalidModel, "input %d tensor %d '%s' is updated in place, so it must be a Parameter or "
+             "OptimizerState, not %s", i, info->inputs[i], updated.name, role_name(updated.role));
+    for (int j = 0; j < i; ++j) {
+      PF_CHECK(info->inputs[j] != info->inputs[i], Error::kInvalidModel,
+               "inputs %d and %d are updated in place and are the same tensor", j, i);
+    }
+  }
   PF_RETURN_IF_ERROR(read_attrs(*op, node, &info->attrs));
+  if (info->backward) return verify_backward_node(model, *op, info);
   // Shape inference from the declared input shapes must reproduce the declared output shapes.
   TensorDesc in_descs[kMaxNodeInputs], out_descs[kMaxNodeOutputs];
   for (int i = 0; i < num_inputs; ++i) in_descs[i] = model.tensors()[info->inputs[i]].desc;
@@ -155,6 +222,7 @@ Status verify_method(const Model& model, const fb::Method& method, MethodInfo* i
     PF_CHECK(available[t] == 0, Error::kInvalidModel, "input %zu tensor %d '%s' is listed twice", i, t, tensor.name);
     available[t] = 1;
   }
+  std::vector<uint8_t> updated(static_cast<size_t>(tensor_count), 0);
   for (size_t step = 0; step < info->nodes.size(); ++step) {
     const int n = info->nodes[step];
     const NodeInfo& node = model.nodes()[n];
@@ -167,7 +235,12 @@ Status verify_method(const Model& model, const fb::Method& method, MethodInfo* i
                "step %zu node %d (%s '%s'): input %zu tensor %d '%s' is read before any step writes it "
                "(a cycle, a dangling tensor, or an order that is not topological)",
                step, n, node.op->name, node.name, i, t, model.tensors()[t].name);
+      PF_CHECK(!updated[t], Error::kInvalidModel,
+               "step %zu node %d (%s '%s'): input %zu tensor %d '%s' was updated in place by an earlier step; "
+               "updates come after every read",
+               step, n, node.op->name, node.name, i, t, model.tensors()[t].name);
     }
+    for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs); ++i) updated[node.inputs[i]] = 1;
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const int t = node.outputs[i];
       PF_CHECK(available[t] == 0, Error::kInvalidModel,

@@ -217,8 +217,11 @@ TEST_CASE("registry: every schema op is registered once with its own name") {
     CHECK(std::string(op->name) == fb::EnumNameOpType(static_cast<OpType>(value)));
     CHECK((op->infer != nullptr));
     CHECK((op->forward != nullptr));
-    CHECK((op->backward != nullptr));
+    // Every op is differentiable except the optimizer updates, which write their inputs instead.
+    CHECK((op->backward != nullptr) == (op->num_updated_inputs == 0));
+    CHECK((op->num_outputs == 0) == (op->num_updated_inputs > 0));
     CHECK(op->min_inputs >= 1);
+    CHECK(op->num_updated_inputs <= op->min_inputs);
     CHECK(op->max_inputs <= kMaxNodeInputs);
     CHECK(op->num_outputs <= kMaxNodeOutputs);
   }

@@ -92,6 +92,7 @@ TEST_CASE("op goldens: every op of the registry has a golden case") {
   for (int value = 0; value <= static_cast<int>(fb::OpType::MAX); ++value) {
     const OpDef* op = find_op(static_cast<OpType>(value));
     REQUIRE(op != nullptr);
+    if (op->num_updated_inputs > 0) continue;  // optimizer updates: tests/graph/training_test.cc, PyTorch parity
     int cases = 0;
     for (const json& c : manifest["cases"]) cases += c["op"] == op->name;
     CHECK_MESSAGE(cases >= 1, op->name << " has no golden case");

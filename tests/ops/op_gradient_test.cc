@@ -297,6 +297,7 @@ TEST_CASE("gradients: every op's backward matches finite differences on random s
     }
   }
   for (size_t op = 0; op < covered.size(); ++op) {
+    if (find_op(static_cast<OpType>(op))->backward == nullptr) continue;  // optimizer updates
     CHECK_MESSAGE(covered[op], fb::EnumNameOpType(static_cast<OpType>(op)) << " has no gradient case");
   }
 }

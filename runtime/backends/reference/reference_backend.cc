@@ -7,11 +7,13 @@ namespace {
 
 bool reference_supports(const Model&, const NodeInfo& node) { return node.op != nullptr; }
 ForwardFn reference_kernel(const Model&, const NodeInfo& node) { return node.op->forward; }
+BackwardFn reference_backward_kernel(const Model&, const NodeInfo& node) { return node.op->backward; }
 
 }  // namespace
 
 const Backend& reference_backend() {
-  static const Backend backend = {"reference", reference_supports, reference_kernel};
+  static const Backend backend = {"reference", reference_supports, reference_kernel,
+                                         reference_backward_kernel};
   return backend;
 }
 

@@ -1,0 +1,192 @@
+#include "graph/training.h"
+
+#include <regex>
+
+#include "graph/autodiff.h"
+#include "ops/registry.h"
+
+namespace preflight {
+namespace graph {
+namespace {
+
+int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
+  Tensor tensor;
+  tensor.name = name;
+  tensor.desc = desc;
+  tensor.role = role;
+  if (role == fb::TensorRole::OptimizerState) tensor.data.assign(desc.num_bytes(), 0);
+  graph->tensors.push_back(std::move(tensor));
+  return static_cast<int>(graph->tensors.size()) - 1;
+}
+
+std::string parameter_list(const Graph& graph, const std::vector<int>& forward_nodes) {
+  std::string names;
+  for (int n : forward_nodes) {
+    for (int t : graph.nodes[static_cast<size_t>(n)].inputs) {
+      if (graph.tensors[static_cast<size_t>(t)].role != fb::TensorRole::Parameter) continue;
+      names += (names.empty() ? "" : ", ") + graph.tensors[static_cast<size_t>(t)].name;
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+Result<OptimizerKind> parse_optimizer(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::kSgd;
+  if (name == "adam") return OptimizerKind::kAdam;
+  if (name == "adamw") return OptimizerKind::kAdamW;
+  return Status::error(Error::kInvalidArgument, "unknown optimizer '%s' (known: sgd, adam, adamw)", name.c_str());
+}
+
+Result<LossKind> parse_loss(const std::string& name) {
+  if (name == "cross_entropy") return LossKind::kCrossEntropy;
+  if (name == "mse") return LossKind::kMse;
+  return Status::error(Error::kInvalidArgument, "unknown loss '%s' (known: cross_entropy, mse)", name.c_str());
+}
+
+const std::vector<std::string>& hyperparameter_names(OptimizerKind optimizer) {
+  static const std::vector<std::string> sgd = {"lr", "momentum", "weight_decay"};
+  static const std::vector<std::string> adam = {"lr", "beta1", "beta2", "eps", "weight_decay", "step"};
+  return optimizer == OptimizerKind::kSgd ? sgd : adam;
+}
+
+Result<std::vector<int>> select_trainable(const Graph& graph, const std::string& spec) {
+  const int m = graph.find_method("infer");
+  PF_CHECK(m >= 0, Error::kInvalidArgument, "the model has no 'infer' method to train");
+  const std::vector<int>& forward = graph.methods[static_cast<size_t>(m)].nodes;
+  // Parameters in forward order, grouped by the node that reads them.
+  std::vector<std::vector<int>> by_node;
+  std::vector<uint8_t> seen(graph.tensors.size(), 0);
+  for (int n : forward) {
+    std::vector<int> params;
+    for (int t : graph.nodes[static_cast<size_t>(n)].inputs) {
+      if (graph.tensors[static_cast<size_t>(t)].role == fb::TensorRole::Parameter && !seen[static_cast<size_t>(t)]) {
+        seen[static_cast<size_t>(t)] = 1;
+        params.push_back(t);
+      }
+    }
+    if (!params.empty()) by_node.push_back(params);
+  }
+  std::vector<int> selected;
+  if (spec == "all") {
+    for (const auto& params : by_node) selected.insert(selected.end(), params.begin(), params.end());
+  } else if (spec.rfind("last:", 0) == 0) {
+    const std::string count_text = spec.substr(5);
+    char* end = nullptr;
+    const long count = std::strtol(count_text.c_str(), &end, 10);
+    PF_CHECK(!count_text.empty() && *end == '\0' && count >= 1, Error::kInvalidArgument,
+             "trainable '%s': last:N needs a count N >= 1", spec.c_str());
+    const size_t first = by_node.size() > static_cast<size_t>(count) ? by_node.size() - static_cast<size_t>(count) : 0;
+    for (size_t i = first; i < by_node.size(); ++i) selected.insert(selected.end(), by_node[i].begin(), by_node[i].end());
+  } else {
+    std::regex pattern;
+    try {
+      pattern = std::regex(spec, std::regex::ECMAScript);
+    } catch (const std::regex_error& error) {
+      return Status::error(Error::kInvalidArgument, "trainable '%s' is not a valid regular expression: %s", spec.c_str(),
+                           error.what());
+    }
+    for (const auto& params : by_node) {
+      for (int t : params) {
+        if (std::regex_search(graph.tensors[static_cast<size_t>(t)].name, pattern)) selected.push_back(t);
+      }
+    }
+  }
+  PF_CHECK(!selected.empty(), Error::kInvalidArgument, "trainable '%s' selects no parameter (parameters: %s)",
+           spec.c_str(), parameter_list(graph, forward).c_str());
+  return Result<std::vector<int>>(std::move(selected));
+}
+
+Status add_training_methods(Graph* graph, const TrainingOptions& options) {
+  const int m = graph->find_method("infer");
+  PF_CHECK(m >= 0, Error::kInvalidArgument, "the model has no 'infer' method to train");
+  PF_CHECK(graph->find_method("train_step") < 0 && graph->find_method("eval") < 0, Error::kInvalidArgument,
+           "the model already has training methods");
+  const Method infer = graph->methods[static_cast<size_t>(m)];
+  PF_CHECK(infer.inputs.size() == 1 && infer.outputs.size() == 1, Error::kInvalidArgument,
+           "training needs an 'infer' method with one input and one output, it has %zu and %zu",
+           infer.inputs.size(), infer.outputs.size());
+  Result<std::vector<int>> trainable = select_trainable(*graph, options.trainable);
+  if (!trainable.is_ok()) return trainable.status();
+
+  // The loss on the predictions and the labels.
+  const int prediction = infer.outputs[0];
+  const TensorDesc predicted = graph->tensors[static_cast<size_t>(prediction)].desc;
+  TensorDesc labels_desc;
+  Node loss_node;
+  loss_node.attrs.kind = fb::Attrs::LossAttrs;
+  if (options.loss == LossKind::kCrossEntropy) {
+    PF_CHECK(predicted.rank == 2, Error::kInvalidArgument, "cross-entropy needs predictions [batch, classes], got rank %d",
+             predicted.rank);
+    labels_desc = make_desc(DType::I64, {predicted.dims[0]});
+    loss_node.op = OpType::SoftmaxCrossEntropy;
+    loss_node.name = "softmax_cross_entropy_loss";
+  } else {
+    labels_desc = predicted;
+    loss_node.op = OpType::MseLoss;
+    loss_node.name = "mse_loss";
+  }
+  const int labels = add_tensor(graph, "y", labels_desc, fb::TensorRole::Input);
+  const int loss = add_tensor(graph, "loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
+  loss_node.inputs = {prediction, labels};
+  loss_node.outputs = {loss};
+  graph->nodes.push_back(loss_node);
+  std::vector<int> forward = infer.nodes;
+  forward.push_back(static_cast<int>(graph->nodes.size()) - 1);
+
+  Method eval;
+  eval.name = "eval";
+  eval.inputs = {infer.inputs[0], labels};
+  eval.outputs = {loss, prediction};
+  eval.nodes = forward;
+
+  Result<BackwardGraph> backward = append_backward(graph, forward, loss, *trainable);
+  if (!backward.is_ok()) return backward.status();
+
+  Method train;
+  train.name = "train_step";
+  train.inputs = {infer.inputs[0], labels};
+  train.outputs = {loss};
+  train.nodes = forward;
+  train.nodes.insert(train.nodes.end(), backward->nodes.begin(), backward->nodes.end());
+  std::vector<int> hyper;
+  for (const std::string& name : hyperparameter_names(options.optimizer)) {
+    hyper.push_back(add_tensor(graph, name, make_desc(DType::F32, {}), fb::TensorRole::Input));
+  }
+  train.inputs.insert(train.inputs.end(), hyper.begin(), hyper.end());
+  for (size_t i = 0; i < trainable->size(); ++i) {
+    const int p = (*trainable)[i];
+    const int grad = backward->parameter_grads[i];
+    const std::string name = graph->tensors[static_cast<size_t>(p)].name;
+    const TensorDesc desc = graph->tensors[static_cast<size_t>(p)].desc;
+    Node update;
+    if (options.optimizer == OptimizerKind::kSgd) {
+      update.op = OpType::SgdUpdate;
+      update.attrs.kind = fb::Attrs::SgdAttrs;
+      update.attrs.sgd.nesterov = options.nesterov;
+      const int velocity = add_tensor(graph, name + ".momentum_buffer", desc, fb::TensorRole::OptimizerState);
+      update.inputs = {p, velocity, grad};
+    } else {
+      update.op = OpType::AdamUpdate;
+      update.attrs.kind = fb::Attrs::AdamAttrs;
+      update.attrs.adam.decoupled_weight_decay = options.optimizer == OptimizerKind::kAdamW;
+      const int first = add_tensor(graph, name + ".exp_avg", desc, fb::TensorRole::OptimizerState);
+      const int second = add_tensor(graph, name + ".exp_avg_sq", desc, fb::TensorRole::OptimizerState);
+      update.inputs = {p, first, second, grad};
+    }
+    update.inputs.insert(update.inputs.end(), hyper.begin(), hyper.end());
+    update.name = name + ".update";
+    graph->nodes.push_back(std::move(update));
+    train.nodes.push_back(static_cast<int>(graph->nodes.size()) - 1);
+  }
+  graph->methods.push_back(std::move(eval));
+  graph->methods.push_back(std::move(train));
+  graph->metadata.entries.emplace_back("optimizer", options.optimizer == OptimizerKind::kSgd ? "sgd"
+                                                    : options.optimizer == OptimizerKind::kAdam ? "adam" : "adamw");
+  graph->metadata.entries.emplace_back("trainable", options.trainable);
+  return validate(*graph);
+}
+
+}  // namespace graph
+}  // namespace preflight
