@@ -9,6 +9,7 @@ PACKAGES=(
   doctest-dev                               # unit tests
   libcli11-dev                              # the command line
   nlohmann-json3-dev                        # test manifests, later the report schema
+  zlib1g-dev                                # gzipped CSV data, compressed .npz archives
 )
 
 missing=()

@@ -1,0 +1,399 @@
+#include "trainer/dataset.h"
+
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "graph/random.h"
+#include "trainer/npy.h"
+
+namespace preflight {
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Reads a whole file; gzip-compressed files are inflated (zlib reads plain files unchanged).
+Result<std::string> read_text(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  PF_CHECK(file != nullptr, Error::kNotFound, "%s: cannot open", path.c_str());
+  std::string text;
+  char chunk[1 << 16];
+  int got;
+  while ((got = gzread(file, chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<size_t>(got));
+  const bool failed = got < 0;
+  gzclose(file);
+  PF_CHECK(!failed, Error::kIoError, "%s: read failed (corrupt gzip data?)", path.c_str());
+  return Result<std::string>(std::move(text));
+}
+
+Result<std::vector<uint8_t>> read_binary(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  PF_CHECK(file.good(), Error::kNotFound, "%s: cannot open", path.c_str());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  return Result<std::vector<uint8_t>>(std::move(bytes));
+}
+
+// Splits one CSV line at commas (no quoting: numeric data only).
+void split_fields(const std::string& line, std::vector<std::string>* fields) {
+  fields->clear();
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    fields->push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+bool parse_number(const std::string& field, double* value) {
+  const char* begin = field.c_str();
+  while (*begin == ' ' || *begin == '\t') ++begin;
+  char* end = nullptr;
+  *value = std::strtod(begin, &end);
+  if (end == begin) return false;
+  while (*end == ' ' || *end == '\t' || *end == '\r') ++end;
+  return *end == '\0';
+}
+
+// Sets a label or target from a number, checking that classes are whole and non-negative.
+Status add_label(Dataset* data, double value, const std::string& where) {
+  if (data->classification) {
+    PF_CHECK(value >= 0 && value == std::floor(value) && value < 1e15, Error::kInvalidArgument,
+             "%s: label %g is not a class (a whole number >= 0)", where.c_str(), value);
+    data->labels.push_back(static_cast<int64_t>(value));
+  } else {
+    PF_CHECK(std::isfinite(value), Error::kInvalidArgument, "%s: target %g is not finite", where.c_str(), value);
+    data->targets.push_back(static_cast<float>(value));
+  }
+  return Status::ok();
+}
+
+Status check_finite(const Dataset& data) {
+  const int64_t width = data.sample_elements();
+  for (size_t i = 0; i < data.features.size(); ++i) {
+    PF_CHECK(std::isfinite(data.features[i]), Error::kInvalidArgument, "%s: row %lld, feature %lld is %s",
+             data.source.c_str(), static_cast<long long>(i / static_cast<size_t>(width) + 1),
+             static_cast<long long>(i % static_cast<size_t>(width)), std::isnan(data.features[i]) ? "NaN" : "infinite");
+  }
+  return Status::ok();
+}
+
+// Turns a NumPy array of labels or targets into the data set's labels.
+Status set_labels(Dataset* data, const NpyArray& array, const std::string& where) {
+  PF_CHECK(array.desc.rank == 1 && array.desc.dims[0] == data->rows, Error::kInvalidArgument,
+           "%s: labels must be a vector of %lld entries (one per row), got rank %d with %lld entries", where.c_str(),
+           static_cast<long long>(data->rows), array.desc.rank, static_cast<long long>(array.desc.num_elements()));
+  for (int64_t i = 0; i < data->rows; ++i) {
+    double value = 0;
+    switch (array.desc.dtype) {
+      case DType::I64: value = static_cast<double>(reinterpret_cast<const int64_t*>(array.data.data())[i]); break;
+      case DType::I32: value = reinterpret_cast<const int32_t*>(array.data.data())[i]; break;
+      case DType::U8: value = array.data[static_cast<size_t>(i)]; break;
+      case DType::F32: value = reinterpret_cast<const float*>(array.data.data())[i]; break;
+      default:
+        return Status::error(Error::kInvalidArgument, "%s: labels of dtype %s are not supported", where.c_str(),
+                             dtype_name(array.desc.dtype));
+    }
+    PF_RETURN_IF_ERROR(add_label(data, value, where + ": row " + std::to_string(i + 1)));
+  }
+  return Status::ok();
+}
+
+Status set_features(Dataset* data, const NpyArray& array, const std::string& where) {
+  PF_CHECK(array.desc.rank >= 1 && array.desc.dims[0] >= 1, Error::kInvalidArgument,
+           "%s: features need a leading row dimension with at least one row", where.c_str());
+  data->rows = array.desc.dims[0];
+  data->sample = array.desc;
+  data->sample.rank -= 1;
+  for (int d = 0; d < data->sample.rank; ++d) data->sample.dims[d] = array.desc.dims[d + 1];
+  data->sample.dtype = DType::F32;
+  const int64_t count = array.desc.num_elements();
+  data->features.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    switch (array.desc.dtype) {
+      case DType::F32: data->features[i] = reinterpret_cast<const float*>(array.data.data())[i]; break;
+      case DType::U8: data->features[i] = array.data[static_cast<size_t>(i)]; break;
+      case DType::I64: data->features[i] = static_cast<float>(reinterpret_cast<const int64_t*>(array.data.data())[i]); break;
+      case DType::I32: data->features[i] = static_cast<float>(reinterpret_cast<const int32_t*>(array.data.data())[i]); break;
+      default:
+        return Status::error(Error::kInvalidArgument, "%s: features of dtype %s are not supported", where.c_str(),
+                             dtype_name(array.desc.dtype));
+    }
+  }
+  return Status::ok();
+}
+
+// ---- .npz: a zip archive of .npy files, read through its central directory ----
+uint32_t read_u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
+uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint64_t read_u64(const uint8_t* p) { return read_u32(p) | static_cast<uint64_t>(read_u32(p + 4)) << 32; }
+
+Status npz_member(const std::vector<uint8_t>& zip, const std::string& path, const std::string& wanted,
+                  std::vector<uint8_t>* member) {
+  const char* where = path.c_str();
+  PF_CHECK(zip.size() >= 22, Error::kInvalidArgument, "%s: not a .npz (zip) file", where);
+  size_t end = zip.size() - 22;
+  for (;; --end) {
+    if (read_u32(&zip[end]) == 0x06054b50u) break;
+    PF_CHECK(end > 0 && zip.size() - end < 22 + 65536, Error::kInvalidArgument, "%s: not a .npz (zip) file", where);
+  }
+  const uint16_t entries = read_u16(&zip[end + 10]);
+  size_t at = read_u32(&zip[end + 16]);
+  std::string names;
+  for (uint16_t e = 0; e < entries; ++e) {
+    PF_CHECK(at + 46 <= zip.size() && read_u32(&zip[at]) == 0x02014b50u, Error::kInvalidArgument,
+             "%s: corrupt zip directory", where);
+    const uint16_t method = read_u16(&zip[at + 10]);
+    uint64_t compressed = read_u32(&zip[at + 20]), size = read_u32(&zip[at + 24]);
+    const uint16_t name_length = read_u16(&zip[at + 28]), extra_length = read_u16(&zip[at + 30]);
+    const uint16_t comment_length = read_u16(&zip[at + 32]);
+    uint64_t local = read_u32(&zip[at + 42]);
+    PF_CHECK(at + 46 + name_length + extra_length <= zip.size(), Error::kInvalidArgument, "%s: corrupt zip directory",
+             where);
+    const std::string name(reinterpret_cast<const char*>(&zip[at + 46]), name_length);
+    // Zip64: the real sizes and offset follow in extra field 0x0001, in this order, when 0xffffffff.
+    for (size_t x = at + 46 + name_length; x + 4 <= at + 46 + name_length + extra_length;) {
+      const uint16_t id = read_u16(&zip[x]), length = read_u16(&zip[x + 2]);
+      if (id == 0x0001) {
+        size_t field = x + 4;
+        if (size == 0xffffffffu && field + 8 <= x + 4 + length) size = read_u64(&zip[field]), field += 8;
+        if (compressed == 0xffffffffu && field + 8 <= x + 4 + length) compressed = read_u64(&zip[field]), field += 8;
+        if (local == 0xffffffffu && field + 8 <= x + 4 + length) local = read_u64(&zip[field]);
+      }
+      x += 4 + length;
+    }
+    names += (names.empty() ? "" : ", ") + name;
+    at += 46 + name_length + extra_length + comment_length;
+    if (name != wanted + ".npy") continue;
+    PF_CHECK(local + 30 <= zip.size() && read_u32(&zip[local]) == 0x04034b50u, Error::kInvalidArgument,
+             "%s: corrupt zip entry %s", where, name.c_str());
+    const size_t data = local + 30 + read_u16(&zip[local + 26]) + read_u16(&zip[local + 28]);
+    PF_CHECK(data <= zip.size() && compressed <= zip.size() - data, Error::kInvalidArgument,
+             "%s: zip entry %s runs past the end of the file", where, name.c_str());
+    PF_CHECK(size < (uint64_t{1} << 34), Error::kResourceLimit, "%s: entry %s is too large", where, name.c_str());
+    member->resize(static_cast<size_t>(size));
+    if (method == 0) {
+      PF_CHECK(compressed == size, Error::kInvalidArgument, "%s: corrupt stored entry %s", where, name.c_str());
+      if (size) std::memcpy(member->data(), &zip[data], static_cast<size_t>(size));
+      return Status::ok();
+    }
+    PF_CHECK(method == 8, Error::kInvalidArgument, "%s: entry %s uses zip compression %u (only stored and deflate)",
+             where, name.c_str(), method);
+    z_stream stream;
+    std::memset(&stream, 0, sizeof stream);
+    PF_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, Error::kInternal, "zlib inflateInit2 failed");
+    stream.next_in = const_cast<Bytef*>(&zip[data]);
+    stream.avail_in = static_cast<uInt>(compressed);
+    stream.next_out = member->data();
+    stream.avail_out = static_cast<uInt>(size);
+    const int result = inflate(&stream, Z_FINISH);
+    inflateEnd(&stream);
+    PF_CHECK(result == Z_STREAM_END && stream.total_out == size, Error::kInvalidArgument,
+             "%s: entry %s does not inflate (corrupt data)", where, name.c_str());
+    return Status::ok();
+  }
+  return Status::error(Error::kInvalidArgument, "%s: no array '%s' (the archive has: %s)", where, wanted.c_str(),
+                       names.c_str());
+}
+
+// ---- IDX (MNIST): big-endian magic [0, 0, type, rank], dims, data ----
+Result<NpyArray> read_idx(const std::string& path) {
+  Result<std::vector<uint8_t>> bytes = read_binary(path);
+  if (!bytes.is_ok()) return bytes.status();
+  const std::vector<uint8_t>& b = *bytes;
+  const char* where = path.c_str();
+  PF_CHECK(b.size() >= 4 && b[0] == 0 && b[1] == 0, Error::kInvalidArgument, "%s: not an IDX file", where);
+  const int type = b[2], rank = b[3];
+  PF_CHECK(type == 0x08 || type == 0x0D, Error::kInvalidArgument,
+           "%s: IDX element type 0x%02x is not supported (0x08 unsigned byte, 0x0D float)", where, type);
+  PF_CHECK(rank >= 1 && rank <= kMaxRank, Error::kInvalidArgument, "%s: IDX rank %d is outside [1, %d]", where, rank,
+           kMaxRank);
+  PF_CHECK(b.size() >= 4 + 4 * static_cast<size_t>(rank), Error::kInvalidArgument, "%s: truncated IDX header", where);
+  NpyArray array;
+  array.desc.dtype = type == 0x08 ? DType::U8 : DType::F32;
+  array.desc.rank = rank;
+  int64_t count = 1;
+  for (int d = 0; d < rank; ++d) {
+    const uint8_t* p = &b[4 + 4 * static_cast<size_t>(d)];
+    array.desc.dims[d] = static_cast<int64_t>(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3];
+    PF_CHECK(checked_mul(count, array.desc.dims[d], &count), Error::kInvalidArgument, "%s: IDX size overflows", where);
+  }
+  const size_t start = 4 + 4 * static_cast<size_t>(rank);
+  const size_t element = dtype_size(array.desc.dtype);
+  PF_CHECK(static_cast<uint64_t>(count) * element == b.size() - start, Error::kInvalidArgument,
+           "%s: the IDX header needs %lld data bytes, the file has %zu", where,
+           static_cast<long long>(count * static_cast<int64_t>(element)), b.size() - start);
+  array.data.assign(b.begin() + static_cast<std::ptrdiff_t>(start), b.end());
+  if (array.desc.dtype == DType::F32) {  // big-endian floats
+    for (size_t i = 0; i + 3 < array.data.size(); i += 4) {
+      std::swap(array.data[i], array.data[i + 3]);
+      std::swap(array.data[i + 1], array.data[i + 2]);
+    }
+  }
+  return Result<NpyArray>(std::move(array));
+}
+
+Result<Dataset> load_arrays(const std::string& path, const NpyArray& features, const NpyArray& labels,
+                            const std::string& labels_where, const DataOptions& options) {
+  Dataset data;
+  data.source = path;
+  data.classification = !options.regression;
+  PF_RETURN_IF_ERROR(set_features(&data, features, path));
+  PF_RETURN_IF_ERROR(set_labels(&data, labels, labels_where));
+  PF_RETURN_IF_ERROR(check_finite(data));
+  return Result<Dataset>(std::move(data));
+}
+
+}  // namespace
+
+int64_t Dataset::num_classes() const {
+  int64_t classes = 0;
+  for (int64_t label : labels) classes = label + 1 > classes ? label + 1 : classes;
+  return classes;
+}
+
+Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
+  Result<std::string> text = read_text(path);
+  if (!text.is_ok()) return text.status();
+  Dataset data;
+  data.source = path;
+  data.classification = !options.regression;
+  std::vector<std::string> fields;
+  std::vector<double> values;
+  int64_t width = -1;
+  size_t start = 0;
+  for (int64_t line_number = 1; start < text->size(); ++line_number) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    std::string line = text->substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    split_fields(line, &fields);
+    values.resize(fields.size());
+    size_t bad = fields.size();
+    for (size_t c = 0; c < fields.size() && bad == fields.size(); ++c) {
+      if (!parse_number(fields[c], &values[c])) bad = c;
+    }
+    if (bad != fields.size()) {
+      // A first line with words is a header (e.g. sklearn's "150,4,setosa,..."): skip it.
+      if (width < 0 && data.rows == 0) continue;
+      return Status::error(Error::kInvalidArgument, "%s:%lld: column %zu: '%s' is not a number", path.c_str(),
+                           static_cast<long long>(line_number), bad + 1, fields[bad].c_str());
+    }
+    if (width < 0) {
+      width = static_cast<int64_t>(fields.size());
+      PF_CHECK(width >= 2, Error::kInvalidArgument, "%s:%lld: a row needs features and a label, it has %lld column",
+               path.c_str(), static_cast<long long>(line_number), static_cast<long long>(width));
+    }
+    PF_CHECK(static_cast<int64_t>(fields.size()) == width, Error::kInvalidArgument,
+             "%s:%lld: the row has %zu columns, the first row has %lld", path.c_str(),
+             static_cast<long long>(line_number), fields.size(), static_cast<long long>(width));
+    const int64_t label_column = options.label_column < 0 ? width - 1 : options.label_column;
+    PF_CHECK(label_column < width, Error::kInvalidArgument, "%s: label column %lld is outside the %lld columns",
+             path.c_str(), static_cast<long long>(label_column + 1), static_cast<long long>(width));
+    for (int64_t c = 0; c < width; ++c) {
+      if (c == label_column) continue;
+      PF_CHECK(std::isfinite(values[static_cast<size_t>(c)]), Error::kInvalidArgument, "%s:%lld: column %lld is %s",
+               path.c_str(), static_cast<long long>(line_number), static_cast<long long>(c + 1),
+               std::isnan(values[static_cast<size_t>(c)]) ? "NaN" : "infinite");
+      data.features.push_back(static_cast<float>(values[static_cast<size_t>(c)]));
+    }
+    PF_RETURN_IF_ERROR(add_label(&data, values[static_cast<size_t>(label_column)],
+                                 path + ":" + std::to_string(line_number) + ": column " + std::to_string(label_column + 1)));
+    ++data.rows;
+  }
+  PF_CHECK(data.rows > 0, Error::kInvalidArgument, "%s: the data set is empty (no rows of numbers)", path.c_str());
+  data.sample = make_desc(DType::F32, {width - 1});
+  return Result<Dataset>(std::move(data));
+}
+
+Result<Dataset> load_npz(const std::string& path, const DataOptions& options) {
+  Result<std::vector<uint8_t>> zip = read_binary(path);
+  if (!zip.is_ok()) return zip.status();
+  std::vector<uint8_t> x_bytes, y_bytes;
+  PF_RETURN_IF_ERROR(npz_member(*zip, path, "x", &x_bytes));
+  PF_RETURN_IF_ERROR(npz_member(*zip, path, "y", &y_bytes));
+  Result<NpyArray> x = parse_npy(x_bytes.data(), x_bytes.size(), path + ": x");
+  if (!x.is_ok()) return x.status();
+  Result<NpyArray> y = parse_npy(y_bytes.data(), y_bytes.size(), path + ": y");
+  if (!y.is_ok()) return y.status();
+  return load_arrays(path, *x, *y, path + ": y", options);
+}
+
+Result<Dataset> load_dataset(const std::string& path, const DataOptions& options) {
+  if (ends_with(path, ".csv") || ends_with(path, ".csv.gz")) return load_csv(path, options);
+  if (ends_with(path, ".npz")) return load_npz(path, options);
+  const bool npy = ends_with(path, ".npy");
+  const bool idx = path.find("idx") != std::string::npos;
+  PF_CHECK(npy || idx, Error::kInvalidArgument,
+           "%s: unknown data format (use .csv, .csv.gz, .npz, .npy with --labels, or IDX with --labels)", path.c_str());
+  PF_CHECK(!options.labels_path.empty(), Error::kInvalidArgument, "%s: a %s features file needs a labels file (--labels)",
+           path.c_str(), npy ? ".npy" : "IDX");
+  Result<NpyArray> x = npy ? read_npy(path) : read_idx(path);
+  if (!x.is_ok()) return x.status();
+  const bool labels_npy = ends_with(options.labels_path, ".npy");
+  Result<NpyArray> y = labels_npy ? read_npy(options.labels_path) : read_idx(options.labels_path);
+  if (!y.is_ok()) return y.status();
+  return load_arrays(path, *x, *y, options.labels_path, options);
+}
+
+Status reshape_samples(Dataset* data, const TensorDesc& sample) {
+  char want[96], have[96];
+  PF_CHECK(sample.num_elements() == data->sample_elements(), Error::kInvalidArgument,
+           "%s: a sample has %lld values (%s), the model takes %lld (%s)", data->source.c_str(),
+           static_cast<long long>(data->sample_elements()), describe(data->sample, have, sizeof have),
+           static_cast<long long>(sample.num_elements()), describe(sample, want, sizeof want));
+  data->sample = sample;
+  data->sample.dtype = DType::F32;
+  return Status::ok();
+}
+
+Status split_dataset(const Dataset& data, double validation_fraction, uint64_t seed, Dataset* train,
+                     Dataset* validation) {
+  PF_CHECK(validation_fraction > 0.0 && validation_fraction < 1.0, Error::kInvalidArgument,
+           "the validation fraction must be in (0, 1), got %g", validation_fraction);
+  std::vector<int64_t> order(static_cast<size_t>(data.rows));
+  for (int64_t i = 0; i < data.rows; ++i) order[static_cast<size_t>(i)] = i;
+  SplitMix64 rng(seed);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+  const int64_t validation_rows = static_cast<int64_t>(std::llround(validation_fraction * static_cast<double>(data.rows)));
+  const int64_t train_rows = data.rows - validation_rows;
+  PF_CHECK(train_rows >= 1 && validation_rows >= 1, Error::kInvalidArgument,
+           "%s: %lld rows cannot be split %g for validation with both parts non-empty", data.source.c_str(),
+           static_cast<long long>(data.rows), validation_fraction);
+  for (int part = 0; part < 2; ++part) {
+    Dataset* out = part == 0 ? train : validation;
+    const int64_t first = part == 0 ? 0 : train_rows;
+    const int64_t count = part == 0 ? train_rows : validation_rows;
+    *out = Dataset();
+    out->source = data.source + (part == 0 ? " (train)" : " (validation)");
+    out->rows = count;
+    out->sample = data.sample;
+    out->classification = data.classification;
+    out->features.resize(static_cast<size_t>(count * data.sample_elements()));
+    if (data.classification) out->labels.resize(static_cast<size_t>(count));
+    else out->targets.resize(static_cast<size_t>(count));
+    gather_batch(data, &order[static_cast<size_t>(first)], count, out->features.data(),
+                 data.classification ? static_cast<void*>(out->labels.data()) : static_cast<void*>(out->targets.data()));
+  }
+  return Status::ok();
+}
+
+void gather_batch(const Dataset& data, const int64_t* indices, int64_t count, float* features, void* labels) {
+  const int64_t width = data.sample_elements();
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t row = indices[i];
+    if (width) std::memcpy(features + i * width, &data.features[static_cast<size_t>(row * width)], static_cast<size_t>(width) * sizeof(float));
+    if (data.classification) static_cast<int64_t*>(labels)[i] = data.labels[static_cast<size_t>(row)];
+    else static_cast<float*>(labels)[i] = data.targets[static_cast<size_t>(row)];
+  }
+}
+
+}  // namespace preflight
