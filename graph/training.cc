@@ -147,7 +147,7 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
   Method train;
   train.name = "train_step";
   train.inputs = {infer.inputs[0], labels};
-  train.outputs = {loss};
+  train.outputs = {loss, prediction};  // predictions too: training accuracy costs nothing
   train.nodes = forward;
   train.nodes.insert(train.nodes.end(), backward->nodes.begin(), backward->nodes.end());
   std::vector<int> hyper;

@@ -2,7 +2,7 @@
 //
 //   infer       x -> predictions                                  (unchanged)
 //   eval        x, y -> loss, predictions                          (no update)
-//   train_step  x, y, hyper-parameters -> loss                     (updates parameters and state)
+//   train_step  x, y, hyper-parameters -> loss, predictions        (updates parameters and state)
 //
 // train_step = the forward nodes, the loss, the backward graph (graph/autodiff.h) pruned to the
 // trainable parameters, then one optimizer update per trainable parameter. Hyper-parameters are

@@ -1,6 +1,7 @@
 #include "runtime/program.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace preflight {
@@ -104,7 +105,29 @@ void Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   }
 }
 
-Status Program::run() {
+namespace {
+
+// Fails naming the first non-finite value of `view` (tensor `t`) and how many there are.
+Status check_finite(const Model& model, int t, const TensorView& view, const char* what) {
+  if (view.desc.dtype != DType::F32 || view.data == nullptr) return Status::ok();
+  const float* values = view.f32();
+  const int64_t count = view.desc.num_elements();
+  int64_t first = -1, bad = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) {
+      if (first < 0) first = i;
+      ++bad;
+    }
+  }
+  PF_CHECK(bad == 0, Error::kInvalidArgument, "%s tensor %d '%s' has %lld non-finite values (first: element %lld = %g)",
+           what, t, model.tensors()[static_cast<size_t>(t)].name, static_cast<long long>(bad),
+           static_cast<long long>(first), first >= 0 ? static_cast<double>(values[first]) : 0.0);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Program::run(bool check_numerics) {
   // Run path: no allocation, no re-validation.
   for (const Step& step : steps_) {
     const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
@@ -122,6 +145,20 @@ Status Program::run() {
                                     inputs + forward_inputs + forward_outputs, grads);
     } else {
       status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
+    }
+    if (status.is_ok() && check_numerics) {
+      // What this step wrote: its outputs (the gradients of a backward step), or the inputs an
+      // optimizer update wrote in place.
+      const size_t first = step.backward_kernel ? step.first_grad_view : step.first_view + node.inputs.size();
+      const size_t end = step.backward_kernel ? first + static_cast<size_t>(node.num_forward_inputs)
+                                              : first + node.outputs.size();
+      for (size_t v = first; v < end && status.is_ok(); ++v) {
+        if (view_tensors_[v] >= 0) status = check_finite(*model_, view_tensors_[v], views_[v], "output");
+      }
+      for (int i = 0; i < (step.backward_kernel ? 0 : node.op->num_updated_inputs) && status.is_ok(); ++i) {
+        status = check_finite(*model_, node.inputs[static_cast<size_t>(i)], views_[step.first_view + static_cast<size_t>(i)],
+                              "updated");
+      }
     }
     if (!status.is_ok()) {
       return status.with_context("method '%s' node %d (%s '%s'): ", model_->methods()[static_cast<size_t>(method_index_)].name,

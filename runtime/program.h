@@ -23,7 +23,9 @@ class Program {
   void bind(uint8_t* arena, const std::vector<void*>& writable);
 
   // Runs the steps in order. Never allocates. A kernel error names the method, node and op.
-  Status run();
+  // With check_numerics, every value a step writes (outputs, gradients, updated parameters) is
+  // checked, and the first NaN or Inf stops the run with an error naming the node and tensor.
+  Status run(bool check_numerics = false);
 
   int method_index() const { return method_index_; }
   const MemoryPlan& plan() const { return plan_; }

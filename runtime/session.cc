@@ -92,7 +92,7 @@ Status Session::run(const char* method, const TensorView* inputs, int num_inputs
     const size_t bytes = inputs[i].desc.num_bytes();
     if (bytes) std::memcpy(program.tensor_data(info.inputs[i]), inputs[i].data, bytes);
   }
-  PF_RETURN_IF_ERROR(program.run());
+  PF_RETURN_IF_ERROR(program.run(check_numerics_));
   for (size_t i = 0; i < info.outputs.size(); ++i) {
     const size_t bytes = outputs[i].desc.num_bytes();
     if (bytes) std::memcpy(outputs[i].data, program.tensor_data(info.outputs[i]), bytes);

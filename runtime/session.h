@@ -30,6 +30,10 @@ class Session {
   // the argument and the expected vs actual description.
   Status run(const char* method, const TensorView* inputs, int num_inputs, TensorView* outputs, int num_outputs);
 
+  // Check-numerics mode: every run checks each value a node writes and stops at the first NaN or
+  // Inf with an error naming the method, node, op and tensor (Program::run).
+  void set_check_numerics(bool on) { check_numerics_ = on; }
+
   const Model& model() const { return *model_; }
   // The current bytes of persistent tensor `t`: the writable copy for tensors that a method
   // updates in place (trainable parameters, optimizer state), else the model's own bytes.
@@ -53,6 +57,7 @@ class Session {
   // at open; writable_[t] points into it (nullptr for the others).
   std::unique_ptr<uint8_t, FreeDeleter> persistent_;
   std::vector<void*> writable_;
+  bool check_numerics_ = false;
 };
 
 }  // namespace preflight

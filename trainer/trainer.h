@@ -1,0 +1,102 @@
+// The training loop: epochs of seeded shuffled batches through train_step, validation over the
+// whole validation split through eval every epoch, early stopping that keeps the best parameters,
+// learning-rate schedules, checkpoints, progress, and a stop at the first non-finite value.
+//
+// Models have static shapes, so a Trainer keeps one Session per batch size it meets (the full
+// batch and the last partial one, re-planned with graph::set_batch) and copies the trained
+// tensors between them when it switches. Host-side.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/serialize.h"
+#include "runtime/session.h"
+#include "trainer/checkpoint.h"
+#include "trainer/dataset.h"
+
+namespace preflight {
+
+struct TrainConfig {
+  int epochs = 10;
+  int64_t max_steps = 0;          // stop after this many steps in all (0: no limit)
+  int64_t batch = 32;
+  float lr = 3e-4f;               // Adam at 3e-4, the recipe's default
+  float momentum = 0.9f;          // SGD
+  float weight_decay = 0.0f;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
+  std::string schedule = "constant";  // constant | cosine (to 0 over the run) | step
+  int step_every = 10;            // step schedule: multiply by step_gamma every this many epochs
+  float step_gamma = 0.1f;
+  uint64_t seed = 0;              // the shuffle of every epoch derives from it
+  int patience = 0;               // early stopping: epochs without a better validation loss (0: off)
+  bool check_numerics = true;     // stop at the first NaN or Inf, naming the node
+  std::string checkpoint;         // written after every epoch (and at max_steps) when set
+  int64_t checkpoint_every = 0;   // also every this many steps (0: epoch ends only)
+  FILE* progress = nullptr;       // where to report (a progress bar on a terminal, lines otherwise)
+};
+
+struct EpochLog {
+  int epoch = 0;                  // 1-based
+  int64_t steps = 0;              // steps taken so far in all
+  float lr = 0.0f;                // learning rate of the epoch's last step
+  double train_loss = 0.0;        // mean over the epoch's batches
+  double train_accuracy = 0.0;    // classification: over the epoch's batches (from eval, before each step)
+  double validation_loss = 0.0;
+  double validation_accuracy = 0.0;
+  double seconds = 0.0;
+};
+
+struct TrainReport {
+  std::vector<EpochLog> epochs;
+  std::vector<float> losses;      // every step's training loss
+  int best_epoch = 0;             // 1-based; its parameters are the ones left in the trainer
+  double best_validation_loss = 0.0;
+  bool stopped_early = false;
+};
+
+struct Evaluation {
+  double loss = 0.0;              // mean over rows
+  double accuracy = 0.0;          // classification
+  int64_t rows = 0;
+};
+
+class Trainer {
+ public:
+  // `graph` must have train_step and eval (graph::add_training_methods).
+  static Result<std::unique_ptr<Trainer>> create(graph::Graph graph);
+
+  Result<TrainReport> fit(const Dataset& train, const Dataset& validation, const TrainConfig& config);
+  // Loss and accuracy of eval over every row of `data`.
+  Result<Evaluation> evaluate(const Dataset& data);
+
+  // Continues from a checkpoint at the next fit(): loads it into the trainer.
+  Status resume(const std::string& checkpoint_path);
+
+  // The graph with the trained parameters and optimizer state (to write as a .pfb).
+  graph::Graph trained_graph();
+  // The sample shape the model takes ([8, 8, 1] for cnn8), for reshape_samples.
+  TensorDesc sample_desc() const;
+  Session& session(int64_t batch);  // the session for a batch size, with the current weights
+
+ private:
+  Trainer() = default;
+  Result<Session*> session_for(int64_t batch);
+  Status run_batch(const char* method, const Dataset& data, const int64_t* rows, int64_t count,
+                   const std::map<std::string, float>& hyper, float* loss, int64_t* correct);
+
+  graph::Graph graph_;
+  int64_t batch_ = 0;
+  std::map<int64_t, std::unique_ptr<Bytes>> bytes_;
+  std::map<int64_t, std::unique_ptr<Session>> sessions_;
+  Session* current_ = nullptr;  // the session holding the latest weights
+  bool check_numerics_ = true;
+  CheckpointState state_;
+  bool resumed_ = false;
+};
+
+}  // namespace preflight
