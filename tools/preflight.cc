@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "bench/models/models.h"
+#include "graph/training.h"
 #include "graph/json.h"
 #include "graph/serialize.h"
 #include "runtime/session.h"
 #include "trainer/npy.h"
+#include "trainer/trainer.h"
 
 namespace {
 
@@ -205,10 +207,95 @@ int write_model(const Bytes& bytes, const std::string& out) {
   return kExitOk;
 }
 
-int build_model(const std::string& name, int64_t batch, uint64_t seed, const std::string& out) {
+struct ExportFlags {
+  bool train = false;
+  std::string optimizer = "adam";
+  std::string loss = "cross_entropy";
+  std::string trainable = "all";
+  bool nesterov = false;
+};
+
+// Adds train_step and eval as the flags say.
+Status add_training(graph::Graph* graph, const ExportFlags& flags) {
+  graph::TrainingOptions options;
+  Result<graph::OptimizerKind> optimizer = graph::parse_optimizer(flags.optimizer);
+  if (!optimizer.is_ok()) return optimizer.status();
+  Result<graph::LossKind> loss = graph::parse_loss(flags.loss);
+  if (!loss.is_ok()) return loss.status();
+  options.optimizer = *optimizer;
+  options.loss = *loss;
+  options.trainable = flags.trainable;
+  options.nesterov = flags.nesterov;
+  return graph::add_training_methods(graph, options);
+}
+
+int build_model(const std::string& name, int64_t batch, uint64_t seed, const ExportFlags& flags, const std::string& out) {
   Result<graph::Graph> graph = models::build_model(name, batch, seed);
   if (!graph.is_ok()) return report(graph.status());
+  if (flags.train) {
+    const Status status = add_training(&*graph, flags);
+    if (!status.is_ok()) return report(status);
+  }
   return write_model(graph::serialize(*graph), out);
+}
+
+// ---- train ----
+struct TrainFlags {
+  std::string data, labels, validation_data, checkpoint, resume, out;
+  float scale = 1.0f;
+  double validation_fraction = 0.2;
+  bool regression = false;
+};
+
+int train(const std::string& path, const ExportFlags& export_flags, const TrainFlags& flags, TrainConfig config) {
+  Result<Model> model = Model::load_file(path.c_str());
+  if (!model.is_ok()) return report(model.status());
+  graph::Graph graph = graph::read_graph(*model);
+  // The batch of the run: re-plan every method for it.
+  Status status = graph::set_batch(&graph, config.batch);
+  if (status.is_ok() && graph.find_method("train_step") < 0) {
+    std::printf("%s has no train_step: exporting it (optimizer %s, loss %s, trainable %s)\n", path.c_str(),
+                export_flags.optimizer.c_str(), export_flags.loss.c_str(), export_flags.trainable.c_str());
+    status = add_training(&graph, export_flags);
+  }
+  if (!status.is_ok()) return report(status.with_context("%s: ", path.c_str()));
+  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
+  if (!trainer.is_ok()) return report(trainer.status());
+
+  DataOptions data_options;
+  data_options.labels_path = flags.labels;
+  data_options.regression = flags.regression;
+  Result<Dataset> data = load_dataset(flags.data, data_options);
+  if (!data.is_ok()) return report(data.status());
+  for (float& v : data->features) v *= flags.scale;
+  status = reshape_samples(&*data, (*trainer)->sample_desc());
+  if (!status.is_ok()) return report(status);
+  Dataset train_split, validation_split;
+  if (flags.validation_data.empty()) {
+    status = split_dataset(*data, flags.validation_fraction, config.seed, &train_split, &validation_split);
+    if (!status.is_ok()) return report(status);
+  } else {
+    train_split = std::move(*data);
+    Result<Dataset> validation = load_dataset(flags.validation_data, data_options);
+    if (!validation.is_ok()) return report(validation.status());
+    validation_split = std::move(*validation);
+    for (float& v : validation_split.features) v *= flags.scale;
+    status = reshape_samples(&validation_split, (*trainer)->sample_desc());
+    if (!status.is_ok()) return report(status);
+  }
+  std::printf("data: %s: %lld train rows, %lld validation rows\n", flags.data.c_str(),
+              static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
+  if (!flags.resume.empty()) {
+    status = (*trainer)->resume(flags.resume);
+    if (!status.is_ok()) return report(status);
+  }
+  config.progress = stdout;
+  Result<TrainReport> result = (*trainer)->fit(train_split, validation_split, config);
+  if (!result.is_ok()) return report(result.status());
+  std::printf("best validation loss %.4f at epoch %d%s\n", result->best_validation_loss, result->best_epoch,
+              result->stopped_early ? " (stopped early)" : "");
+  if (!flags.out.empty()) return write_model(graph::serialize((*trainer)->trained_graph()), flags.out);
+  return kExitOk;
 }
 
 int to_json(const std::string& path, const std::string& out) {
@@ -259,11 +346,52 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--output,-o", outputs, "Output .npy file, one per method output; omitted: print a summary");
   run_cmd->add_option("--method,-m", method, "Method to run")->capture_default_str();
 
+  ExportFlags export_flags;
+  const auto add_export_flags = [&export_flags](CLI::App* command) {
+    command->add_option("--optimizer", export_flags.optimizer, "sgd | adam | adamw")->capture_default_str();
+    command->add_option("--loss", export_flags.loss, "cross_entropy (labels are classes) | mse")->capture_default_str();
+    command->add_option("--trainable", export_flags.trainable,
+                        "all | last:N (the last N layers with parameters) | a regular expression on parameter names")
+        ->capture_default_str();
+    command->add_flag("--nesterov", export_flags.nesterov, "SGD with Nesterov momentum");
+  };
   CLI::App* build_cmd = app.add_subcommand("build-model", "Write one of the reference models (mlp, cnn8, cnn32, mbv2) as .pfb");
   build_cmd->add_option("name", model_name, "mlp | cnn8 | cnn32 | mbv2")->required();
   build_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
   build_cmd->add_option("--batch", batch, "Batch size of the input")->capture_default_str()->check(CLI::PositiveNumber);
   build_cmd->add_option("--seed", seed, "Seed of the parameter initialisation")->capture_default_str();
+  build_cmd->add_flag("--train", export_flags.train, "Also export the train_step and eval methods");
+  add_export_flags(build_cmd);
+
+  TrainFlags train_flags;
+  TrainConfig config;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "Train a model on a data set (exporting train_step first when the model has none), validating every "
+               "epoch on a seeded split; optionally write the trained model and checkpoints");
+  train_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
+  train_cmd->add_option("--data,-d", train_flags.data, "Data: .csv/.csv.gz (label in the last column), .npz (x, y), "
+                                                       ".npy or IDX features with --labels")->required();
+  train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy or IDX) for .npy or IDX features");
+  train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str();
+  train_cmd->add_flag("--regression", train_flags.regression, "Labels are float targets (use with --loss mse)");
+  train_cmd->add_option("--epochs", config.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  train_cmd->add_option("--max-steps", config.max_steps, "Stop after this many steps (0: no limit)")->capture_default_str();
+  train_cmd->add_option("--batch", config.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  train_cmd->add_option("--lr", config.lr, "Learning rate")->capture_default_str();
+  train_cmd->add_option("--momentum", config.momentum, "SGD momentum")->capture_default_str();
+  train_cmd->add_option("--weight-decay", config.weight_decay, "Weight decay")->capture_default_str();
+  train_cmd->add_option("--schedule", config.schedule, "constant | cosine | step")->capture_default_str();
+  train_cmd->add_option("--patience", config.patience, "Early stopping: epochs without a better validation loss (0: off)")
+      ->capture_default_str();
+  train_cmd->add_option("--val-fraction", train_flags.validation_fraction, "Fraction of rows held out for validation")
+      ->capture_default_str();
+  train_cmd->add_option("--val-data", train_flags.validation_data,
+                        "Validation data in a file of its own (same format); then --data is all training data");
+  train_cmd->add_option("--seed", config.seed, "Seed of the split and the shuffles")->capture_default_str();
+  train_cmd->add_option("--checkpoint", config.checkpoint, "Write a checkpoint here after every epoch");
+  train_cmd->add_option("--resume", train_flags.resume, "Continue from this checkpoint");
+  train_cmd->add_option("--out,-o", train_flags.out, "Write the trained model here (.pfb)");
+  add_export_flags(train_cmd);
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
   to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
@@ -281,7 +409,8 @@ int main(int argc, char** argv) {
   }
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
   if (run_cmd->parsed()) return run(model_path, method, inputs, outputs);
-  if (build_cmd->parsed()) return build_model(model_name, batch, seed, out_path);
+  if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
+  if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
   if (to_json_cmd->parsed()) return to_json(model_path, out_path);
   if (from_json_cmd->parsed()) return from_json(model_path, out_path);
   return kExitBadInput;
