@@ -125,3 +125,59 @@ TEST_CASE("cli: bad usage and bad input exit 2 with one clear line; help exits 0
 
 }  // namespace
 }  // namespace preflight
+
+namespace preflight {
+namespace {
+
+TEST_CASE("cli: train exports train_step, trains on a CSV, writes a model that runs and trains again") {
+  const std::string model = out_path("digits_mlp.pfb"), trained = out_path("digits_trained.pfb");
+  const std::string checkpoint = out_path("digits.pfc");
+  REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+  CommandResult result = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
+                                 " --scale 0.0625 --epochs 2 --lr 0.003 --checkpoint " + checkpoint + " --out " + trained);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+  CHECK(test::contains(result.output.c_str(), "has no train_step: exporting it (optimizer adam"));
+  CHECK(test::contains(result.output.c_str(), "epoch 2/2: loss"));
+  CHECK(test::contains(result.output.c_str(), ("wrote " + trained).c_str()));
+  CommandResult inspected = run_cli("inspect " + trained);
+  CHECK(test::contains(inspected.output.c_str(), "method 'train_step'"));
+  CHECK(test::contains(inspected.output.c_str(), "method 'eval'"));
+  // The trained model classifies the 8 digits of the fixture better than chance.
+  const std::string logits = out_path("digits_logits.npy");
+  NpyArray flat = test::load_fixture("tests/fixtures/digits8.npy");  // pixels already scaled by 1/16
+  flat.desc = make_desc(DType::F32, {8, 64});
+  REQUIRE(write_npy(out_path("digits_flat.npy"), flat.desc, flat.data.data()).is_ok());
+  REQUIRE(run_cli("run " + trained + " -i " + out_path("digits_flat.npy") + " -o " + logits).exit_code == 0);
+  Result<NpyArray> out = read_npy(logits);
+  REQUIRE(out.is_ok());
+  int correct = 0;
+  for (int r = 0; r < 8; ++r) {
+    const float* row = reinterpret_cast<const float*>(out->data.data()) + r * 10;
+    int best = 0;
+    for (int c = 1; c < 10; ++c) best = row[c] > row[best] ? c : best;
+    correct += best == r;
+  }
+  CHECK(correct >= 6);
+  // Resuming from the checkpoint at its end does no more steps and succeeds.
+  CommandResult resumed = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
+                                  " --scale 0.0625 --epochs 2 --lr 0.003 --resume " + checkpoint);
+  CHECK_MESSAGE(resumed.exit_code == 0, resumed.output);
+}
+
+TEST_CASE("cli: train refuses bad data and bad flags with exit 2") {
+  const std::string model = out_path("bad_train.pfb");
+  REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+  CommandResult wrong_width = run_cli("train " + model + " --data " + test::source_path("data/iris.csv"));
+  CHECK(wrong_width.exit_code == 2);
+  CHECK(test::contains(wrong_width.output.c_str(), "a sample has 4 values (f32[4]), the model takes 64"));
+  CommandResult optimizer = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") + " --optimizer rmsprop");
+  CHECK(optimizer.exit_code == 2);
+  CHECK(test::contains(optimizer.output.c_str(), "unknown optimizer 'rmsprop'"));
+  CommandResult other_checkpoint = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
+                                           " --resume " + test::source_path("tests/fixtures/tiny.npz"));
+  CHECK(other_checkpoint.exit_code == 2);
+  CHECK(test::contains(other_checkpoint.output.c_str(), "not a preflight checkpoint"));
+}
+
+}  // namespace
+}  // namespace preflight
