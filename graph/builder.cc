@@ -83,6 +83,12 @@ Value GraphBuilder::constant(const std::string& name, const TensorDesc& desc, co
   return value;
 }
 
+Value GraphBuilder::running_statistic(const std::string& name, const TensorDesc& desc, const std::vector<float>& values) {
+  const Value value = parameter(name, desc, values);
+  if (value.valid()) graph_.tensors[static_cast<size_t>(value.id)].role = fb::TensorRole::Buffer;
+  return value;
+}
+
 Value GraphBuilder::add_uniform_parameter(const std::string& name, const TensorDesc& desc, float bound) {
   std::vector<float> values(static_cast<size_t>(desc.num_elements()));
   for (float& v : values) v = rng_.uniform(-bound, bound);
@@ -259,7 +265,8 @@ Value GraphBuilder::batch_norm(Value x, float epsilon) {
   attrs.norm.epsilon = epsilon;
   return node(OpType::BatchNorm, attrs,
               {x, parameter(name + ".scale", vector, ones), parameter(name + ".bias", vector, zeros),
-               constant(name + ".running_mean", vector, zeros), constant(name + ".running_var", vector, ones)});
+               running_statistic(name + ".running_mean", vector, zeros),
+               running_statistic(name + ".running_var", vector, ones)});
 }
 
 Value GraphBuilder::layer_norm(Value x, int axis, float epsilon, bool affine) {

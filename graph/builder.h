@@ -66,8 +66,8 @@ class GraphBuilder {
   Value concat(const std::vector<Value>& values, int axis);
   Value softmax(Value x, int axis = -1);
   Value log_softmax(Value x, int axis = -1);
-  // Inference-form batch norm over the last axis; parameters start as the identity
-  // (scale 1, bias 0, mean 0, var 1).
+  // Batch norm over the last axis; parameters start as the identity (scale 1, bias 0, running
+  // mean 0, running var 1). Inference form; train_step uses batch statistics (graph/training.h).
   Value batch_norm(Value x, float epsilon = 1e-5f);
   Value layer_norm(Value x, int axis = -1, float epsilon = 1e-5f, bool affine = true);
   Value dropout(Value x, float ratio = 0.5f);
@@ -89,6 +89,8 @@ class GraphBuilder {
 
  private:
   Value add_tensor(const std::string& name, const TensorDesc& desc, fb::TensorRole role);
+  // A Buffer: persistent, not trained, updated by training-mode running statistics.
+  Value running_statistic(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
   Value add_uniform_parameter(const std::string& name, const TensorDesc& desc, float bound);
   std::string next_name(const char* op);
   bool fail(const Status& status);

@@ -47,7 +47,9 @@ flatbuffers::Offset<void> write_attrs(FlatBufferBuilder& b, const OpAttrs& a) {
       return fb::CreateTransposeAttrs(b, b.CreateVector(perm)).Union();
     }
     case fb::Attrs::NormAttrs: return fb::CreateNormAttrs(b, a.norm.axis, a.norm.epsilon).Union();
-    case fb::Attrs::DropoutAttrs: return fb::CreateDropoutAttrs(b, a.dropout.ratio).Union();
+    case fb::Attrs::DropoutAttrs:
+      return fb::CreateDropoutAttrs(b, a.dropout.ratio, a.dropout.training, a.dropout.stream).Union();
+    case fb::Attrs::RunningStatsAttrs: return fb::CreateRunningStatsAttrs(b, a.running_stats.momentum).Union();
     case fb::Attrs::LossAttrs: return fb::CreateLossAttrs(b, a.loss.reduction).Union();
     case fb::Attrs::SgdAttrs: return fb::CreateSgdAttrs(b, a.sgd.nesterov).Union();
     case fb::Attrs::AdamAttrs: return fb::CreateAdamAttrs(b, a.adam.decoupled_weight_decay).Union();
@@ -70,7 +72,7 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const Tensor& tensor = graph.tensors[t];
     if (tensor.role != fb::TensorRole::Parameter && tensor.role != fb::TensorRole::Constant &&
-        tensor.role != fb::TensorRole::OptimizerState) {
+        tensor.role != fb::TensorRole::OptimizerState && tensor.role != fb::TensorRole::Buffer) {
       continue;
     }
     buffer_of[t] = static_cast<int>(buffers.size());

@@ -132,8 +132,54 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
   loss_node.inputs = {prediction, labels};
   loss_node.outputs = {loss};
   graph->nodes.push_back(loss_node);
+  const int loss_node_index = static_cast<int>(graph->nodes.size()) - 1;
   std::vector<int> forward = infer.nodes;
-  forward.push_back(static_cast<int>(graph->nodes.size()) - 1);
+  forward.push_back(loss_node_index);
+
+  // train_step's forward: Dropout and BatchNorm in training mode, as copies of their nodes (the
+  // inference nodes stay for infer and eval); running statistics updated at the end of the step.
+  std::vector<int> train_forward;
+  std::vector<int> statistics_updates;
+  int dropout_seed = -1;
+  for (int n : infer.nodes) {
+    const Node node = graph->nodes[static_cast<size_t>(n)];
+    if (node.op == OpType::Dropout) {
+      if (dropout_seed < 0) dropout_seed = add_tensor(graph, "dropout_seed", make_desc(DType::I64, {}), fb::TensorRole::Input);
+      Node train = node;
+      train.name += ".train";
+      train.attrs.kind = fb::Attrs::DropoutAttrs;
+      train.attrs.dropout.training = true;
+      train.attrs.dropout.stream = static_cast<uint32_t>(n);
+      train.inputs.push_back(dropout_seed);
+      graph->nodes.push_back(std::move(train));
+      train_forward.push_back(static_cast<int>(graph->nodes.size()) - 1);
+    } else if (node.op == OpType::BatchNorm) {
+      const TensorDesc channels = graph->tensors[static_cast<size_t>(node.inputs[1])].desc;
+      const std::string base = graph->tensors[static_cast<size_t>(node.outputs[0])].name;
+      const int mean = add_tensor(graph, base + ".batch_mean", channels, fb::TensorRole::Activation);
+      const int var = add_tensor(graph, base + ".batch_var", channels, fb::TensorRole::Activation);
+      Node train;
+      train.name = node.name + ".train";
+      train.op = OpType::BatchNormTrain;
+      train.attrs = node.attrs;
+      train.attrs.kind = fb::Attrs::NormAttrs;
+      train.inputs = {node.inputs[0], node.inputs[1], node.inputs[2]};
+      train.outputs = {node.outputs[0], mean, var};
+      graph->nodes.push_back(std::move(train));
+      train_forward.push_back(static_cast<int>(graph->nodes.size()) - 1);
+      for (int k = 3; k <= 4; ++k) graph->tensors[static_cast<size_t>(node.inputs[static_cast<size_t>(k)])].role = fb::TensorRole::Buffer;
+      Node update;
+      update.name = node.name + ".running_stats_update";
+      update.op = OpType::RunningStatsUpdate;
+      update.attrs.kind = fb::Attrs::RunningStatsAttrs;
+      update.inputs = {node.inputs[3], node.inputs[4], mean, var};
+      graph->nodes.push_back(std::move(update));
+      statistics_updates.push_back(static_cast<int>(graph->nodes.size()) - 1);
+    } else {
+      train_forward.push_back(n);
+    }
+  }
+  train_forward.push_back(loss_node_index);
 
   Method eval;
   eval.name = "eval";
@@ -141,20 +187,22 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
   eval.outputs = {loss, prediction};
   eval.nodes = forward;
 
-  Result<BackwardGraph> backward = append_backward(graph, forward, loss, *trainable);
+  Result<BackwardGraph> backward = append_backward(graph, train_forward, loss, *trainable);
   if (!backward.is_ok()) return backward.status();
 
   Method train;
   train.name = "train_step";
   train.inputs = {infer.inputs[0], labels};
   train.outputs = {loss, prediction};  // predictions too: training accuracy costs nothing
-  train.nodes = forward;
+  train.nodes = train_forward;
   train.nodes.insert(train.nodes.end(), backward->nodes.begin(), backward->nodes.end());
+  train.nodes.insert(train.nodes.end(), statistics_updates.begin(), statistics_updates.end());
   std::vector<int> hyper;
   for (const std::string& name : hyperparameter_names(options.optimizer)) {
     hyper.push_back(add_tensor(graph, name, make_desc(DType::F32, {}), fb::TensorRole::Input));
   }
   train.inputs.insert(train.inputs.end(), hyper.begin(), hyper.end());
+  if (dropout_seed >= 0) train.inputs.push_back(dropout_seed);
   for (size_t i = 0; i < trainable->size(); ++i) {
     const int p = (*trainable)[i];
     const int grad = backward->parameter_grads[i];

@@ -9,6 +9,10 @@
 // scalar f32 inputs so that schedules and checks change them without re-export:
 //   SGD:          lr, momentum, weight_decay
 //   Adam / AdamW: lr, beta1, beta2, eps, weight_decay, step (1-based, for bias correction)
+// With Dropout, train_step also takes "dropout_seed" (i64 scalar, after the hyper-parameters): its
+// Dropout nodes run in training mode with a counter-based mask. BatchNorm runs on batch statistics
+// in train_step and updates the running statistics (Buffer tensors) at the end of the step; infer
+// and eval keep the inference forms.
 // Optimizer state tensors (momentum buffers, first and second moments) are OptimizerState tensors,
 // zero at export, written back by train_step; checkpoints save them.
 #pragma once

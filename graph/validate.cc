@@ -34,7 +34,7 @@ Status validate(const Graph& graph) {
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const Tensor& tensor = graph.tensors[t];
     const bool persistent = tensor.role == fb::TensorRole::Parameter || tensor.role == fb::TensorRole::Constant ||
-                            tensor.role == fb::TensorRole::OptimizerState;
+                            tensor.role == fb::TensorRole::OptimizerState || tensor.role == fb::TensorRole::Buffer;
     if (persistent) {
       PF_CHECK(tensor.data.size() == tensor.desc.num_bytes(), Error::kInvalidModel,
                "tensor %zu '%s' holds %zu bytes, its shape needs %zu", t, tensor.name.c_str(), tensor.data.size(),

@@ -93,3 +93,167 @@ const OpDef& batch_norm_op() {
 }
 
 }  // namespace preflight
+
+// ---- training mode ----
+//
+// BatchNormTrain: x [..., C, ...], scale [C], bias [C] -> y, batch mean [C], unbiased batch var [C]
+//   y = (x - mean) / sqrt(var_biased + epsilon) * scale + bias, statistics over every axis but C.
+// RunningStatsUpdate: running mean, running var (updated) | batch mean, batch var
+//   running = (1 - momentum) running + momentum batch, as PyTorch (unbiased variance).
+namespace preflight {
+namespace {
+
+enum { kTrainInput = 0, kTrainScale = 1, kTrainBias = 2 };
+
+struct ChannelLayout {
+  int64_t outer = 1, channels = 1, inner = 1;
+  int64_t count() const { return outer * inner; }  // values per channel
+};
+
+ChannelLayout channel_layout(const NormAttrs& attrs, const TensorDesc& x) {
+  int axis = 0;
+  normalize_axis(attrs.axis, x.rank, &axis);
+  ChannelLayout layout;
+  for (int d = 0; d < axis; ++d) layout.outer *= x.dims[d];
+  for (int d = axis + 1; d < x.rank; ++d) layout.inner *= x.dims[d];
+  layout.channels = x.dims[axis];
+  return layout;
+}
+
+// Mean and biased variance of channel c.
+void channel_statistics(const ChannelLayout& l, const float* x, int64_t c, double* mean, double* var) {
+  double sum = 0.0;
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t i = 0; i < l.inner; ++i) sum += x[(o * l.channels + c) * l.inner + i];
+  }
+  *mean = sum / static_cast<double>(l.count());
+  double squares = 0.0;
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t i = 0; i < l.inner; ++i) {
+      const double d = x[(o * l.channels + c) * l.inner + i] - *mean;
+      squares += d * d;
+    }
+  }
+  *var = squares / static_cast<double>(l.count());
+}
+
+Status infer_batch_norm_train(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
+  PF_CHECK_DTYPE(in[kTrainInput], DType::F32, kTrainInput);
+  int axis = 0;
+  PF_CHECK(normalize_axis(attrs.norm.axis, in[kTrainInput].rank, &axis), Error::kInvalidModel,
+           "axis %d is out of range for rank %d", attrs.norm.axis, in[kTrainInput].rank);
+  PF_CHECK(attrs.norm.epsilon >= 0.0f, Error::kInvalidModel, "epsilon must be >= 0, got %g",
+           static_cast<double>(attrs.norm.epsilon));
+  const int64_t channels = in[kTrainInput].dims[axis];
+  for (int i = kTrainScale; i <= kTrainBias; ++i) {
+    PF_CHECK_DTYPE(in[i], DType::F32, i);
+    PF_CHECK(in[i].rank == 1 && in[i].dims[0] == channels, Error::kInvalidModel,
+             "input %d: must be [%lld] (the channels at axis %d)", i, static_cast<long long>(channels), axis);
+  }
+  const int64_t per_channel = channels ? in[kTrainInput].num_elements() / channels : 0;
+  PF_CHECK(per_channel >= 2, Error::kInvalidModel,
+           "batch norm in training needs more than one value per channel, got %lld", static_cast<long long>(per_channel));
+  out[0] = in[kTrainInput];
+  out[1] = make_desc(DType::F32, {channels});
+  out[2] = out[1];
+  return Status::ok();
+}
+
+Status batch_norm_train_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const ChannelLayout l = channel_layout(attrs.norm, in[kTrainInput].desc);
+  const float* x = in[kTrainInput].f32();
+  for (int64_t c = 0; c < l.channels; ++c) {
+    double mean = 0.0, var = 0.0;
+    channel_statistics(l, x, c, &mean, &var);
+    const double r = 1.0 / std::sqrt(var + attrs.norm.epsilon);
+    const double scale = in[kTrainScale].f32()[c], bias = in[kTrainBias].f32()[c];
+    for (int64_t o = 0; o < l.outer; ++o) {
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const int64_t at = (o * l.channels + c) * l.inner + i;
+        out[0].f32()[at] = static_cast<float>((x[at] - mean) * r * scale + bias);
+      }
+    }
+    out[1].f32()[c] = static_cast<float>(mean);
+    out[2].f32()[c] = static_cast<float>(var * static_cast<double>(l.count()) / static_cast<double>(l.count() - 1));
+  }
+  return Status::ok();
+}
+
+// With xhat = (x - mean) r, r = (var + eps)^(-1/2), n values per channel, g = dy scale:
+//   dx = r (g - mean(g) - xhat mean(g xhat))      (through y)
+//      + dmean / n + dvar_unbiased 2 (x - mean) / (n - 1)   (through the statistics outputs)
+//   dscale = sum dy xhat    dbias = sum dy
+Status batch_norm_train_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*,
+                                 const TensorView* out_grad, TensorView* in_grad) {
+  const ChannelLayout l = channel_layout(attrs.norm, in[kTrainInput].desc);
+  const float* x = in[kTrainInput].f32();
+  const double n = static_cast<double>(l.count());
+  for (int64_t c = 0; c < l.channels; ++c) {
+    double mean = 0.0, var = 0.0;
+    channel_statistics(l, x, c, &mean, &var);
+    const double r = 1.0 / std::sqrt(var + attrs.norm.epsilon);
+    const double scale = in[kTrainScale].f32()[c];
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int64_t o = 0; o < l.outer; ++o) {
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const int64_t at = (o * l.channels + c) * l.inner + i;
+        sum_dy += out_grad[0].f32()[at];
+        sum_dy_xhat += out_grad[0].f32()[at] * (x[at] - mean) * r;
+      }
+    }
+    if (in_grad[kTrainScale].data) in_grad[kTrainScale].f32()[c] += static_cast<float>(sum_dy_xhat);
+    if (in_grad[kTrainBias].data) in_grad[kTrainBias].f32()[c] += static_cast<float>(sum_dy);
+    if (!in_grad[kTrainInput].data) continue;
+    const double mean_g = sum_dy * scale / n, mean_g_xhat = sum_dy_xhat * scale / n;
+    const double dmean = out_grad[1].f32()[c], dvar = out_grad[2].f32()[c];
+    for (int64_t o = 0; o < l.outer; ++o) {
+      for (int64_t i = 0; i < l.inner; ++i) {
+        const int64_t at = (o * l.channels + c) * l.inner + i;
+        const double xhat = (x[at] - mean) * r;
+        const double through_y = r * (out_grad[0].f32()[at] * scale - mean_g - xhat * mean_g_xhat);
+        const double through_stats = dmean / n + dvar * 2.0 * (x[at] - mean) / (n - 1.0);
+        in_grad[kTrainInput].f32()[at] += static_cast<float>(through_y + through_stats);
+      }
+    }
+  }
+  return Status::ok();
+}
+
+enum { kRunningMean = 0, kRunningVar = 1, kBatchMean = 2, kBatchVar = 3 };
+
+Status infer_running_stats(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc*) {
+  PF_CHECK(attrs.running_stats.momentum >= 0.0f && attrs.running_stats.momentum <= 1.0f, Error::kInvalidModel,
+           "momentum must be in [0, 1], got %g", static_cast<double>(attrs.running_stats.momentum));
+  for (int i = 0; i < 4; ++i) {
+    char a[96], b[96];
+    PF_CHECK(in[i].dtype == DType::F32 && in[i].rank == 1 && in[i] == in[0], Error::kInvalidModel,
+             "input %d: %s must be f32 and match input 0 %s", i, describe(in[i], a, sizeof a), describe(in[0], b, sizeof b));
+  }
+  return Status::ok();
+}
+
+Status running_stats_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView*) {
+  const float m = attrs.running_stats.momentum;
+  const int64_t count = in[kRunningMean].desc.num_elements();
+  for (int64_t c = 0; c < count; ++c) {
+    in[kRunningMean].f32()[c] = (1.0f - m) * in[kRunningMean].f32()[c] + m * in[kBatchMean].f32()[c];
+    in[kRunningVar].f32()[c] = (1.0f - m) * in[kRunningVar].f32()[c] + m * in[kBatchVar].f32()[c];
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const OpDef& batch_norm_train_op() {
+  static const OpDef def = {OpType::BatchNormTrain, "BatchNormTrain", 3, 3, 3, fb::Attrs::NormAttrs, false,
+                            infer_batch_norm_train, batch_norm_train_forward, batch_norm_train_backward, 0};
+  return def;
+}
+
+const OpDef& running_stats_update_op() {
+  static const OpDef def = {OpType::RunningStatsUpdate, "RunningStatsUpdate", 4, 4, 0, fb::Attrs::RunningStatsAttrs,
+                            false, infer_running_stats, running_stats_forward, nullptr, 2};
+  return def;
+}
+
+}  // namespace preflight

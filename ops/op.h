@@ -75,7 +75,8 @@ struct AxisAttrs { int axis = 0; };
 struct ReshapeAttrs { int rank = 0; int64_t shape[kMaxRank] = {0}; };
 struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
 struct NormAttrs { int axis = -1; float epsilon = 1e-5f; };
-struct DropoutAttrs { float ratio = 0.5f; };
+struct DropoutAttrs { float ratio = 0.5f; bool training = false; uint32_t stream = 0; };
+struct RunningStatsAttrs { float momentum = 0.1f; };
 struct LossAttrs { fb::Reduction reduction = fb::Reduction::Mean; };
 struct SgdAttrs { bool nesterov = false; };
 struct AdamAttrs { bool decoupled_weight_decay = false; };
@@ -97,6 +98,7 @@ struct OpAttrs {
   LossAttrs loss;
   SgdAttrs sgd;
   AdamAttrs adam;
+  RunningStatsAttrs running_stats;
 };
 
 // Validates attributes and inputs, writes the output descriptions. Messages name the input index

@@ -31,6 +31,8 @@ const OpDef& softmax_cross_entropy_op();
 const OpDef& mse_loss_op();
 const OpDef& sgd_update_op();
 const OpDef& adam_update_op();
+const OpDef& batch_norm_train_op();
+const OpDef& running_stats_update_op();
 
 // Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
 const OpDef* find_op(OpType type) {
@@ -63,6 +65,8 @@ const OpDef* find_op(OpType type) {
     case OpType::MseLoss: return &mse_loss_op();
     case OpType::SgdUpdate: return &sgd_update_op();
     case OpType::AdamUpdate: return &adam_update_op();
+    case OpType::BatchNormTrain: return &batch_norm_train_op();
+    case OpType::RunningStatsUpdate: return &running_stats_update_op();
   }
   return nullptr;
 }
@@ -150,7 +154,14 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
       attrs->norm.axis = node.attrs_as_NormAttrs()->axis();
       attrs->norm.epsilon = node.attrs_as_NormAttrs()->epsilon();
       break;
-    case fb::Attrs::DropoutAttrs: attrs->dropout.ratio = node.attrs_as_DropoutAttrs()->ratio(); break;
+    case fb::Attrs::DropoutAttrs:
+      attrs->dropout.ratio = node.attrs_as_DropoutAttrs()->ratio();
+      attrs->dropout.training = node.attrs_as_DropoutAttrs()->training();
+      attrs->dropout.stream = node.attrs_as_DropoutAttrs()->stream();
+      break;
+    case fb::Attrs::RunningStatsAttrs:
+      attrs->running_stats.momentum = node.attrs_as_RunningStatsAttrs()->momentum();
+      break;
     case fb::Attrs::LossAttrs: attrs->loss.reduction = node.attrs_as_LossAttrs()->reduction(); break;
     case fb::Attrs::SgdAttrs: attrs->sgd.nesterov = node.attrs_as_SgdAttrs()->nesterov(); break;
     case fb::Attrs::AdamAttrs:

@@ -37,7 +37,7 @@ Status read_tensor_desc(const fb::Tensor& tensor, const LoadLimits& limits, Tens
 
 bool role_is_persistent(fb::TensorRole role) {
   return role == fb::TensorRole::Parameter || role == fb::TensorRole::Constant ||
-         role == fb::TensorRole::OptimizerState;
+         role == fb::TensorRole::OptimizerState || role == fb::TensorRole::Buffer;
 }
 
 // Resolves a tensor's buffer to a pointer into the file, checking size, bounds and alignment.
@@ -178,9 +178,10 @@ Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
   // Optimizer updates write their first inputs in place: persistent, writable, distinct.
   for (int i = 0; i < (info->backward ? 0 : op->num_updated_inputs); ++i) {
     const TensorInfo& updated = model.tensors()[info->inputs[i]];
-    PF_CHECK(updated.role == fb::TensorRole::Parameter || updated.role == fb::TensorRole::OptimizerState,
-             Error::kInvalidModel, "input %d tensor %d '%s' is updated in place, so it must be a Parameter or "
-             "OptimizerState, not %s", i, info->inputs[i], updated.name, role_name(updated.role));
+    PF_CHECK(updated.role == fb::TensorRole::Parameter || updated.role == fb::TensorRole::OptimizerState ||
+                 updated.role == fb::TensorRole::Buffer,
+             Error::kInvalidModel, "input %d tensor %d '%s' is updated in place, so it must be a Parameter, "
+             "OptimizerState or Buffer, not %s", i, info->inputs[i], updated.name, role_name(updated.role));
     for (int j = 0; j < i; ++j) {
       PF_CHECK(info->inputs[j] != info->inputs[i], Error::kInvalidModel,
                "inputs %d and %d are updated in place and are the same tensor", j, i);

@@ -34,7 +34,7 @@ uint64_t model_fingerprint(const Model& model) {
   uint64_t hash = 0xcbf29ce484222325ull;
   for (const TensorInfo& tensor : model.tensors()) {
     if (tensor.role != fb::TensorRole::Parameter && tensor.role != fb::TensorRole::Constant &&
-        tensor.role != fb::TensorRole::OptimizerState) {
+        tensor.role != fb::TensorRole::OptimizerState && tensor.role != fb::TensorRole::Buffer) {
       continue;
     }
     fnv(&hash, tensor.name, std::strlen(tensor.name) + 1);

@@ -121,6 +121,8 @@ Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t
       PF_CHECK(static_cast<int64_t>(input.desc.num_elements()) == (data.classification ? count : static_cast<int64_t>(targets.size())),
                Error::kInvalidArgument, "the labels of %s do not fit the model's '%s' %s", data.source.c_str(),
                input.name, data.classification ? "(classes expected)" : "(targets expected)");
+    } else if (input.desc.dtype == DType::I64 && std::strcmp(input.name, "dropout_seed") == 0) {
+      inputs[i].data = &dropout_seed_;
     } else {
       const auto value = hyper.find(input.name);
       PF_CHECK(value != hyper.end(), Error::kInvalidArgument, "method '%s' takes an input '%s' the trainer does not know",
@@ -245,6 +247,7 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
       lr = scheduled_lr(config, static_cast<int64_t>(state_.step), total_steps, epoch);
       hyper["lr"] = lr;
       hyper["step"] = static_cast<float>(state_.step + 1);
+      dropout_seed_ = static_cast<int64_t>(SplitMix64(config.seed ^ (state_.step * 0xD1B54A32D192ED03ull)).next() >> 1);
       float loss = 0.0f;
       int64_t batch_correct = 0;
       const Status status = run_batch("train_step", train, &order[static_cast<size_t>(first)], count, hyper, &loss, &batch_correct);

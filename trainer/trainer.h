@@ -95,6 +95,7 @@ class Trainer {
   std::map<int64_t, std::unique_ptr<Session>> sessions_;
   Session* current_ = nullptr;  // the session holding the latest weights
   bool check_numerics_ = true;
+  int64_t dropout_seed_ = 0;      // of the step under way: a function of the run's seed and the step
   CheckpointState state_;
   bool resumed_ = false;
 };

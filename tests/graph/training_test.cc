@@ -2,6 +2,7 @@
 #include <map>
 
 #include "bench/models/models.h"
+#include "graph/builder.h"
 #include "graph/training.h"
 #include "graph/random.h"
 #include "test_util.h"
@@ -158,7 +159,7 @@ TEST_CASE("training: a model with updates is verified: updates come last and wri
     const int update = train.nodes.back();
     const int param = g.nodes[static_cast<size_t>(update)].inputs[0];
     g.tensors[static_cast<size_t>(param)].role = fb::TensorRole::Constant;
-    CHECK(test::contains(graph::validate(g).message(), "is updated in place, so it must be a Parameter or OptimizerState"));
+    CHECK(test::contains(graph::validate(g).message(), "is updated in place, so it must be a Parameter, OptimizerState or Buffer"));
   }
   SUBCASE("a backward node whose grad_mask names no input") {
     for (graph::Node& node : g.nodes) {
@@ -170,6 +171,68 @@ TEST_CASE("training: a model with updates is verified: updates come last and wri
     CHECK(test::contains(graph::validate(g).message(), "must name at least one of the"));
   }
   SUBCASE("the unmodified export is valid") { CHECK(graph::validate(g).is_ok()); }
+}
+
+}  // namespace
+}  // namespace preflight
+
+namespace preflight {
+namespace {
+
+TEST_CASE("training: Dropout and BatchNorm train in training mode and infer in inference mode") {
+  graph::GraphBuilder b(3);
+  graph::Value x = b.input("x", DType::F32, {8, 16});
+  graph::Value h = b.dropout(b.relu(b.batch_norm(b.linear(x, 12))), 0.25f);
+  b.output(b.linear(h, 4), "logits");
+  Result<Graph> g = b.finish();
+  REQUIRE(g.is_ok());
+  TrainingOptions options;
+  options.optimizer = OptimizerKind::kSgd;
+  REQUIRE(graph::add_training_methods(&*g, options).is_ok());
+  const graph::Method& train = g->methods[static_cast<size_t>(g->find_method("train_step"))];
+  REQUIRE(g->tensors[static_cast<size_t>(train.inputs.back())].name == "dropout_seed");
+  int training_nodes = 0;
+  for (int n : train.nodes) {
+    const graph::Node& node = g->nodes[static_cast<size_t>(n)];
+    training_nodes += node.op == OpType::BatchNormTrain || (node.op == OpType::Dropout && node.attrs.dropout.training);
+    CHECK(node.op != OpType::BatchNorm);
+  }
+  CHECK(training_nodes == 2 + 2);  // the two forward nodes and their backward nodes
+  const int running_mean = g->find_tensor("batch_norm_1.running_mean");
+  REQUIRE(running_mean >= 0);
+  CHECK(g->tensors[static_cast<size_t>(running_mean)].role == fb::TensorRole::Buffer);
+
+  test::LoadedModel loaded = test::load_graph(*g);
+  Result<Session> session = Session::open(std::move(*loaded.model));
+  REQUIRE_MESSAGE(session.is_ok(), std::string(session.status().message()));
+  SplitMix64 rng(8);
+  std::vector<float> features(8 * 16);
+  for (float& v : features) v = rng.uniform(-2.0f, 3.0f);
+  std::vector<int64_t> labels = {0, 1, 2, 3, 0, 1, 2, 3};
+  const auto step = [&](int64_t seed) {
+    float lr = 0.0f, momentum = 0.0f, decay = 0.0f;  // lr 0: the weights stay, the statistics move
+    std::vector<TensorView> inputs = {{make_desc(DType::F32, {8, 16}), features.data()},
+                                      {make_desc(DType::I64, {8}), labels.data()},
+                                      {make_desc(DType::F32, {}), &lr},
+                                      {make_desc(DType::F32, {}), &momentum},
+                                      {make_desc(DType::F32, {}), &decay},
+                                      {make_desc(DType::I64, {}), &seed}};
+    return test::run_method(*session, "train_step", inputs)[0][0];
+  };
+  const std::vector<TensorView> eval_inputs = {{make_desc(DType::F32, {8, 16}), features.data()},
+                                               {make_desc(DType::I64, {8}), labels.data()}};
+  const auto eval_before = test::run_method(*session, "eval", eval_inputs);
+  const float loss_a = step(1), loss_b = step(2), loss_a_again = step(1);
+  CHECK(loss_a != loss_b);          // another dropout mask
+  CHECK(loss_a == loss_a_again);    // the same seed, the same mask (batch statistics do not depend on history)
+  // Three steps moved the running mean from 0 toward the batch mean: 1 - 0.9^3 of the way.
+  const float* mean = static_cast<const float*>(session->persistent_data(running_mean));
+  float moved = 0.0f;
+  for (int c = 0; c < 12; ++c) moved += std::fabs(mean[c]);
+  CHECK(moved > 0.0f);
+  const auto eval_after = test::run_method(*session, "eval", eval_inputs);
+  CHECK(eval_before[1] != eval_after[1]);  // eval uses the running statistics
+  CHECK(eval_after == test::run_method(*session, "eval", eval_inputs));  // and no mask
 }
 
 }  // namespace

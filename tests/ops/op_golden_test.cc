@@ -36,24 +36,31 @@ TEST_CASE("op goldens: reference forward matches PyTorch") {
   for (const json& c : manifest["cases"]) {
     const std::string name = c["name"];
     SUBCASE(name.c_str()) {
-      std::vector<NpyArray> inputs;
+      std::vector<NpyArray> inputs, expected;
       for (const auto& file : c["inputs"]) inputs.push_back(test::load_fixture("tests/fixtures/ops/" + file.get<std::string>()));
-      const NpyArray expected = test::load_fixture("tests/fixtures/ops/" + c["output"].get<std::string>());
+      std::vector<std::string> output_files = {c["output"].get<std::string>()};
+      if (c.contains("extra_outputs")) {
+        for (const auto& file : c["extra_outputs"]) output_files.push_back(file.get<std::string>());
+      }
+      for (const std::string& file : output_files) expected.push_back(test::load_fixture("tests/fixtures/ops/" + file));
 
       json model = {{"schema_version", kSchemaVersion}, {"tensors", json::array()}};
-      json input_ids = json::array();
+      json input_ids = json::array(), output_ids = json::array();
       for (size_t i = 0; i < inputs.size(); ++i) {
         model["tensors"].push_back(tensor_json("in" + std::to_string(i), inputs[i].desc, "Input"));
         input_ids.push_back(i);
       }
-      model["tensors"].push_back(tensor_json("out", expected.desc, "Output"));
-      json node = {{"name", name}, {"op", c["op"]}, {"inputs", input_ids}, {"outputs", {inputs.size()}}};
+      for (size_t o = 0; o < expected.size(); ++o) {
+        model["tensors"].push_back(tensor_json("out" + std::to_string(o), expected[o].desc, "Output"));
+        output_ids.push_back(inputs.size() + o);
+      }
+      json node = {{"name", name}, {"op", c["op"]}, {"inputs", input_ids}, {"outputs", output_ids}};
       if (c.contains("attrs_type")) {
         node["attrs_type"] = c["attrs_type"];
         node["attrs"] = c["attrs"];
       }
       model["nodes"] = {node};
-      model["methods"] = {{{"name", "infer"}, {"inputs", input_ids}, {"outputs", {inputs.size()}}, {"nodes", {0}}}};
+      model["methods"] = {{{"name", "infer"}, {"inputs", input_ids}, {"outputs", output_ids}, {"nodes", {0}}}};
 
       Result<Bytes> bytes = graph::model_from_json(model.dump());
       REQUIRE_MESSAGE(bytes.is_ok(), std::string(bytes.status().message()));
@@ -61,28 +68,36 @@ TEST_CASE("op goldens: reference forward matches PyTorch") {
       REQUIRE_MESSAGE(loaded.is_ok(), std::string(loaded.status().message()));
       const NodeInfo& info = loaded->nodes()[0];
 
-      // Direct kernel call, with guard bytes on both sides of the output.
-      std::vector<TensorView> in_views;
+      // Direct kernel call, with guard bytes on both sides of every output.
+      std::vector<TensorView> in_views, out_views;
       for (NpyArray& input : inputs) in_views.push_back(TensorView{input.desc, input.data.data()});
-      const size_t out_bytes = expected.desc.num_bytes();
-      std::vector<uint8_t> guarded(out_bytes + 2 * kGuardBytes, kGuardValue);
-      TensorView out_view{expected.desc, guarded.data() + kGuardBytes};
-      const Status status = info.op->forward(info.attrs, in_views.data(), static_cast<int>(in_views.size()), &out_view);
-      REQUIRE_MESSAGE(status.is_ok(), std::string(status.message()));
-      for (size_t i = 0; i < kGuardBytes; ++i) {
-        REQUIRE_MESSAGE(guarded[i] == kGuardValue, name << ": wrote before the output, byte -" << (kGuardBytes - i));
-        REQUIRE_MESSAGE(guarded[kGuardBytes + out_bytes + i] == kGuardValue, name << ": wrote past the output, byte +" << i);
+      std::vector<std::vector<uint8_t>> guarded;
+      for (const NpyArray& want : expected) {
+        guarded.emplace_back(want.desc.num_bytes() + 2 * kGuardBytes, kGuardValue);
+        out_views.push_back(TensorView{want.desc, guarded.back().data() + kGuardBytes});
       }
-      std::vector<float> direct(static_cast<size_t>(expected.desc.num_elements()));
-      std::memcpy(direct.data(), out_view.data, out_bytes);
-      test::check_close(direct.data(), reinterpret_cast<const float*>(expected.data.data()),
-                        expected.desc.num_elements(), kRelativeTolerance, kAbsoluteTolerance, name);
+      const Status status = info.op->forward(info.attrs, in_views.data(), static_cast<int>(in_views.size()), out_views.data());
+      REQUIRE_MESSAGE(status.is_ok(), std::string(status.message()));
+      std::vector<std::vector<float>> direct;
+      for (size_t o = 0; o < expected.size(); ++o) {
+        const size_t out_bytes = expected[o].desc.num_bytes();
+        for (size_t i = 0; i < kGuardBytes; ++i) {
+          REQUIRE_MESSAGE(guarded[o][i] == kGuardValue, name << ": wrote before output " << o << ", byte -" << (kGuardBytes - i));
+          REQUIRE_MESSAGE(guarded[o][kGuardBytes + out_bytes + i] == kGuardValue,
+                          name << ": wrote past output " << o << ", byte +" << i);
+        }
+        direct.emplace_back(static_cast<size_t>(expected[o].desc.num_elements()));
+        if (out_bytes) std::memcpy(direct.back().data(), out_views[o].data, out_bytes);
+        test::check_close(direct.back().data(), reinterpret_cast<const float*>(expected[o].data.data()),
+                          expected[o].desc.num_elements(), kRelativeTolerance, kAbsoluteTolerance,
+                          name + " output " + std::to_string(o));
+      }
 
       // The same node through a Session: bit-identical to the direct call.
       Result<Session> session = Session::open(std::move(loaded).value());
       REQUIRE_MESSAGE(session.is_ok(), std::string(session.status().message()));
       const auto results = test::run_method(*session, "infer", in_views);
-      CHECK(std::memcmp(results[0].data(), direct.data(), out_bytes) == 0);
+      for (size_t o = 0; o < expected.size(); ++o) CHECK(results[o] == direct[o]);
     }
   }
 }

@@ -55,13 +55,20 @@ std::vector<float> make_values(const TensorDesc& desc, Values kind, SplitMix64& 
   return v;
 }
 
-double weighted_sum(const OpDef& op, const GradCase& c, std::vector<TensorView>& in, const TensorDesc& out_desc,
-                    const std::vector<float>& weights) {
-  std::vector<float> y(static_cast<size_t>(out_desc.num_elements()));
-  TensorView out{out_desc, y.data()};
-  REQUIRE(op.forward(c.attrs, in.data(), static_cast<int>(in.size()), &out).is_ok());
+// L = sum over every output k of sum(w_k * y_k), in float64.
+double weighted_sum(const OpDef& op, const GradCase& c, std::vector<TensorView>& in, const TensorDesc* out_desc,
+                    const std::vector<std::vector<float>>& weights) {
+  std::vector<std::vector<float>> y(weights.size());
+  std::vector<TensorView> out(weights.size());
+  for (size_t k = 0; k < weights.size(); ++k) {
+    y[k].resize(weights[k].size());
+    out[k] = TensorView{out_desc[k], y[k].data()};
+  }
+  REQUIRE(op.forward(c.attrs, in.data(), static_cast<int>(in.size()), out.data()).is_ok());
   double total = 0.0;
-  for (size_t i = 0; i < y.size(); ++i) total += static_cast<double>(weights[i]) * y[i];
+  for (size_t k = 0; k < weights.size(); ++k) {
+    for (size_t i = 0; i < y[k].size(); ++i) total += static_cast<double>(weights[k][i]) * y[k][i];
+  }
   return total;
 }
 
@@ -86,11 +93,17 @@ GradResult check_gradients(const GradCase& c, uint64_t seed, BackwardFn backward
   TensorDesc out_desc[kMaxNodeOutputs];
   const Status inferred = op.infer(c.attrs, c.inputs.data(), static_cast<int>(c.inputs.size()), out_desc);
   REQUIRE_MESSAGE(inferred.is_ok(), c.name << ": " << inferred.message());
-  const std::vector<float> weights = make_values(out_desc[0], Values::kUniform, rng);
-  std::vector<float> y(static_cast<size_t>(out_desc[0].num_elements()));
-  TensorView out{out_desc[0], y.data()};
-  REQUIRE(op.forward(c.attrs, in.data(), static_cast<int>(in.size()), &out).is_ok());
-  TensorView out_grad{out_desc[0], const_cast<float*>(weights.data())};
+  std::vector<std::vector<float>> weights, y;
+  std::vector<TensorView> out, out_grad;
+  for (int k = 0; k < op.num_outputs; ++k) {
+    weights.push_back(make_values(out_desc[k], Values::kUniform, rng));
+    y.emplace_back(weights.back().size());
+  }
+  for (int k = 0; k < op.num_outputs; ++k) {
+    out.push_back(TensorView{out_desc[k], y[static_cast<size_t>(k)].data()});
+    out_grad.push_back(TensorView{out_desc[k], weights[static_cast<size_t>(k)].data()});
+  }
+  REQUIRE(op.forward(c.attrs, in.data(), static_cast<int>(in.size()), out.data()).is_ok());
 
   std::vector<std::vector<float>> grads(c.inputs.size());
   std::vector<TensorView> in_grad(c.inputs.size());
@@ -101,7 +114,7 @@ GradResult check_gradients(const GradCase& c, uint64_t seed, BackwardFn backward
       in_grad[i].data = grads[i].data();
     }
   }
-  REQUIRE(backward(c.attrs, in.data(), static_cast<int>(in.size()), &out, &out_grad, in_grad.data()).is_ok());
+  REQUIRE(backward(c.attrs, in.data(), static_cast<int>(in.size()), out.data(), out_grad.data(), in_grad.data()).is_ok());
 
   GradResult result;
   for (size_t i = 0; i < c.inputs.size(); ++i) {
@@ -112,9 +125,9 @@ GradResult check_gradients(const GradCase& c, uint64_t seed, BackwardFn backward
       float& x = data[i][static_cast<size_t>(j)];
       const float saved = x;
       x = static_cast<float>(saved + kStep);
-      const double plus = weighted_sum(op, c, in, out_desc[0], weights);
+      const double plus = weighted_sum(op, c, in, out_desc, weights);
       x = static_cast<float>(saved - kStep);
-      const double minus = weighted_sum(op, c, in, out_desc[0], weights);
+      const double minus = weighted_sum(op, c, in, out_desc, weights);
       x = saved;
       const double numeric = (plus - minus) / (2.0 * kStep);
       const double analytic = grads[i][static_cast<size_t>(j)];
@@ -216,6 +229,12 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     add("gelu_tanh", OpType::Gelu, gelu_tanh, {x}, {U}, {true});
     OpAttrs dropout;
     add("dropout", OpType::Dropout, dropout, {x}, {U}, {true});
+    dropout.dropout.training = true;
+    dropout.dropout.ratio = 0.3f;
+    dropout.dropout.stream = 7;
+    // Input 1 is the seed: an i64 scalar drawn like a label.
+    cases.push_back({"dropout_training", OpType::Dropout, dropout, {f32({3, dim(rng, 2, 9)}), make_desc(DType::I64, {})},
+                     {U, U}, {true, false}, 1000003});
   }
   {  // Binary ops with broadcasting on both sides
     const int64_t a = dim(rng, 1, 3), b = dim(rng, 2, 4);
@@ -263,6 +282,8 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     const int64_t c = dim(rng, 1, 4);
     add("batch_norm", OpType::BatchNorm, norm, {f32({2, 3, c}), f32({c}), f32({c}), f32({c}), f32({c})},
         {U, U, U, U, Values::kPositive}, {true, true, true, true, true});
+    add("batch_norm_train", OpType::BatchNormTrain, norm, {f32({3, 2, c}), f32({c}), f32({c})}, {U, U, U},
+        {true, true, true});
     norm.norm.axis = 1;
     add("layer_norm", OpType::LayerNorm, norm, {f32({2, 3, c}), f32({3, c}), f32({3, c})}, {U, U, U}, {true, true, true});
     add("layer_norm_no_affine", OpType::LayerNorm, norm, {f32({3, 2, c + 1})}, {U}, {true});
@@ -298,7 +319,7 @@ TEST_CASE("gradients: every op's backward matches finite differences on random s
   }
   for (size_t op = 0; op < covered.size(); ++op) {
     if (find_op(static_cast<OpType>(op))->backward == nullptr) continue;  // optimizer updates
-    CHECK_MESSAGE(covered[op], fb::EnumNameOpType(static_cast<OpType>(op)) << " has no gradient case");
+    CHECK_MESSAGE(covered[op], std::string(fb::EnumNameOpType(static_cast<OpType>(op))) << " has no gradient case");
   }
 }
 
