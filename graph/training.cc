@@ -1,5 +1,6 @@
 #include "graph/training.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "graph/autodiff.h"
@@ -202,6 +203,35 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
     hyper.push_back(add_tensor(graph, name, make_desc(DType::F32, {}), fb::TensorRole::Input));
   }
   train.inputs.insert(train.inputs.end(), hyper.begin(), hyper.end());
+  int grad_scale = -1;
+  if (options.clip_grad_norm) {
+    // sum of squares per chunk of gradients, then the scale every update applies.
+    const int max_norm = add_tensor(graph, "max_grad_norm", make_desc(DType::F32, {}), fb::TensorRole::Input);
+    train.inputs.push_back(max_norm);
+    Node clip;
+    clip.name = "clip_grad_norm";
+    clip.op = OpType::ClipScale;
+    clip.inputs = {max_norm};
+    const size_t chunk = kMaxNodeInputs;
+    for (size_t first = 0; first < backward->parameter_grads.size(); first += chunk) {
+      Node squares;
+      squares.name = "clip_grad_norm.squares." + std::to_string(first / chunk);
+      squares.op = OpType::SquaredNorm;
+      const auto begin = backward->parameter_grads.begin() + static_cast<std::ptrdiff_t>(first);
+      squares.inputs.assign(begin, begin + static_cast<std::ptrdiff_t>(std::min(chunk, backward->parameter_grads.size() - first)));
+      const int sum = add_tensor(graph, squares.name + ".out", make_desc(DType::F32, {}), fb::TensorRole::Activation);
+      squares.outputs = {sum};
+      clip.inputs.push_back(sum);
+      graph->nodes.push_back(std::move(squares));
+      train.nodes.push_back(static_cast<int>(graph->nodes.size()) - 1);
+    }
+    PF_CHECK(clip.inputs.size() <= static_cast<size_t>(kMaxNodeInputs), Error::kUnsupported,
+             "too many gradients to clip (%zu)", backward->parameter_grads.size());
+    grad_scale = add_tensor(graph, "grad_scale", make_desc(DType::F32, {}), fb::TensorRole::Activation);
+    clip.outputs = {grad_scale};
+    graph->nodes.push_back(std::move(clip));
+    train.nodes.push_back(static_cast<int>(graph->nodes.size()) - 1);
+  }
   if (dropout_seed >= 0) train.inputs.push_back(dropout_seed);
   for (size_t i = 0; i < trainable->size(); ++i) {
     const int p = (*trainable)[i];
@@ -224,6 +254,7 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
       update.inputs = {p, first, second, grad};
     }
     update.inputs.insert(update.inputs.end(), hyper.begin(), hyper.end());
+    if (grad_scale >= 0) update.inputs.push_back(grad_scale);
     update.name = name + ".update";
     graph->nodes.push_back(std::move(update));
     train.nodes.push_back(static_cast<int>(graph->nodes.size()) - 1);

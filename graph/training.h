@@ -32,6 +32,9 @@ struct TrainingOptions {
   LossKind loss = LossKind::kCrossEntropy;  // cross-entropy: labels "y" are i64 [batch]
   OptimizerKind optimizer = OptimizerKind::kAdam;
   bool nesterov = false;                    // SGD only
+  // Clip the gradients to a global norm given at run time (input "max_grad_norm", after the
+  // optimizer's hyper-parameters), as torch.nn.utils.clip_grad_norm_.
+  bool clip_grad_norm = false;
   // "all", "last:N" (the parameters of the last N forward nodes that have any), or a regular
   // expression (ECMAScript) searched in parameter names.
   std::string trainable = "all";

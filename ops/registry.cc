@@ -33,6 +33,8 @@ const OpDef& sgd_update_op();
 const OpDef& adam_update_op();
 const OpDef& batch_norm_train_op();
 const OpDef& running_stats_update_op();
+const OpDef& squared_norm_op();
+const OpDef& clip_scale_op();
 
 // Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
 const OpDef* find_op(OpType type) {
@@ -67,6 +69,8 @@ const OpDef* find_op(OpType type) {
     case OpType::AdamUpdate: return &adam_update_op();
     case OpType::BatchNormTrain: return &batch_norm_train_op();
     case OpType::RunningStatsUpdate: return &running_stats_update_op();
+    case OpType::SquaredNorm: return &squared_norm_op();
+    case OpType::ClipScale: return &clip_scale_op();
   }
   return nullptr;
 }

@@ -213,6 +213,7 @@ struct ExportFlags {
   std::string loss = "cross_entropy";
   std::string trainable = "all";
   bool nesterov = false;
+  bool clip_grad_norm = false;
 };
 
 // Adds train_step and eval as the flags say.
@@ -226,6 +227,7 @@ Status add_training(graph::Graph* graph, const ExportFlags& flags) {
   options.loss = *loss;
   options.trainable = flags.trainable;
   options.nesterov = flags.nesterov;
+  options.clip_grad_norm = flags.clip_grad_norm;
   return graph::add_training_methods(graph, options);
 }
 
@@ -354,6 +356,8 @@ int main(int argc, char** argv) {
                         "all | last:N (the last N layers with parameters) | a regular expression on parameter names")
         ->capture_default_str();
     command->add_flag("--nesterov", export_flags.nesterov, "SGD with Nesterov momentum");
+    command->add_flag("--clip-grad-norm", export_flags.clip_grad_norm,
+                      "Clip gradients to a global norm (the norm is a run-time input: train --max-grad-norm)");
   };
   CLI::App* build_cmd = app.add_subcommand("build-model", "Write one of the reference models (mlp, cnn8, cnn32, mbv2) as .pfb");
   build_cmd->add_option("name", model_name, "mlp | cnn8 | cnn32 | mbv2")->required();
@@ -380,6 +384,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--lr", config.lr, "Learning rate")->capture_default_str();
   train_cmd->add_option("--momentum", config.momentum, "SGD momentum")->capture_default_str();
   train_cmd->add_option("--weight-decay", config.weight_decay, "Weight decay")->capture_default_str();
+  train_cmd->add_option("--max-grad-norm", config.max_grad_norm, "Global gradient norm for models exported with --clip-grad-norm")
+      ->capture_default_str();
   train_cmd->add_option("--schedule", config.schedule, "constant | cosine | step")->capture_default_str();
   train_cmd->add_option("--patience", config.patience, "Early stopping: epochs without a better validation loss (0: off)")
       ->capture_default_str();

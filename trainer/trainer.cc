@@ -216,7 +216,7 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
   const bool terminal = config.progress && isatty(fileno(config.progress));
   std::map<std::string, float> hyper = {{"momentum", config.momentum}, {"weight_decay", config.weight_decay},
                                         {"beta1", config.beta1},       {"beta2", config.beta2},
-                                        {"eps", config.eps}};
+                                        {"eps", config.eps},           {"max_grad_norm", config.max_grad_norm}};
   TrainReport report;
   std::vector<std::vector<uint8_t>> best_weights;
   const auto save_best = [&]() {

@@ -29,6 +29,7 @@ struct TrainConfig {
   float momentum = 0.9f;          // SGD
   float weight_decay = 0.0f;
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
+  float max_grad_norm = 1.0f;     // models exported with gradient clipping
   std::string schedule = "constant";  // constant | cosine (to 0 over the run) | step
   int step_every = 10;            // step schedule: multiply by step_gamma every this many epochs
   float step_gamma = 0.1f;

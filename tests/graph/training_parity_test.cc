@@ -17,7 +17,8 @@ std::string fixture(const std::string& name) { return "tests/fixtures/training/"
 
 void run_parity(const std::string& model_name, const std::string& optimizer_name) {
   graph::TrainingOptions options;
-  options.optimizer = optimizer_name == "sgd" ? graph::OptimizerKind::kSgd : graph::OptimizerKind::kAdamW;
+  options.optimizer = optimizer_name == "adamw" ? graph::OptimizerKind::kAdamW : graph::OptimizerKind::kSgd;
+  options.clip_grad_norm = optimizer_name == "sgd_clip";
   Result<graph::Graph> g = models::build_model(model_name, kBatch, 99);
   REQUIRE(g.is_ok());
   REQUIRE(graph::add_training_methods(&*g, options).is_ok());
@@ -47,7 +48,7 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
   const TensorDesc x_desc = model_name == "mlp" ? make_desc(DType::F32, {kBatch, 64})
                                                 : make_desc(DType::F32, {kBatch, 8, 8, 1});
   std::map<std::string, float> hyper;
-  if (optimizer_name == "sgd") {
+  if (optimizer_name != "adamw") {
     hyper = {{"lr", 0.05f}, {"momentum", 0.9f}, {"weight_decay", 1e-4f}};
   } else {
     hyper = {{"lr", 1e-3f}, {"beta1", 0.9f}, {"beta2", 0.999f}, {"eps", 1e-8f}, {"weight_decay", 1e-2f}};
@@ -64,6 +65,7 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
     hyper["step"] = static_cast<float>(step + 1);
     std::vector<float> values;
     for (const std::string& name : graph::hyperparameter_names(options.optimizer)) values.push_back(hyper.at(name));
+    if (options.clip_grad_norm) values.push_back(0.5f);  // max_grad_norm
     std::vector<TensorView> inputs = {{x_desc, x.data()}, {make_desc(DType::I64, {kBatch}), y.data()}};
     for (float& v : values) inputs.push_back(TensorView{make_desc(DType::F32, {}), &v});
     const float loss = test::run_method(*session, "train_step", inputs)[0][0];
@@ -88,7 +90,7 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
 
 TEST_CASE("PyTorch parity: 100 training steps") {
   for (const char* model : {"mlp", "cnn8"}) {
-    for (const char* optimizer : {"sgd", "adamw"}) {
+    for (const char* optimizer : {"sgd", "adamw", "sgd_clip"}) {
       const std::string label = std::string(model) + " " + optimizer;
       SUBCASE(label.c_str()) { run_parity(model, optimizer); }
     }

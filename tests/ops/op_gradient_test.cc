@@ -15,7 +15,7 @@ constexpr double kAbsoluteTolerance = 2e-3;  // float32 forward: L carries ~1e-6
 constexpr double kRelativeTolerance = 2e-2;
 constexpr int kMaxCheckedPerInput = 48;      // elements sampled per input
 
-enum class Values { kUniform, kAwayFromZero, kDistinct, kPositive, kAwayFromClamp };
+enum class Values { kUniform, kAwayFromZero, kDistinct, kPositive, kAwayFromClamp, kSmall };
 
 struct GradCase {
   std::string name;
@@ -40,6 +40,7 @@ std::vector<float> make_values(const TensorDesc& desc, Values kind, SplitMix64& 
       case Values::kUniform: v[i] = rng.uniform(-1.0f, 1.0f); break;
       case Values::kAwayFromZero: v[i] = rng.uniform(0.1f, 1.0f) * (rng.next() & 1 ? 1.0f : -1.0f); break;
       case Values::kPositive: v[i] = rng.uniform(0.5f, 2.0f); break;
+      case Values::kSmall: v[i] = rng.uniform(0.05f, 0.3f); break;
       case Values::kAwayFromClamp: {
         // Clamp bounds in the cases are -0.5 and 0.5: stay 0.1 away from both.
         const float pick = rng.uniform(0.0f, 3.0f);
@@ -287,6 +288,12 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     norm.norm.axis = 1;
     add("layer_norm", OpType::LayerNorm, norm, {f32({2, 3, c}), f32({3, c}), f32({3, c})}, {U, U, U}, {true, true, true});
     add("layer_norm_no_affine", OpType::LayerNorm, norm, {f32({3, 2, c + 1})}, {U}, {true});
+  }
+  {  // Gradient clipping (ClipScale where it clips: the scale is constant elsewhere)
+    add("squared_norm", OpType::SquaredNorm, OpAttrs(), {f32({dim(rng, 1, 4), 3}), f32({dim(rng, 1, 5)})}, {U, U},
+        {true, true});
+    add("clip_scale", OpType::ClipScale, OpAttrs(), {f32({}), f32({}), f32({})},
+        {Values::kSmall, Values::kPositive, Values::kPositive}, {true, true, true});
   }
   {  // Losses, every reduction
     for (fb::Reduction reduction : {fb::Reduction::Mean, fb::Reduction::Sum, fb::Reduction::None}) {
