@@ -4,12 +4,13 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake ninja-build g++
+  cmake ninja-build g++ pkg-config
   flatbuffers-compiler libflatbuffers-dev   # the model format (schemas/model.fbs)
   doctest-dev                               # unit tests
   libcli11-dev                              # the command line
   nlohmann-json3-dev                        # test manifests, later the report schema
-  zlib1g-dev                                # gzipped CSV data, compressed .npz archives
+  zlib1g-dev                                # gzipped CSV data, the checkpoint checksum
+  libzip-dev                                # .npz archives (zip, stored or deflated)
 )
 
 missing=()

@@ -1,5 +1,6 @@
 #include "trainer/dataset.h"
 
+#include <zip.h>
 #include <zlib.h>
 
 #include <cmath>
@@ -129,77 +130,45 @@ Status set_features(Dataset* data, const NpyArray& array, const std::string& whe
   return Status::ok();
 }
 
-// ---- .npz: a zip archive of .npy files, read through its central directory ----
-uint32_t read_u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
-uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
-uint64_t read_u64(const uint8_t* p) { return read_u32(p) | static_cast<uint64_t>(read_u32(p + 4)) << 32; }
-
-Status npz_member(const std::vector<uint8_t>& zip, const std::string& path, const std::string& wanted,
+// ---- .npz: a zip archive of .npy files (libzip reads it, stored or deflated, zip64 included) ----
+Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, const std::string& wanted,
                   std::vector<uint8_t>* member) {
   const char* where = path.c_str();
-  PF_CHECK(zip.size() >= 22, Error::kInvalidArgument, "%s: not a .npz (zip) file", where);
-  size_t end = zip.size() - 22;
-  for (;; --end) {
-    if (read_u32(&zip[end]) == 0x06054b50u) break;
-    PF_CHECK(end > 0 && zip.size() - end < 22 + 65536, Error::kInvalidArgument, "%s: not a .npz (zip) file", where);
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  zip_t* archive = source ? zip_open_from_source(source, ZIP_RDONLY, &error) : nullptr;
+  if (!archive) {
+    if (source) zip_source_free(source);
+    const std::string reason = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return Status::error(Error::kInvalidArgument, "%s: not a .npz (zip) file: %s", where, reason.c_str());
   }
-  const uint16_t entries = read_u16(&zip[end + 10]);
-  size_t at = read_u32(&zip[end + 16]);
-  std::string names;
-  for (uint16_t e = 0; e < entries; ++e) {
-    PF_CHECK(at + 46 <= zip.size() && read_u32(&zip[at]) == 0x02014b50u, Error::kInvalidArgument,
-             "%s: corrupt zip directory", where);
-    const uint16_t method = read_u16(&zip[at + 10]);
-    uint64_t compressed = read_u32(&zip[at + 20]), size = read_u32(&zip[at + 24]);
-    const uint16_t name_length = read_u16(&zip[at + 28]), extra_length = read_u16(&zip[at + 30]);
-    const uint16_t comment_length = read_u16(&zip[at + 32]);
-    uint64_t local = read_u32(&zip[at + 42]);
-    PF_CHECK(at + 46 + name_length + extra_length <= zip.size(), Error::kInvalidArgument, "%s: corrupt zip directory",
-             where);
-    const std::string name(reinterpret_cast<const char*>(&zip[at + 46]), name_length);
-    // Zip64: the real sizes and offset follow in extra field 0x0001, in this order, when 0xffffffff.
-    for (size_t x = at + 46 + name_length; x + 4 <= at + 46 + name_length + extra_length;) {
-      const uint16_t id = read_u16(&zip[x]), length = read_u16(&zip[x + 2]);
-      if (id == 0x0001) {
-        size_t field = x + 4;
-        if (size == 0xffffffffu && field + 8 <= x + 4 + length) size = read_u64(&zip[field]), field += 8;
-        if (compressed == 0xffffffffu && field + 8 <= x + 4 + length) compressed = read_u64(&zip[field]), field += 8;
-        if (local == 0xffffffffu && field + 8 <= x + 4 + length) local = read_u64(&zip[field]);
-      }
-      x += 4 + length;
+  zip_error_fini(&error);
+  const std::string name = wanted + ".npy";
+  const zip_int64_t index = zip_name_locate(archive, name.c_str(), 0);
+  zip_stat_t info;
+  if (index < 0 || zip_stat_index(archive, static_cast<zip_uint64_t>(index), 0, &info) != 0) {
+    std::string names;
+    for (zip_int64_t i = 0; i < zip_get_num_entries(archive, 0); ++i) {
+      names += (names.empty() ? "" : ", ") + std::string(zip_get_name(archive, static_cast<zip_uint64_t>(i), 0));
     }
-    names += (names.empty() ? "" : ", ") + name;
-    at += 46 + name_length + extra_length + comment_length;
-    if (name != wanted + ".npy") continue;
-    PF_CHECK(local + 30 <= zip.size() && read_u32(&zip[local]) == 0x04034b50u, Error::kInvalidArgument,
-             "%s: corrupt zip entry %s", where, name.c_str());
-    const size_t data = local + 30 + read_u16(&zip[local + 26]) + read_u16(&zip[local + 28]);
-    PF_CHECK(data <= zip.size() && compressed <= zip.size() - data, Error::kInvalidArgument,
-             "%s: zip entry %s runs past the end of the file", where, name.c_str());
-    PF_CHECK(size < (uint64_t{1} << 34), Error::kResourceLimit, "%s: entry %s is too large", where, name.c_str());
-    member->resize(static_cast<size_t>(size));
-    if (method == 0) {
-      PF_CHECK(compressed == size, Error::kInvalidArgument, "%s: corrupt stored entry %s", where, name.c_str());
-      if (size) std::memcpy(member->data(), &zip[data], static_cast<size_t>(size));
-      return Status::ok();
-    }
-    PF_CHECK(method == 8, Error::kInvalidArgument, "%s: entry %s uses zip compression %u (only stored and deflate)",
-             where, name.c_str(), method);
-    z_stream stream;
-    std::memset(&stream, 0, sizeof stream);
-    PF_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, Error::kInternal, "zlib inflateInit2 failed");
-    stream.next_in = const_cast<Bytef*>(&zip[data]);
-    stream.avail_in = static_cast<uInt>(compressed);
-    stream.next_out = member->data();
-    stream.avail_out = static_cast<uInt>(size);
-    const int result = inflate(&stream, Z_FINISH);
-    inflateEnd(&stream);
-    PF_CHECK(result == Z_STREAM_END && stream.total_out == size, Error::kInvalidArgument,
-             "%s: entry %s does not inflate (corrupt data)", where, name.c_str());
-    return Status::ok();
+    zip_close(archive);
+    return Status::error(Error::kInvalidArgument, "%s: no array '%s' (the archive has: %s)", where, wanted.c_str(),
+                         names.c_str());
   }
-  return Status::error(Error::kInvalidArgument, "%s: no array '%s' (the archive has: %s)", where, wanted.c_str(),
-                       names.c_str());
+  if (info.size >= (uint64_t{1} << 34)) {
+    zip_close(archive);
+    return Status::error(Error::kResourceLimit, "%s: entry %s is too large", where, name.c_str());
+  }
+  member->resize(static_cast<size_t>(info.size));
+  zip_file_t* file = zip_fopen_index(archive, static_cast<zip_uint64_t>(index), 0);
+  const zip_int64_t got = file ? zip_fread(file, member->data(), info.size) : -1;
+  if (file) zip_fclose(file);
+  zip_close(archive);
+  PF_CHECK(got >= 0 && static_cast<zip_uint64_t>(got) == info.size, Error::kInvalidArgument,
+           "%s: entry %s cannot be read (corrupt data?)", where, name.c_str());
+  return Status::ok();
 }
 
 // ---- IDX (MNIST): big-endian magic [0, 0, type, rank], dims, data ----
