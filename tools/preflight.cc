@@ -395,6 +395,8 @@ int main(int argc, char** argv) {
                         "Validation data in a file of its own (same format); then --data is all training data");
   train_cmd->add_option("--seed", config.seed, "Seed of the split and the shuffles")->capture_default_str();
   train_cmd->add_option("--checkpoint", config.checkpoint, "Write a checkpoint here after every epoch");
+  train_cmd->add_option("--checkpoint-every", config.checkpoint_every, "Also write it every this many steps (0: epochs only)")
+      ->capture_default_str();
   train_cmd->add_option("--resume", train_flags.resume, "Continue from this checkpoint");
   train_cmd->add_option("--out,-o", train_flags.out, "Write the trained model here (.pfb)");
   add_export_flags(train_cmd);

@@ -211,6 +211,12 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
   }
   resumed_ = false;
   const int64_t batches_per_epoch = (train.rows + batch_ - 1) / batch_;
+  if (static_cast<int64_t>(state_.batch_in_epoch) >= batches_per_epoch) {
+    // A checkpoint from the end of an epoch's batches (another data size, or an older writer):
+    // go on with the next epoch.
+    ++state_.epoch;
+    state_.batch_in_epoch = 0;
+  }
   int64_t total_steps = batches_per_epoch * config.epochs;
   if (config.max_steps > 0 && config.max_steps < total_steps) total_steps = config.max_steps;
   const bool terminal = config.progress && isatty(fileno(config.progress));
@@ -261,7 +267,9 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
       ++batches;
       ++state_.step;
       state_.batch_in_epoch = static_cast<uint64_t>(b + 1);
-      if (config.checkpoint_every > 0 && state_.step % static_cast<uint64_t>(config.checkpoint_every) == 0) {
+      // Not after an epoch's last batch: the epoch-end checkpoint (after validation) follows.
+      if (config.checkpoint_every > 0 && state_.step % static_cast<uint64_t>(config.checkpoint_every) == 0 &&
+          b + 1 < batches_per_epoch) {
         PF_RETURN_IF_ERROR(checkpoint());
       }
       if (terminal) {

@@ -17,8 +17,12 @@ std::string fixture(const std::string& name) { return "tests/fixtures/training/"
 
 void run_parity(const std::string& model_name, const std::string& optimizer_name) {
   graph::TrainingOptions options;
-  options.optimizer = optimizer_name == "adamw" ? graph::OptimizerKind::kAdamW : graph::OptimizerKind::kSgd;
+  const bool adam_family = optimizer_name == "adamw" || optimizer_name == "adam";
+  options.optimizer = optimizer_name == "adamw" ? graph::OptimizerKind::kAdamW
+                      : optimizer_name == "adam" ? graph::OptimizerKind::kAdam
+                                                 : graph::OptimizerKind::kSgd;
   options.clip_grad_norm = optimizer_name == "sgd_clip";
+  options.nesterov = optimizer_name == "sgd_nesterov";
   Result<graph::Graph> g = models::build_model(model_name, kBatch, 99);
   REQUIRE(g.is_ok());
   REQUIRE(graph::add_training_methods(&*g, options).is_ok());
@@ -48,7 +52,7 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
   const TensorDesc x_desc = model_name == "mlp" ? make_desc(DType::F32, {kBatch, 64})
                                                 : make_desc(DType::F32, {kBatch, 8, 8, 1});
   std::map<std::string, float> hyper;
-  if (optimizer_name != "adamw") {
+  if (!adam_family) {
     hyper = {{"lr", 0.05f}, {"momentum", 0.9f}, {"weight_decay", 1e-4f}};
   } else {
     hyper = {{"lr", 1e-3f}, {"beta1", 0.9f}, {"beta2", 0.999f}, {"eps", 1e-8f}, {"weight_decay", 1e-2f}};
@@ -90,7 +94,7 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
 
 TEST_CASE("PyTorch parity: 100 training steps") {
   for (const char* model : {"mlp", "cnn8"}) {
-    for (const char* optimizer : {"sgd", "adamw", "sgd_clip"}) {
+    for (const char* optimizer : {"sgd", "adamw", "sgd_clip", "sgd_nesterov", "adam"}) {
       const std::string label = std::string(model) + " " + optimizer;
       SUBCASE(label.c_str()) { run_parity(model, optimizer); }
     }

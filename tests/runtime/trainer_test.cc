@@ -229,3 +229,36 @@ TEST_CASE("trainer: labels outside the model's classes and empty data are refuse
 
 }  // namespace
 }  // namespace preflight
+
+namespace preflight {
+namespace {
+
+TEST_CASE("trainer: constant by default; cosine and step schedules only when asked") {
+  auto trainer = make_trainer("mlp", 64, graph::OptimizerKind::kSgd);
+  const DigitsSplit& data = digits(trainer->sample_desc());
+  TrainConfig config;
+  config.epochs = 2;
+  config.batch = 64;
+  config.lr = 0.01f;
+  Result<TrainReport> constant = trainer->fit(data.train, data.validation, config);
+  REQUIRE(constant.is_ok());
+  CHECK(constant->epochs[1].lr == 0.01f);
+  config.schedule = "step";
+  config.step_every = 1;
+  Result<TrainReport> step = trainer->fit(data.train, data.validation, config);
+  REQUIRE(step.is_ok());
+  CHECK(step->epochs[0].lr == 0.01f);
+  CHECK(step->epochs[1].lr == doctest::Approx(0.001f));
+  config.schedule = "cosine";
+  Result<TrainReport> cosine = trainer->fit(data.train, data.validation, config);
+  REQUIRE(cosine.is_ok());
+  // 23 steps an epoch: the last step of epoch 1 is half way, the last of epoch 2 near 0.
+  CHECK(cosine->epochs[0].lr == doctest::Approx(0.01 * 0.5 * (1 + std::cos(M_PI * 22 / 46))).epsilon(1e-5));
+  CHECK(cosine->epochs[1].lr < 1e-4f);
+  config.schedule = "exponential";
+  CHECK(test::contains(trainer->fit(data.train, data.validation, config).status().message(),
+                       "unknown schedule 'exponential' (known: constant, cosine, step)"));
+}
+
+}  // namespace
+}  // namespace preflight

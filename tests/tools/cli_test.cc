@@ -1,6 +1,9 @@
 // The command line as a user runs it: exit codes, one-line errors, and `run` writing exactly the
 // logits that the library call computes.
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <fstream>
@@ -177,6 +180,65 @@ TEST_CASE("cli: train refuses bad data and bad flags with exit 2") {
                                            " --resume " + test::source_path("tests/fixtures/tiny.npz"));
   CHECK(other_checkpoint.exit_code == 2);
   CHECK(test::contains(other_checkpoint.output.c_str(), "not a preflight checkpoint"));
+}
+
+}  // namespace
+}  // namespace preflight
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "graph/random.h"
+
+namespace preflight {
+namespace {
+
+// Starts `preflight` with `arguments` (no shell), its output discarded; returns the pid.
+pid_t spawn(const std::vector<std::string>& arguments) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(PREFLIGHT_BINARY));
+    for (const std::string& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    execv(PREFLIGHT_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST_CASE("cli: train killed with SIGKILL and resumed from its checkpoint writes the same model as an uninterrupted run") {
+  const std::string model = out_path("kill_mlp.pfb"), whole = out_path("kill_whole.pfb");
+  REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+  const std::string common = " --data " + test::source_path("data/digits.csv.gz") + " --scale 0.0625 --epochs 2 --lr 0.003";
+  REQUIRE(run_cli("train " + model + common + " --out " + whole).exit_code == 0);
+  Result<Bytes> expected = graph::read_file(whole);
+  REQUIRE(expected.is_ok());
+  SplitMix64 rng(11);
+  int killed_mid_run = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    const std::string checkpoint = out_path("kill_" + std::to_string(trial) + ".pfc");
+    const std::string resumed = out_path("kill_resumed_" + std::to_string(trial) + ".pfb");
+    std::remove(checkpoint.c_str());
+    const pid_t child = spawn({"train", model, "--data", test::source_path("data/digits.csv.gz"), "--scale", "0.0625",
+                               "--epochs", "2", "--lr", "0.003", "--checkpoint", checkpoint, "--checkpoint-every", "3"});
+    REQUIRE(child > 0);
+    usleep(static_cast<useconds_t>(20000 + rng.next() % 120000));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    killed_mid_run += WIFSIGNALED(status) && access(checkpoint.c_str(), F_OK) == 0;
+    const bool has_checkpoint = access(checkpoint.c_str(), F_OK) == 0;
+    CommandResult finished = run_cli("train " + model + common + (has_checkpoint ? " --resume " + checkpoint : "") +
+                                     " --out " + resumed);
+    REQUIRE_MESSAGE(finished.exit_code == 0, finished.output);
+    Result<Bytes> actual = graph::read_file(resumed);
+    REQUIRE(actual.is_ok());
+    CHECK_MESSAGE(*actual == *expected, "trial " << trial << (has_checkpoint ? " (resumed)" : " (killed before any checkpoint)"));
+  }
+  MESSAGE(killed_mid_run << " of 4 runs were killed after a checkpoint and before the end");
+  CHECK(killed_mid_run >= 1);
 }
 
 }  // namespace
