@@ -1,19 +1,12 @@
 #include "graph/autodiff.h"
 
+#include <cstring>
+
 #include "ops/registry.h"
 
 namespace preflight {
 namespace graph {
 namespace {
-
-int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
-  Tensor tensor;
-  tensor.name = name;
-  tensor.desc = desc;
-  tensor.role = role;
-  graph->tensors.push_back(std::move(tensor));
-  return static_cast<int>(graph->tensors.size()) - 1;
-}
 
 int add_node(Graph* graph, Node node) {
   graph->nodes.push_back(std::move(node));
@@ -42,6 +35,14 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
   // contributions[t]: the partial gradients of t, one per use, summed when t's gradient is needed.
   std::vector<std::vector<int>> contributions(graph->tensors.size());
   std::vector<int> gradient(graph->tensors.size(), -1);
+  // Every tensor the pass adds takes a slot in the bookkeeping too.
+  const auto new_tensor = [&](const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
+    const int t = add_tensor(graph, name, desc, role);
+    requires_grad.push_back(0);
+    contributions.emplace_back();
+    gradient.push_back(-1);
+    return t;
+  };
   const auto gradient_of = [&](int t) {
     if (gradient[static_cast<size_t>(t)] >= 0 || contributions[static_cast<size_t>(t)].empty()) {
       return gradient[static_cast<size_t>(t)];
@@ -50,10 +51,7 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
     int sum = parts[0];
     for (size_t k = 1; k < parts.size(); ++k) {
       const std::string name = graph->tensors[static_cast<size_t>(t)].name + ".grad" + (k + 1 == parts.size() ? "" : ".sum" + std::to_string(k));
-      const int next = add_tensor(graph, name, graph->tensors[static_cast<size_t>(t)].desc, fb::TensorRole::Activation);
-      requires_grad.push_back(0);
-      contributions.emplace_back();
-      gradient.push_back(-1);
+      const int next = new_tensor(name, graph->tensors[static_cast<size_t>(t)].desc, fb::TensorRole::Activation);
       Node add;
       add.name = name + ".add";
       add.op = OpType::Add;
@@ -67,17 +65,10 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
   };
 
   // d loss / d loss = 1.
-  Tensor seed;
-  seed.name = graph->tensors[static_cast<size_t>(loss)].name + ".grad_seed";
-  seed.desc = scalar;
-  seed.role = fb::TensorRole::Constant;
+  const int seed = new_tensor(graph->tensors[static_cast<size_t>(loss)].name + ".grad_seed", scalar, fb::TensorRole::Constant);
   const float one = 1.0f;
-  seed.data.assign(reinterpret_cast<const uint8_t*>(&one), reinterpret_cast<const uint8_t*>(&one) + sizeof one);
-  graph->tensors.push_back(std::move(seed));
-  requires_grad.push_back(0);
-  contributions.emplace_back();
-  gradient.push_back(-1);
-  gradient[static_cast<size_t>(loss)] = static_cast<int>(graph->tensors.size()) - 1;
+  std::memcpy(graph->tensors[static_cast<size_t>(seed)].data.data(), &one, sizeof one);
+  gradient[static_cast<size_t>(loss)] = seed;
 
   for (auto it = forward_nodes.rbegin(); it != forward_nodes.rend(); ++it) {
     const Node forward = graph->nodes[static_cast<size_t>(*it)];  // a copy: add_node may reallocate
@@ -103,16 +94,7 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
       if (output_grads[j] >= 0) continue;
       // An output that does not reach the loss: its gradient is zero.
       const Tensor& out = graph->tensors[static_cast<size_t>(forward.outputs[j])];
-      Tensor zero;
-      zero.name = out.name + ".grad_zero";
-      zero.desc = out.desc;
-      zero.role = fb::TensorRole::Constant;
-      zero.data.assign(out.desc.num_bytes(), 0);
-      graph->tensors.push_back(std::move(zero));
-      requires_grad.push_back(0);
-      contributions.emplace_back();
-      gradient.push_back(-1);
-      output_grads[j] = static_cast<int>(graph->tensors.size()) - 1;
+      output_grads[j] = new_tensor(out.name + ".grad_zero", out.desc, fb::TensorRole::Constant);
     }
     Node backward;
     backward.name = forward.name + ".backward";
@@ -127,11 +109,8 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
       if (!(mask >> i & 1u)) continue;
       const int t = forward.inputs[i];
       const std::string name = graph->tensors[static_cast<size_t>(t)].name + ".grad." + forward.name;
-      const int g = add_tensor(graph, name + (i ? "." + std::to_string(i) : ""), graph->tensors[static_cast<size_t>(t)].desc,
+      const int g = new_tensor(name + (i ? "." + std::to_string(i) : ""), graph->tensors[static_cast<size_t>(t)].desc,
                                fb::TensorRole::Activation);
-      requires_grad.push_back(0);
-      contributions.emplace_back();
-      gradient.push_back(-1);
       backward.outputs.push_back(g);
       contributions[static_cast<size_t>(t)].push_back(g);
     }

@@ -52,12 +52,7 @@ std::string GraphBuilder::next_name(const char* op) {
 }
 
 Value GraphBuilder::add_tensor(const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
-  Tensor tensor;
-  tensor.name = name;
-  tensor.desc = desc;
-  tensor.role = role;
-  graph_.tensors.push_back(std::move(tensor));
-  return Value{static_cast<int>(graph_.tensors.size()) - 1};
+  return Value{graph::add_tensor(&graph_, name, desc, role)};
 }
 
 Value GraphBuilder::input(const std::string& name, DType dtype, std::initializer_list<int64_t> dims) {

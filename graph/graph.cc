@@ -35,6 +35,19 @@ int64_t Graph::parameter_bytes() const {
   return bytes;
 }
 
+int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
+  Tensor tensor;
+  tensor.name = name;
+  tensor.desc = desc;
+  tensor.role = role;
+  if (role == fb::TensorRole::Parameter || role == fb::TensorRole::Constant || role == fb::TensorRole::OptimizerState ||
+      role == fb::TensorRole::Buffer) {
+    tensor.data.assign(desc.num_bytes(), 0);
+  }
+  graph->tensors.push_back(std::move(tensor));
+  return static_cast<int>(graph->tensors.size()) - 1;
+}
+
 Status infer_shapes(Graph* graph) {
   for (const Method& method : graph->methods) {
     for (int n : method.nodes) {

@@ -58,6 +58,9 @@ struct Graph {
   int64_t parameter_bytes() const;
 };
 
+// Appends a tensor and returns its index. Persistent roles get zero bytes of the shape's size.
+int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb::TensorRole role);
+
 // Recomputes every node's output descriptions from its inputs, in each method's order (use after
 // changing an input shape). Fails naming the node whose inference fails.
 Status infer_shapes(Graph* graph);

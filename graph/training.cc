@@ -10,16 +10,6 @@ namespace preflight {
 namespace graph {
 namespace {
 
-int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
-  Tensor tensor;
-  tensor.name = name;
-  tensor.desc = desc;
-  tensor.role = role;
-  if (role == fb::TensorRole::OptimizerState) tensor.data.assign(desc.num_bytes(), 0);
-  graph->tensors.push_back(std::move(tensor));
-  return static_cast<int>(graph->tensors.size()) - 1;
-}
-
 std::string parameter_list(const Graph& graph, const std::vector<int>& forward_nodes) {
   std::string names;
   for (int n : forward_nodes) {

@@ -30,12 +30,8 @@ Status infer_batch_norm(const OpAttrs& attrs, const TensorDesc* in, int, TensorD
 
 Status batch_norm_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
   const TensorDesc& x = in[kInput].desc;
-  int axis = 0;
-  normalize_axis(attrs.norm.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
-  const int64_t channels = x.dims[axis];
+  const AxisSplit split = split_at_axis(x, attrs.norm.axis);
+  const int64_t outer = split.outer, inner = split.inner, channels = split.extent;
   const float *scale = in[kScale].f32(), *bias = in[kBias].f32();
   const float *mean = in[kMean].f32(), *var = in[kVar].f32();
   for (int64_t o = 0; o < outer; ++o) {
@@ -57,12 +53,8 @@ Status batch_norm_forward(const OpAttrs& attrs, const TensorView* in, int, Tenso
 Status batch_norm_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*,
                            const TensorView* out_grad, TensorView* in_grad) {
   const TensorDesc& x = in[kInput].desc;
-  int axis = 0;
-  normalize_axis(attrs.norm.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
-  const int64_t channels = x.dims[axis];
+  const AxisSplit split = split_at_axis(x, attrs.norm.axis);
+  const int64_t outer = split.outer, inner = split.inner, channels = split.extent;
   const float *scale = in[kScale].f32(), *mean = in[kMean].f32(), *var = in[kVar].f32();
   for (int64_t c = 0; c < channels; ++c) {
     const double r = 1.0 / std::sqrt(static_cast<double>(var[c]) + attrs.norm.epsilon);
@@ -105,36 +97,21 @@ namespace {
 
 enum { kTrainInput = 0, kTrainScale = 1, kTrainBias = 2 };
 
-struct ChannelLayout {
-  int64_t outer = 1, channels = 1, inner = 1;
-  int64_t count() const { return outer * inner; }  // values per channel
-};
-
-ChannelLayout channel_layout(const NormAttrs& attrs, const TensorDesc& x) {
-  int axis = 0;
-  normalize_axis(attrs.axis, x.rank, &axis);
-  ChannelLayout layout;
-  for (int d = 0; d < axis; ++d) layout.outer *= x.dims[d];
-  for (int d = axis + 1; d < x.rank; ++d) layout.inner *= x.dims[d];
-  layout.channels = x.dims[axis];
-  return layout;
-}
-
-// Mean and biased variance of channel c.
-void channel_statistics(const ChannelLayout& l, const float* x, int64_t c, double* mean, double* var) {
+// Mean and biased variance of channel c: the values x[(o * channels + c) * inner + i].
+void channel_statistics(const AxisSplit& l, const float* x, int64_t c, double* mean, double* var) {
   double sum = 0.0;
   for (int64_t o = 0; o < l.outer; ++o) {
-    for (int64_t i = 0; i < l.inner; ++i) sum += x[(o * l.channels + c) * l.inner + i];
+    for (int64_t i = 0; i < l.inner; ++i) sum += x[(o * l.extent + c) * l.inner + i];
   }
-  *mean = sum / static_cast<double>(l.count());
+  *mean = sum / static_cast<double>((l.outer * l.inner));
   double squares = 0.0;
   for (int64_t o = 0; o < l.outer; ++o) {
     for (int64_t i = 0; i < l.inner; ++i) {
-      const double d = x[(o * l.channels + c) * l.inner + i] - *mean;
+      const double d = x[(o * l.extent + c) * l.inner + i] - *mean;
       squares += d * d;
     }
   }
-  *var = squares / static_cast<double>(l.count());
+  *var = squares / static_cast<double>((l.outer * l.inner));
 }
 
 Status infer_batch_norm_train(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc* out) {
@@ -160,21 +137,21 @@ Status infer_batch_norm_train(const OpAttrs& attrs, const TensorDesc* in, int, T
 }
 
 Status batch_norm_train_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
-  const ChannelLayout l = channel_layout(attrs.norm, in[kTrainInput].desc);
+  const AxisSplit l = split_at_axis(in[kTrainInput].desc, attrs.norm.axis);
   const float* x = in[kTrainInput].f32();
-  for (int64_t c = 0; c < l.channels; ++c) {
+  for (int64_t c = 0; c < l.extent; ++c) {
     double mean = 0.0, var = 0.0;
     channel_statistics(l, x, c, &mean, &var);
     const double r = 1.0 / std::sqrt(var + attrs.norm.epsilon);
     const double scale = in[kTrainScale].f32()[c], bias = in[kTrainBias].f32()[c];
     for (int64_t o = 0; o < l.outer; ++o) {
       for (int64_t i = 0; i < l.inner; ++i) {
-        const int64_t at = (o * l.channels + c) * l.inner + i;
+        const int64_t at = (o * l.extent + c) * l.inner + i;
         out[0].f32()[at] = static_cast<float>((x[at] - mean) * r * scale + bias);
       }
     }
     out[1].f32()[c] = static_cast<float>(mean);
-    out[2].f32()[c] = static_cast<float>(var * static_cast<double>(l.count()) / static_cast<double>(l.count() - 1));
+    out[2].f32()[c] = static_cast<float>(var * static_cast<double>((l.outer * l.inner)) / static_cast<double>((l.outer * l.inner) - 1));
   }
   return Status::ok();
 }
@@ -185,10 +162,10 @@ Status batch_norm_train_forward(const OpAttrs& attrs, const TensorView* in, int,
 //   dscale = sum dy xhat    dbias = sum dy
 Status batch_norm_train_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView*,
                                  const TensorView* out_grad, TensorView* in_grad) {
-  const ChannelLayout l = channel_layout(attrs.norm, in[kTrainInput].desc);
+  const AxisSplit l = split_at_axis(in[kTrainInput].desc, attrs.norm.axis);
   const float* x = in[kTrainInput].f32();
-  const double n = static_cast<double>(l.count());
-  for (int64_t c = 0; c < l.channels; ++c) {
+  const double n = static_cast<double>((l.outer * l.inner));
+  for (int64_t c = 0; c < l.extent; ++c) {
     double mean = 0.0, var = 0.0;
     channel_statistics(l, x, c, &mean, &var);
     const double r = 1.0 / std::sqrt(var + attrs.norm.epsilon);
@@ -196,7 +173,7 @@ Status batch_norm_train_backward(const OpAttrs& attrs, const TensorView* in, int
     double sum_dy = 0.0, sum_dy_xhat = 0.0;
     for (int64_t o = 0; o < l.outer; ++o) {
       for (int64_t i = 0; i < l.inner; ++i) {
-        const int64_t at = (o * l.channels + c) * l.inner + i;
+        const int64_t at = (o * l.extent + c) * l.inner + i;
         sum_dy += out_grad[0].f32()[at];
         sum_dy_xhat += out_grad[0].f32()[at] * (x[at] - mean) * r;
       }
@@ -208,7 +185,7 @@ Status batch_norm_train_backward(const OpAttrs& attrs, const TensorView* in, int
     const double dmean = out_grad[1].f32()[c], dvar = out_grad[2].f32()[c];
     for (int64_t o = 0; o < l.outer; ++o) {
       for (int64_t i = 0; i < l.inner; ++i) {
-        const int64_t at = (o * l.channels + c) * l.inner + i;
+        const int64_t at = (o * l.extent + c) * l.inner + i;
         const double xhat = (x[at] - mean) * r;
         const double through_y = r * (out_grad[0].f32()[at] * scale - mean_g - xhat * mean_g_xhat);
         const double through_stats = dmean / n + dvar * 2.0 * (x[at] - mean) / (n - 1.0);

@@ -31,18 +31,15 @@ Status infer_concat(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, 
 }
 
 Status concat_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, TensorView* out) {
-  int axis = 0;
-  normalize_axis(attrs.axis.axis, in[0].desc.rank, &axis);
   const TensorDesc& y = out[0].desc;
   const size_t element = dtype_size(y.dtype);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= y.dims[d];
-  for (int d = axis + 1; d < y.rank; ++d) inner *= y.dims[d];
+  const AxisSplit split = split_at_axis(y, attrs.axis.axis);
+  const int64_t outer = split.outer, inner = split.inner;
   auto* dst = static_cast<unsigned char*>(out[0].data);
-  const size_t out_row = static_cast<size_t>(y.dims[axis] * inner) * element;
+  const size_t out_row = static_cast<size_t>(split.extent * inner) * element;
   size_t column = 0;
   for (int i = 0; i < num_inputs; ++i) {
-    const size_t in_row = static_cast<size_t>(in[i].desc.dims[axis] * inner) * element;
+    const size_t in_row = static_cast<size_t>(in[i].desc.dims[split.axis] * inner) * element;
     const auto* src = static_cast<const unsigned char*>(in[i].data);
     for (int64_t o = 0; o < outer; ++o) {
       if (in_row) std::memcpy(dst + o * out_row + column, src + o * in_row, in_row);
@@ -55,17 +52,14 @@ Status concat_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs
 // Each input's gradient is its slice of dy along the axis.
 Status concat_backward(const OpAttrs& attrs, const TensorView* in, int num_inputs, const TensorView* out,
                        const TensorView* out_grad, TensorView* in_grad) {
-  int axis = 0;
-  normalize_axis(attrs.axis.axis, in[0].desc.rank, &axis);
   const TensorDesc& y = out[0].desc;
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= y.dims[d];
-  for (int d = axis + 1; d < y.rank; ++d) inner *= y.dims[d];
-  const int64_t out_row = y.dims[axis] * inner;
+  const AxisSplit split = split_at_axis(y, attrs.axis.axis);
+  const int64_t outer = split.outer, inner = split.inner;
+  const int64_t out_row = split.extent * inner;
   const float* dy = out_grad[0].f32();
   int64_t column = 0;
   for (int i = 0; i < num_inputs; ++i) {
-    const int64_t in_row = in[i].desc.dims[axis] * inner;
+    const int64_t in_row = in[i].desc.dims[split.axis] * inner;
     float* dx = in_grad[i].f32();
     for (int64_t o = 0; o < outer && dx; ++o) {
       for (int64_t j = 0; j < in_row; ++j) dx[o * in_row + j] += dy[o * out_row + column + j];

@@ -31,11 +31,8 @@ Status infer_layer_norm(const OpAttrs& attrs, const TensorDesc* in, int num_inpu
 
 Status layer_norm_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, TensorView* out) {
   const TensorDesc& x = in[kInput].desc;
-  int axis = 0;
-  normalize_axis(attrs.norm.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis; d < x.rank; ++d) inner *= x.dims[d];
+  const AxisSplit split = split_at_axis(x, attrs.norm.axis);
+  const int64_t outer = split.outer, inner = split.extent * split.inner;
   const float* gamma = num_inputs > kGamma ? in[kGamma].f32() : nullptr;
   const float* beta = num_inputs > kBeta ? in[kBeta].f32() : nullptr;
   for (int64_t o = 0; o < outer; ++o) {
@@ -63,11 +60,8 @@ Status layer_norm_forward(const OpAttrs& attrs, const TensorView* in, int num_in
 Status layer_norm_backward(const OpAttrs& attrs, const TensorView* in, int num_inputs, const TensorView*,
                            const TensorView* out_grad, TensorView* in_grad) {
   const TensorDesc& x = in[kInput].desc;
-  int axis = 0;
-  normalize_axis(attrs.norm.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis; d < x.rank; ++d) inner *= x.dims[d];
+  const AxisSplit split = split_at_axis(x, attrs.norm.axis);
+  const int64_t outer = split.outer, inner = split.extent * split.inner;
   if (inner == 0) return Status::ok();
   const float* gamma = num_inputs > kGamma ? in[kGamma].f32() : nullptr;
   float* dx = in_grad[kInput].f32();

@@ -77,6 +77,15 @@ Status copy_input_backward(const OpAttrs&, const TensorView* in, int, const Tens
   return Status::ok();
 }
 
+AxisSplit split_at_axis(const TensorDesc& desc, int axis) {
+  AxisSplit split;
+  normalize_axis(axis, desc.rank, &split.axis);
+  for (int d = 0; d < split.axis; ++d) split.outer *= desc.dims[d];
+  split.extent = desc.rank ? desc.dims[split.axis] : 1;
+  for (int d = split.axis + 1; d < desc.rank; ++d) split.inner *= desc.dims[d];
+  return split;
+}
+
 bool normalize_axis(int axis, int rank, int* normalized) {
   if (axis < -rank || axis >= rank) return false;
   *normalized = axis < 0 ? axis + rank : axis;

@@ -140,6 +140,14 @@ Status copy_input_forward(const OpAttrs& attrs, const TensorView* inputs, int nu
 Status copy_input_backward(const OpAttrs& attrs, const TensorView* inputs, int num_inputs, const TensorView* outputs,
                            const TensorView* output_grads, TensorView* input_grads);
 
+// A tensor seen as [outer, extent, inner] around one axis (possibly negative, already checked by
+// infer): outer multiplies the dims before it, extent is its dim, inner multiplies the dims after.
+struct AxisSplit {
+  int axis = 0;
+  int64_t outer = 1, extent = 1, inner = 1;
+};
+AxisSplit split_at_axis(const TensorDesc& desc, int axis);
+
 // Normalises a possibly negative axis into [0, rank); false when out of range.
 bool normalize_axis(int axis, int rank, int* normalized);
 

@@ -20,12 +20,9 @@ Status infer_softmax(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
 template <bool kLog>
 Status softmax_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
   const TensorDesc& x = in[0].desc;
-  int axis = 0;
-  normalize_axis(attrs.axis.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
-  const int64_t classes = x.dims[axis];
+  const AxisSplit split = split_at_axis(x, attrs.axis.axis);
+  const int64_t outer = split.outer, inner = split.inner;
+  const int64_t classes = split.extent;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const float* src = in[0].f32() + o * classes * inner + i;
@@ -53,12 +50,9 @@ Status softmax_backward(const OpAttrs& attrs, const TensorView* in, int, const T
   float* dx = in_grad[0].f32();
   if (!dx) return Status::ok();
   const TensorDesc& x = in[0].desc;
-  int axis = 0;
-  normalize_axis(attrs.axis.axis, x.rank, &axis);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dims[d];
-  for (int d = axis + 1; d < x.rank; ++d) inner *= x.dims[d];
-  const int64_t classes = x.dims[axis];
+  const AxisSplit split = split_at_axis(x, attrs.axis.axis);
+  const int64_t outer = split.outer, inner = split.inner;
+  const int64_t classes = split.extent;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = o * classes * inner + i;
