@@ -215,7 +215,7 @@ Result<Dataset> load_arrays(const std::string& path, const NpyArray& features, c
   data.classification = !options.regression;
   PF_RETURN_IF_ERROR(set_features(&data, features, path));
   PF_RETURN_IF_ERROR(set_labels(&data, labels, labels_where));
-  PF_RETURN_IF_ERROR(check_finite(data));
+  if (!options.allow_non_finite) PF_RETURN_IF_ERROR(check_finite(data));
   return Result<Dataset>(std::move(data));
 }
 
@@ -269,7 +269,8 @@ Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
              path.c_str(), static_cast<long long>(label_column + 1), static_cast<long long>(width));
     for (int64_t c = 0; c < width; ++c) {
       if (c == label_column) continue;
-      PF_CHECK(std::isfinite(values[static_cast<size_t>(c)]), Error::kInvalidArgument, "%s:%lld: column %lld is %s",
+      PF_CHECK(options.allow_non_finite || std::isfinite(values[static_cast<size_t>(c)]), Error::kInvalidArgument,
+               "%s:%lld: column %lld is %s",
                path.c_str(), static_cast<long long>(line_number), static_cast<long long>(c + 1),
                std::isnan(values[static_cast<size_t>(c)]) ? "NaN" : "infinite");
       data.features.push_back(static_cast<float>(values[static_cast<size_t>(c)]));

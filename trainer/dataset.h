@@ -32,6 +32,7 @@ struct DataOptions {
   std::string labels_path;   // .npy or IDX labels beside a features file; empty for CSV and .npz
   int label_column = -1;     // CSV: the column holding the label, -1 for the last
   bool regression = false;   // labels are float targets, not classes
+  bool allow_non_finite = false;  // keep NaN and Inf features (for the data.finite check to report)
 };
 
 // Loads by extension: .csv / .csv.gz, .npy (with labels_path), .npz (arrays "x" and "y"),

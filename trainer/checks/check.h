@@ -1,0 +1,32 @@
+// The result every recipe check returns (../docs/recipe.md once the gate exists; RECIPE.md in the
+// team's shared folder): an id, a verdict, the measured value against its threshold, one line a
+// person can act on, and the evidence it wrote.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace preflight {
+
+enum class Verdict { kPass, kWarn, kFail, kSkipped };
+
+const char* verdict_name(Verdict verdict);
+
+struct CheckResult {
+  std::string id;                     // "data.finite", "skeleton.init_loss", ...
+  Verdict verdict = Verdict::kPass;
+  double measured = 0.0;              // the value the verdict is about
+  double threshold = 0.0;             // what it was compared with
+  std::string explanation;            // one line a person can act on; names rows, columns, tensors
+  std::vector<std::string> evidence;  // files written (plots, images, JSON)
+};
+
+// Thresholds with defaults that work on the bundled data sets; flags or a config file set them.
+struct DataCheckThresholds {
+  double imbalance_warn = 3.0;         // data.balance: largest / smallest class count
+  double duplicate_warn_fraction = 0.01;  // data.duplicates: of the training rows
+  double outlier_z = 6.0;              // data.outliers: |z| of a value within its feature
+  int list_first = 5;                  // how many rows or features a message lists
+};
+
+}  // namespace preflight
