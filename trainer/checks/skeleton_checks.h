@@ -1,0 +1,57 @@
+// Section 2 of the recipe, "end-to-end skeleton and dumb baselines": short experiments on the
+// model's own train_step and eval, each from the exported initial weights.
+//
+//   skeleton.init_loss          loss at initialisation vs -log(1/C)             fail: off by > 15%
+//   skeleton.loss_decreases     the first N steps: mean of the last 10% below the first 10%, all finite
+//   skeleton.overfit_batch      8 samples, up to N steps: loss below 1% of its start, predictions = labels
+//   skeleton.input_independent  the same run with inputs zeroed must end clearly higher (>= 10%)
+//   skeleton.dumb_baseline      the trained model beats the majority class on validation
+//   skeleton.determinism        two runs from one seed: identical losses and weights
+//
+// Classification only for now: on regression data they are skipped with the reason.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "graph/graph.h"
+#include "trainer/checks/check.h"
+#include "trainer/trainer.h"
+
+namespace preflight {
+
+struct SkeletonConfig {
+  TrainConfig train;                   // the run the checks imitate (lr, optimizer inputs, seed, batch)
+  int64_t steps = 100;                 // loss_decreases, input_independent, dumb_baseline
+  int64_t overfit_samples = 8;
+  int64_t overfit_steps = 300;
+  float overfit_lr = 1e-2f;            // no regularisation, a larger step: it only has to memorise
+  double init_loss_tolerance = 0.15;   // relative
+  double input_independent_margin = 0.10;
+  int64_t determinism_steps = 10;
+};
+
+// A fresh trainer with the exported initial weights (each experiment starts from them).
+using TrainerFactory = std::function<Result<std::unique_ptr<Trainer>>()>;
+
+// Makes a factory from a graph that has train_step and eval.
+TrainerFactory trainer_factory(const graph::Graph& graph);
+
+CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, int64_t classes, const SkeletonConfig& config);
+// Also returns the trained trainer through `trained` for dumb_baseline.
+CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config,
+                                 std::unique_ptr<Trainer>* trained = nullptr);
+CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config);
+CheckResult check_input_independent(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config);
+CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation);
+
+// Runs `run` twice: it returns the losses and a fingerprint of the weights of one short run.
+struct RunFingerprint {
+  std::vector<float> losses;
+  uint64_t weights_hash = 0;
+};
+CheckResult check_determinism(const std::function<Result<RunFingerprint>()>& run);
+// The run check_determinism uses by default: determinism_steps steps of fit from the factory.
+Result<RunFingerprint> short_run(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config);
+
+}  // namespace preflight
