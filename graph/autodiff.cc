@@ -1,6 +1,7 @@
 #include "graph/autodiff.h"
 
 #include <cstring>
+#include <set>
 
 #include "ops/registry.h"
 
@@ -35,9 +36,18 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
   // contributions[t]: the partial gradients of t, one per use, summed when t's gradient is needed.
   std::vector<std::vector<int>> contributions(graph->tensors.size());
   std::vector<int> gradient(graph->tensors.size(), -1);
+  // Names stay unique when the graph already holds another backward pass (a training export).
+  std::set<std::string> names;
+  for (const Tensor& tensor : graph->tensors) names.insert(tensor.name);
+  for (const Node& node : graph->nodes) names.insert(node.name);
+  const auto unique = [&names](const std::string& name) {
+    std::string candidate = name;
+    for (int k = 2; !names.insert(candidate).second; ++k) candidate = name + "#" + std::to_string(k);
+    return candidate;
+  };
   // Every tensor the pass adds takes a slot in the bookkeeping too.
   const auto new_tensor = [&](const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
-    const int t = add_tensor(graph, name, desc, role);
+    const int t = add_tensor(graph, unique(name), desc, role);
     requires_grad.push_back(0);
     contributions.emplace_back();
     gradient.push_back(-1);
@@ -53,7 +63,7 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
       const std::string name = graph->tensors[static_cast<size_t>(t)].name + ".grad" + (k + 1 == parts.size() ? "" : ".sum" + std::to_string(k));
       const int next = new_tensor(name, graph->tensors[static_cast<size_t>(t)].desc, fb::TensorRole::Activation);
       Node add;
-      add.name = name + ".add";
+      add.name = unique(name + ".add");
       add.op = OpType::Add;
       add.inputs = {sum, parts[k]};
       add.outputs = {next};
@@ -97,7 +107,7 @@ Result<BackwardGraph> append_backward(Graph* graph, const std::vector<int>& forw
       output_grads[j] = new_tensor(out.name + ".grad_zero", out.desc, fb::TensorRole::Constant);
     }
     Node backward;
-    backward.name = forward.name + ".backward";
+    backward.name = unique(forward.name + ".backward");
     backward.op = forward.op;
     backward.attrs = forward.attrs;
     backward.backward = true;

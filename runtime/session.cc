@@ -26,6 +26,9 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
   for (const NodeInfo& node : loaded.nodes()) {
     for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs); ++i) updated[static_cast<size_t>(node.inputs[i])] = 1;
   }
+  if (options.writable_parameters) {
+    for (size_t t = 0; t < tensors.size(); ++t) updated[t] = updated[t] || tensors[t].role == fb::TensorRole::Parameter;
+  }
   size_t persistent_bytes = 0;
   std::vector<size_t> offsets(tensors.size(), 0);
   for (size_t t = 0; t < tensors.size(); ++t) {

@@ -19,6 +19,9 @@ namespace preflight {
 
 struct SessionOptions {
   const Backend* backend = nullptr;  // nullptr: the reference backend
+  // Give every Parameter a writable copy too, not only the ones a method updates (for checks
+  // that perturb weights, such as finite differences).
+  bool writable_parameters = false;
 };
 
 class Session {
