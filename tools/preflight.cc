@@ -1,6 +1,7 @@
 // The preflight command line. Thin by design: it parses flags and calls the libraries the tests
 // also call. Exit codes: 0 ok, 1 the job failed, 2 bad usage or bad input.
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "graph/json.h"
 #include "graph/serialize.h"
 #include "runtime/session.h"
+#include "trainer/checks/recipe.h"
 #include "trainer/npy.h"
 #include "trainer/trainer.h"
 
@@ -321,6 +323,88 @@ int from_json(const std::string& path, const std::string& out) {
   return write_model(*bytes, out);
 }
 
+// ---- check ----
+struct CheckFlags {
+  std::string model, data, validation_data, labels, out = "preflight-report";
+  float scale = 0.0f;  // 0: 1/16 for the bundled digits, 1 otherwise
+  int64_t batch = 32;
+  float lr = 3e-3f;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+int check(const CheckFlags& flags, const ExportFlags& export_flags) {
+  graph::Graph graph;
+  std::string model_name = flags.model;
+  if (flags.model.empty()) {
+    Result<graph::Graph> bundled = models::build_model("cnn8", flags.batch, flags.seed);
+    if (!bundled.is_ok()) return report(bundled.status());
+    graph = std::move(bundled).value();
+    model_name = "cnn8 (bundled)";
+  } else {
+    Result<Model> model = Model::load_file(flags.model.c_str());
+    if (!model.is_ok()) return report(model.status());
+    graph = graph::read_graph(*model);
+  }
+  Status status = graph::set_batch(&graph, flags.batch);
+  if (status.is_ok() && graph.find_method("train_step") < 0) status = add_training(&graph, export_flags);
+  if (!status.is_ok()) return report(status.with_context("%s: ", model_name.c_str()));
+
+  const std::string data_path = flags.data.empty() ? std::string(PREFLIGHT_BUNDLED_DATA) + "/digits.csv.gz" : flags.data;
+  const float scale = flags.scale > 0 ? flags.scale : (flags.data.empty() ? 1.0f / 16.0f : 1.0f);
+  DataOptions options;
+  options.labels_path = flags.labels;
+  options.allow_non_finite = true;  // data.finite reports them
+  Result<Dataset> data = load_dataset(data_path, options);
+  if (!data.is_ok()) return report(data.status());
+  for (float& v : data->features) v *= scale;
+  const int train_method = graph.find_method("train_step");
+  TensorDesc sample = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train_method)].inputs[0])].desc;
+  sample.rank -= 1;
+  for (int d = 0; d < sample.rank; ++d) sample.dims[d] = sample.dims[d + 1];
+  status = reshape_samples(&*data, sample);
+  if (!status.is_ok()) return report(status);
+  Dataset train_split, validation_split;
+  if (flags.validation_data.empty()) {
+    status = split_dataset(*data, 0.2, flags.seed, &train_split, &validation_split);
+  } else {
+    train_split = std::move(*data);
+    Result<Dataset> validation = load_dataset(flags.validation_data, options);
+    if (!validation.is_ok()) return report(validation.status());
+    validation_split = std::move(*validation);
+    for (float& v : validation_split.features) v *= scale;
+    status = reshape_samples(&validation_split, sample);
+  }
+  if (!status.is_ok()) return report(status);
+
+  RecipeOptions recipe;
+  recipe.skeleton.train.batch = flags.batch;
+  recipe.skeleton.train.lr = flags.lr;
+  recipe.skeleton.train.seed = flags.seed;
+  recipe.gradients.seed = flags.seed;
+  if (!flags.json) {
+    std::printf("preflight check: %s on %s (%lld train, %lld validation rows)\n", model_name.c_str(), data_path.c_str(),
+                static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
+    recipe.progress = stdout;
+  }
+  Report result = run_recipe(graph, train_split, validation_split, recipe);
+  result.model = model_name;
+  const std::string json = report_json(result);
+  if (flags.json) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+  } else {
+    std::printf("\n%s", report_table(result).c_str());
+  }
+  if (!flags.out.empty()) {
+    ::mkdir(flags.out.c_str(), 0755);  // an existing folder is fine; a failure shows in the write
+    const std::string path = flags.out + "/report.json";
+    status = write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(json.data()), json.size());
+    if (!status.is_ok()) return report(status);
+    if (!flags.json) std::printf("wrote %s\n", path.c_str());
+  }
+  return result.failed() ? kExitFailed : kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -401,6 +485,22 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--out,-o", train_flags.out, "Write the trained model here (.pfb)");
   add_export_flags(train_cmd);
 
+  CheckFlags check_flags;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "Run the recipe's checks (data, then the end-to-end skeleton) on a model and its data; print a "
+               "verdict table, write report.json; exit 0 when no check failed, 1 when one did. With no arguments: "
+               "the bundled cnn8 on the bundled digits");
+  check_cmd->add_option("model", check_flags.model, "Model file (.pfb); omitted: the bundled cnn8");
+  check_cmd->add_option("--data,-d", check_flags.data, "Data (as train takes it); omitted: the bundled digits");
+  check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own");
+  check_cmd->add_option("--labels", check_flags.labels, "Labels file for .npy or IDX features");
+  check_cmd->add_option("--scale", check_flags.scale, "Multiply every feature by this (default: 1/16 for the bundled digits, else 1)");
+  check_cmd->add_option("--batch", check_flags.batch, "Batch size of the probes")->capture_default_str()->check(CLI::PositiveNumber);
+  check_cmd->add_option("--lr", check_flags.lr, "Learning rate of the short training probes")->capture_default_str();
+  check_cmd->add_option("--seed", check_flags.seed, "Seed of the split, the shuffles and the probes")->capture_default_str();
+  check_cmd->add_option("--out", check_flags.out, "Folder for report.json (empty: write nothing)")->capture_default_str();
+  check_cmd->add_flag("--json", check_flags.json, "Print the report as JSON instead of the table");
+
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
   to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
   to_json_cmd->add_option("--out,-o", out_path, "Write the JSON here instead of standard output");
@@ -419,6 +519,7 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return run(model_path, method, inputs, outputs);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
+  if (check_cmd->parsed()) return check(check_flags, export_flags);
   if (to_json_cmd->parsed()) return to_json(model_path, out_path);
   if (from_json_cmd->parsed()) return from_json(model_path, out_path);
   return kExitBadInput;

@@ -243,3 +243,62 @@ TEST_CASE("cli: train killed with SIGKILL and resumed from its checkpoint writes
 
 }  // namespace
 }  // namespace preflight
+
+#include <nlohmann/json.hpp>
+
+#include "trainer/dataset.h"
+
+namespace preflight {
+namespace {
+
+TEST_CASE("cli: check with no arguments runs the bundled cnn8 on the bundled digits and passes") {
+  const std::string folder = out_path("report_default");
+  CommandResult result = run_cli("check --out " + folder);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+  CHECK(test::contains(result.output.c_str(), "verdict: PASS"));
+  CHECK(test::contains(result.output.c_str(), "skeleton.overfit_batch"));
+  Result<Bytes> json = graph::read_file(folder + "/report.json");
+  REQUIRE(json.is_ok());
+  const nlohmann::json report = nlohmann::json::parse(std::string(json->begin(), json->end()));
+  CHECK(report["schema"] == "preflight.report");
+  CHECK(report["version"] == 1);
+  CHECK(report["verdict"] == "pass");
+  CHECK(report["checks"].size() == 15);
+  for (const auto& check : report["checks"]) {
+    CHECK(check.contains("id"));
+    CHECK(check["verdict"] != "fail");
+    CHECK(check["explanation"].is_string());
+  }
+}
+
+TEST_CASE("cli: check fails (exit 1) on data with a NaN, --json prints the report, a missing model exits 2") {
+  const std::string csv = out_path("check_nan.csv");
+  {
+    Result<Dataset> digits = load_dataset(test::source_path("data/digits.csv.gz"));
+    REQUIRE(digits.is_ok());
+    std::string text;
+    for (int64_t r = 0; r < 200; ++r) {
+      for (int c = 0; c < 64; ++c) {
+        text += (r == 17 && c == 5) ? std::string("nan") : std::to_string(static_cast<int>(digits->features[static_cast<size_t>(r * 64 + c)]));
+        text += ",";
+      }
+      text += std::to_string(digits->labels[static_cast<size_t>(r)]) + "\n";
+    }
+    REQUIRE(write_file_atomic(csv.c_str(), reinterpret_cast<const uint8_t*>(text.data()), text.size()).is_ok());
+  }
+  CommandResult nan = run_cli("check --data " + csv + " --scale 0.0625 --json --out ''");
+  CHECK(nan.exit_code == 1);
+  const size_t brace = nan.output.find('{');
+  REQUIRE(brace != std::string::npos);
+  const nlohmann::json report = nlohmann::json::parse(nan.output.substr(brace));
+  CHECK(report["verdict"] == "fail");
+  CHECK(report["checks"][0]["id"] == "data.finite");
+  CHECK(report["checks"][0]["verdict"] == "fail");
+  CHECK(test::contains(report["checks"][0]["explanation"].get<std::string>().c_str(), "feature 5 is NaN"));
+
+  CommandResult missing = run_cli("check /nonexistent.pfb");
+  CHECK(missing.exit_code == 2);
+}
+
+}  // namespace
+}  // namespace preflight

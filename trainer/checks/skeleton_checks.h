@@ -21,6 +21,7 @@
 namespace preflight {
 
 struct SkeletonConfig {
+  SkeletonConfig() { train.lr = 3e-3f; }  // short probes: a larger step than the 3e-4 of a full run
   TrainConfig train;                   // the run the checks imitate (lr, optimizer inputs, seed, batch)
   int64_t steps = 100;                 // loss_decreases, input_independent, dumb_baseline
   int64_t overfit_samples = 8;

@@ -1,0 +1,43 @@
+// The gate: runs the recipe's checks in order on a model and its data and gathers a report
+// (docs/report.md documents report.json). Sections 1 (data) and 2 (skeleton) today; section 3
+// (--full: capacity, generalisation, ...) and the HTML report are the rest of the recipe issue.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "trainer/checks/check.h"
+#include "trainer/checks/gradient_checks.h"
+#include "trainer/checks/skeleton_checks.h"
+
+namespace preflight {
+
+constexpr int kReportSchemaVersion = 1;
+
+struct RecipeOptions {
+  DataCheckThresholds data;
+  SkeletonConfig skeleton;
+  GradientCheckConfig gradients;
+  FILE* progress = nullptr;  // one line per check as it finishes
+};
+
+struct Report {
+  std::string model;
+  std::string data;
+  int64_t train_rows = 0, validation_rows = 0, classes = 0;
+  std::vector<CheckResult> checks;
+  double seconds = 0.0;
+  bool failed() const;
+};
+
+// `graph` must have infer, eval and train_step (graph::add_training_methods) for the batch of
+// options.skeleton.train.batch; `train` and `validation` have the model's sample shape.
+Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset& validation,
+                  const RecipeOptions& options);
+
+// The report as JSON (schema version kReportSchemaVersion), and a verdict table for a terminal.
+std::string report_json(const Report& report);
+std::string report_table(const Report& report);
+
+}  // namespace preflight
