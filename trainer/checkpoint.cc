@@ -7,15 +7,11 @@
 
 #include "graph/serialize.h"
 #include "runtime/file_io.h"
+#include "runtime/hash.h"
 #include "schemas/checkpoint_generated.h"
 
 namespace preflight {
 namespace {
-
-void fnv(uint64_t* hash, const void* data, size_t size) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) *hash = (*hash ^ bytes[i]) * 0x100000001b3ull;
-}
 
 uint32_t crc(const uint8_t* data, size_t size) {
   uLong value = crc32(0L, Z_NULL, 0);
@@ -31,18 +27,18 @@ uint32_t crc(const uint8_t* data, size_t size) {
 }  // namespace
 
 uint64_t model_fingerprint(const Model& model) {
-  uint64_t hash = 0xcbf29ce484222325ull;
+  uint64_t hash = kFnvOffsetBasis;
   for (const TensorInfo& tensor : model.tensors()) {
     if (tensor.role != fb::TensorRole::Parameter && tensor.role != fb::TensorRole::Constant &&
         tensor.role != fb::TensorRole::OptimizerState && tensor.role != fb::TensorRole::Buffer) {
       continue;
     }
-    fnv(&hash, tensor.name, std::strlen(tensor.name) + 1);
+    hash = fnv1a(tensor.name, std::strlen(tensor.name) + 1, hash);
     const uint8_t role = static_cast<uint8_t>(tensor.role), dtype = static_cast<uint8_t>(tensor.desc.dtype);
-    fnv(&hash, &role, 1);
-    fnv(&hash, &dtype, 1);
-    fnv(&hash, &tensor.desc.rank, sizeof tensor.desc.rank);
-    fnv(&hash, tensor.desc.dims, sizeof(int64_t) * static_cast<size_t>(tensor.desc.rank));
+    hash = fnv1a(&role, 1, hash);
+    hash = fnv1a(&dtype, 1, hash);
+    hash = fnv1a(&tensor.desc.rank, sizeof tensor.desc.rank, hash);
+    hash = fnv1a(tensor.desc.dims, sizeof(int64_t) * static_cast<size_t>(tensor.desc.rank), hash);
   }
   return hash;
 }

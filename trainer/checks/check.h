@@ -21,6 +21,11 @@ struct CheckResult {
   std::vector<std::string> evidence;  // files written (plots, images, JSON)
 };
 
+CheckResult make_result(const char* id, Verdict verdict, double measured, double threshold, std::string explanation);
+
+// printf into a std::string (check messages).
+std::string format_text(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+
 // Thresholds with defaults that work on the bundled data sets; flags or a config file set them.
 struct DataCheckThresholds {
   double imbalance_warn = 3.0;         // data.balance: largest / smallest class count

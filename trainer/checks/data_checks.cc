@@ -1,41 +1,14 @@
 #include "trainer/checks/data_checks.h"
 
 #include <algorithm>
-#include <cstdarg>
-#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
 
+#include "runtime/hash.h"
+
 namespace preflight {
 namespace {
-
-std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* pattern, ...) {
-  char buffer[512];
-  va_list args;
-  va_start(args, pattern);
-  std::vsnprintf(buffer, sizeof buffer, pattern, args);
-  va_end(args);
-  return buffer;
-}
-
-CheckResult result(const char* id, Verdict verdict, double measured, double threshold, std::string explanation) {
-  CheckResult r;
-  r.id = id;
-  r.verdict = verdict;
-  r.measured = measured;
-  r.threshold = threshold;
-  r.explanation = std::move(explanation);
-  return r;
-}
-
-uint64_t hash_bytes(const void* data, size_t size) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
-  return hash;
-}
 
 const float* row(const Dataset& data, int64_t r) { return &data.features[static_cast<size_t>(r * data.sample_elements())]; }
 
@@ -54,16 +27,6 @@ std::string list_indices(const std::vector<int64_t>& indices, int limit) {
 
 }  // namespace
 
-const char* verdict_name(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kWarn: return "warn";
-    case Verdict::kFail: return "fail";
-    case Verdict::kSkipped: return "skipped";
-  }
-  return "unknown";
-}
-
 CheckResult check_finite(const Dataset& train, const Dataset& validation, const DataCheckThresholds&) {
   int64_t bad = 0;
   std::string first;
@@ -72,29 +35,29 @@ CheckResult check_finite(const Dataset& train, const Dataset& validation, const 
     for (size_t i = 0; i < data->features.size(); ++i) {
       if (std::isfinite(data->features[i])) continue;
       if (bad++ == 0) {
-        first = format("%s row %lld, feature %lld is %s", data == &train ? "train" : "validation",
+        first = format_text("%s row %lld, feature %lld is %s", data == &train ? "train" : "validation",
                        static_cast<long long>(static_cast<int64_t>(i) / width),
                        static_cast<long long>(static_cast<int64_t>(i) % width),
                        std::isnan(data->features[i]) ? "NaN" : "infinite");
       }
     }
   }
-  if (bad == 0) return result("data.finite", Verdict::kPass, 0, 0, "every feature value is finite");
-  return result("data.finite", Verdict::kFail, static_cast<double>(bad), 0,
-                format("%lld non-finite values; the first: %s. Clean or impute them before training",
+  if (bad == 0) return make_result("data.finite", Verdict::kPass, 0, 0, "every feature value is finite");
+  return make_result("data.finite", Verdict::kFail, static_cast<double>(bad), 0,
+                format_text("%lld non-finite values; the first: %s. Clean or impute them before training",
                        static_cast<long long>(bad), first.c_str()));
 }
 
 CheckResult check_labels(const Dataset& train, const Dataset& validation, int64_t classes, const DataCheckThresholds&) {
   if (!train.classification || classes <= 0) {
-    return result("data.labels", Verdict::kSkipped, 0, 0, "regression: no class labels to check");
+    return make_result("data.labels", Verdict::kSkipped, 0, 0, "regression: no class labels to check");
   }
   for (const Dataset* data : {&train, &validation}) {
     for (int64_t r = 0; r < data->rows; ++r) {
       const int64_t label = data->labels[static_cast<size_t>(r)];
       if (label < 0 || label >= classes) {
-        return result("data.labels", Verdict::kFail, static_cast<double>(label), static_cast<double>(classes),
-                      format("%s row %lld has label %lld, outside [0, %lld): the model has %lld classes",
+        return make_result("data.labels", Verdict::kFail, static_cast<double>(label), static_cast<double>(classes),
+                      format_text("%s row %lld has label %lld, outside [0, %lld): the model has %lld classes",
                              data == &train ? "train" : "validation", static_cast<long long>(r),
                              static_cast<long long>(label), static_cast<long long>(classes), static_cast<long long>(classes)));
       }
@@ -107,16 +70,16 @@ CheckResult check_labels(const Dataset& train, const Dataset& validation, int64_
     if (counts[static_cast<size_t>(c)] == 0) missing.push_back(c);
   }
   if (!missing.empty()) {
-    return result("data.labels", Verdict::kFail, static_cast<double>(missing.size()), 0,
-                  format("classes %s never appear in the training split: the model cannot learn them",
+    return make_result("data.labels", Verdict::kFail, static_cast<double>(missing.size()), 0,
+                  format_text("classes %s never appear in the training split: the model cannot learn them",
                          list_indices(missing, 10).c_str()));
   }
-  return result("data.labels", Verdict::kPass, static_cast<double>(classes), static_cast<double>(classes),
-                format("labels lie in [0, %lld) and every class appears in train", static_cast<long long>(classes)));
+  return make_result("data.labels", Verdict::kPass, static_cast<double>(classes), static_cast<double>(classes),
+                format_text("labels lie in [0, %lld) and every class appears in train", static_cast<long long>(classes)));
 }
 
 CheckResult check_balance(const Dataset& train, int64_t classes, const DataCheckThresholds& thresholds) {
-  if (!train.classification || classes <= 0) return result("data.balance", Verdict::kSkipped, 0, 0, "regression");
+  if (!train.classification || classes <= 0) return make_result("data.balance", Verdict::kSkipped, 0, 0, "regression");
   std::vector<int64_t> counts(static_cast<size_t>(classes), 0);
   for (int64_t label : train.labels) {
     if (label >= 0 && label < classes) ++counts[static_cast<size_t>(label)];
@@ -126,8 +89,8 @@ CheckResult check_balance(const Dataset& train, int64_t classes, const DataCheck
   std::string listed;
   for (int64_t c = 0; c < classes && c < 20; ++c) listed += (c ? " " : "") + std::to_string(counts[static_cast<size_t>(c)]);
   const bool warn = ratio > thresholds.imbalance_warn;
-  return result("data.balance", warn ? Verdict::kWarn : Verdict::kPass, ratio, thresholds.imbalance_warn,
-                format("class counts %s; largest / smallest %.2f%s", listed.c_str(), ratio,
+  return make_result("data.balance", warn ? Verdict::kWarn : Verdict::kPass, ratio, thresholds.imbalance_warn,
+                format_text("class counts %s; largest / smallest %.2f%s", listed.c_str(), ratio,
                        warn ? ": initialise the final bias to the class prior, or reweight" : ""));
 }
 
@@ -136,7 +99,7 @@ CheckResult check_duplicates(const Dataset& train, const DataCheckThresholds& th
   std::unordered_multimap<uint64_t, int64_t> seen;
   std::vector<int64_t> duplicates;
   for (int64_t r = 0; r < train.rows; ++r) {
-    const uint64_t key = hash_bytes(row(train, r), width);
+    const uint64_t key = fnv1a(row(train, r), width);
     bool found = false;
     const auto range = seen.equal_range(key);
     for (auto it = range.first; it != range.second && !found; ++it) found = same_row(train, it->second, train, r);
@@ -145,20 +108,20 @@ CheckResult check_duplicates(const Dataset& train, const DataCheckThresholds& th
   }
   const double fraction = train.rows ? static_cast<double>(duplicates.size()) / static_cast<double>(train.rows) : 0.0;
   const bool warn = fraction > thresholds.duplicate_warn_fraction;
-  return result("data.duplicates", warn ? Verdict::kWarn : Verdict::kPass, fraction, thresholds.duplicate_warn_fraction,
+  return make_result("data.duplicates", warn ? Verdict::kWarn : Verdict::kPass, fraction, thresholds.duplicate_warn_fraction,
                 duplicates.empty() ? std::string("no two training rows are identical")
-                                   : format("%zu training rows (%.1f%%) repeat an earlier row: rows %s", duplicates.size(),
+                                   : format_text("%zu training rows (%.1f%%) repeat an earlier row: rows %s", duplicates.size(),
                                             100.0 * fraction, list_indices(duplicates, thresholds.list_first).c_str()));
 }
 
 CheckResult check_leakage(const Dataset& train, const Dataset& validation, const DataCheckThresholds& thresholds) {
-  if (validation.rows == 0) return result("data.leakage", Verdict::kSkipped, 0, 0, "no validation split");
+  if (validation.rows == 0) return make_result("data.leakage", Verdict::kSkipped, 0, 0, "no validation split");
   const size_t width = static_cast<size_t>(train.sample_elements()) * sizeof(float);
   std::unordered_multimap<uint64_t, int64_t> in_train;
-  for (int64_t r = 0; r < train.rows; ++r) in_train.emplace(hash_bytes(row(train, r), width), r);
+  for (int64_t r = 0; r < train.rows; ++r) in_train.emplace(fnv1a(row(train, r), width), r);
   std::vector<int64_t> leaked;
   for (int64_t r = 0; r < validation.rows; ++r) {
-    const auto range = in_train.equal_range(hash_bytes(row(validation, r), width));
+    const auto range = in_train.equal_range(fnv1a(row(validation, r), width));
     for (auto it = range.first; it != range.second; ++it) {
       if (same_row(train, it->second, validation, r)) {
         leaked.push_back(r);
@@ -166,9 +129,9 @@ CheckResult check_leakage(const Dataset& train, const Dataset& validation, const
       }
     }
   }
-  if (leaked.empty()) return result("data.leakage", Verdict::kPass, 0, 0, "no validation row occurs in train");
-  return result("data.leakage", Verdict::kFail, static_cast<double>(leaked.size()), 0,
-                format("%zu validation rows also occur in train (validation rows %s): validation scores are inflated; "
+  if (leaked.empty()) return make_result("data.leakage", Verdict::kPass, 0, 0, "no validation row occurs in train");
+  return make_result("data.leakage", Verdict::kFail, static_cast<double>(leaked.size()), 0,
+                format_text("%zu validation rows also occur in train (validation rows %s): validation scores are inflated; "
                        "split before augmenting and remove duplicates across the splits",
                        leaked.size(), list_indices(leaked, thresholds.list_first).c_str()));
 }
@@ -196,19 +159,19 @@ CheckResult check_outliers(const Dataset& train, const DataCheckThresholds& thre
   std::sort(outliers.begin(), outliers.end(), [](const Outlier& a, const Outlier& b) { return a.z > b.z; });
   std::string top;
   for (size_t i = 0; i < outliers.size() && static_cast<int>(i) < thresholds.list_first; ++i) {
-    top += format("%srow %lld feature %lld = %g (z %.1f)", i ? "; " : "", static_cast<long long>(outliers[i].row),
+    top += format_text("%srow %lld feature %lld = %g (z %.1f)", i ? "; " : "", static_cast<long long>(outliers[i].row),
                   static_cast<long long>(outliers[i].feature), static_cast<double>(outliers[i].value), outliers[i].z);
   }
   const std::string constants = constant.empty() ? std::string("none")
-                                                 : format("%zu (features %s)", constant.size(),
+                                                 : format_text("%zu (features %s)", constant.size(),
                                                           list_indices(constant, thresholds.list_first).c_str());
   if (outliers.empty()) {
-    return result("data.outliers", Verdict::kPass, 0, thresholds.outlier_z,
-                  format("no value beyond %.1f standard deviations; constant features: %s", thresholds.outlier_z,
+    return make_result("data.outliers", Verdict::kPass, 0, thresholds.outlier_z,
+                  format_text("no value beyond %.1f standard deviations; constant features: %s", thresholds.outlier_z,
                          constants.c_str()));
   }
-  return result("data.outliers", Verdict::kWarn, outliers.front().z, thresholds.outlier_z,
-                format("%zu values beyond %.1f standard deviations, the largest: %s; constant features: %s",
+  return make_result("data.outliers", Verdict::kWarn, outliers.front().z, thresholds.outlier_z,
+                format_text("%zu values beyond %.1f standard deviations, the largest: %s; constant features: %s",
                        outliers.size(), thresholds.outlier_z, top.c_str(), constants.c_str()));
 }
 
@@ -221,16 +184,16 @@ CheckResult check_stats(const Dataset& train) {
     sum += v;
   }
   const double mean = train.features.empty() ? 0.0 : sum / static_cast<double>(train.features.size());
-  std::string text = format("%lld rows x %lld features; values in [%g, %g], mean %.4g", static_cast<long long>(train.rows),
+  std::string text = format_text("%lld rows x %lld features; values in [%g, %g], mean %.4g", static_cast<long long>(train.rows),
                             static_cast<long long>(width), lowest, highest, mean);
   if (!train.classification && !train.targets.empty()) {
     double target_sum = 0.0, target_squares = 0.0;
     for (float t : train.targets) target_sum += t;
     const double target_mean = target_sum / static_cast<double>(train.targets.size());
     for (float t : train.targets) target_squares += (t - target_mean) * (t - target_mean);
-    text += format("; target mean %.4g, std %.4g", target_mean, std::sqrt(target_squares / static_cast<double>(train.targets.size())));
+    text += format_text("; target mean %.4g, std %.4g", target_mean, std::sqrt(target_squares / static_cast<double>(train.targets.size())));
   }
-  return result("data.stats", Verdict::kPass, mean, 0, text);
+  return make_result("data.stats", Verdict::kPass, mean, 0, text);
 }
 
 std::vector<CheckResult> run_data_checks(const Dataset& train, const Dataset& validation, int64_t classes,

@@ -1,7 +1,6 @@
 #include "trainer/checks/gradient_checks.h"
 
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
@@ -11,26 +10,6 @@
 
 namespace preflight {
 namespace {
-
-std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* pattern, ...) {
-  char buffer[768];
-  va_list args;
-  va_start(args, pattern);
-  std::vsnprintf(buffer, sizeof buffer, pattern, args);
-  va_end(args);
-  return buffer;
-}
-
-CheckResult result(const char* id, Verdict verdict, double measured, double threshold, std::string explanation) {
-  CheckResult r;
-  r.id = id;
-  r.verdict = verdict;
-  r.measured = measured;
-  r.threshold = threshold;
-  r.explanation = std::move(explanation);
-  return r;
-}
 
 // A verified session for `graph` (kept alive with its bytes).
 struct OpenedGraph {
@@ -78,17 +57,17 @@ bool is_update(OpType op) {
 CheckResult check_batch_independence(const graph::Graph& original, const Dataset& data, const GradientCheckConfig& config) {
   const char* id = "skeleton.batch_independence";
   const int m = original.find_method("infer");
-  if (m < 0) return result(id, Verdict::kSkipped, 0, 0, "the model has no infer method");
+  if (m < 0) return make_result(id, Verdict::kSkipped, 0, 0, "the model has no infer method");
   graph::Graph g = original;
   const graph::Method infer = g.methods[static_cast<size_t>(m)];
   if (infer.inputs.size() != 1 || infer.outputs.size() != 1) {
-    return result(id, Verdict::kSkipped, 0, 0, "infer must have one input and one output");
+    return make_result(id, Verdict::kSkipped, 0, 0, "infer must have one input and one output");
   }
   const int x = infer.inputs[0], prediction = infer.outputs[0];
   const TensorDesc x_desc = g.tensors[static_cast<size_t>(x)].desc, p_desc = g.tensors[static_cast<size_t>(prediction)].desc;
   const int64_t batch = x_desc.dims[0];
   if (batch < 2 || x_desc.dtype != DType::F32 || p_desc.dtype != DType::F32 || p_desc.rank < 1 || p_desc.dims[0] != batch) {
-    return result(id, Verdict::kSkipped, 0, 0, "needs f32 inputs and predictions with a batch of at least 2");
+    return make_result(id, Verdict::kSkipped, 0, 0, "needs f32 inputs and predictions with a batch of at least 2");
   }
   // loss = sum((prediction * mask)^2), mask selecting the outputs of one sample; backward to x.
   const int mask = graph::add_tensor(&g, "independence_mask", p_desc, fb::TensorRole::Input);
@@ -113,7 +92,7 @@ CheckResult check_batch_independence(const graph::Graph& original, const Dataset
   forward.push_back(static_cast<int>(g.nodes.size()) - 2);
   forward.push_back(static_cast<int>(g.nodes.size()) - 1);
   Result<graph::BackwardGraph> backward = graph::append_backward(&g, forward, loss, {x});
-  if (!backward.is_ok()) return result(id, Verdict::kFail, NAN, 0, backward.status().message());
+  if (!backward.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, backward.status().message());
   graph::Method method;
   method.name = "input_gradient";
   method.inputs = {x, mask};
@@ -123,7 +102,7 @@ CheckResult check_batch_independence(const graph::Graph& original, const Dataset
   method.nodes.insert(method.nodes.end(), backward->nodes.begin(), backward->nodes.end());
   g.methods = {method};
   Result<OpenedGraph> opened = open_graph(g, config.session);
-  if (!opened.is_ok()) return result(id, Verdict::kFail, NAN, 0, opened.status().message());
+  if (!opened.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, opened.status().message());
 
   const int64_t row = x_desc.num_elements() / batch, classes = p_desc.num_elements() / batch;
   std::vector<float> inputs(static_cast<size_t>(x_desc.num_elements()), 0.0f);
@@ -138,7 +117,7 @@ CheckResult check_batch_independence(const graph::Graph& original, const Dataset
     std::vector<float> selector(static_cast<size_t>(p_desc.num_elements()), 0.0f);
     std::fill(selector.begin() + sample * classes, selector.begin() + (sample + 1) * classes, 1.0f);
     const Status status = run(*opened->session, "input_gradient", {inputs.data(), selector.data()}, &outputs);
-    if (!status.is_ok()) return result(id, Verdict::kFail, NAN, 0, status.message());
+    if (!status.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, status.message());
     const std::vector<float>& grad = outputs[0];
     double own = 0.0;
     for (int64_t k = 0; k < row; ++k) own = std::max(own, std::fabs(static_cast<double>(grad[static_cast<size_t>(sample * row + k)])));
@@ -147,32 +126,32 @@ CheckResult check_batch_independence(const graph::Graph& original, const Dataset
       double largest = 0.0;
       for (int64_t k = 0; k < row; ++k) largest = std::max(largest, std::fabs(static_cast<double>(grad[static_cast<size_t>(other * row + k)])));
       if (largest > 0.0) {
-        if (leaks.size() < 200) leaks += format("%s%lld -> %lld (max |grad| %.3g)", leaks.empty() ? "" : ", ",
+        if (leaks.size() < 200) leaks += format_text("%s%lld -> %lld (max |grad| %.3g)", leaks.empty() ? "" : ", ",
                                                 static_cast<long long>(sample), static_cast<long long>(other), largest);
         worst = std::max(worst, largest);
       }
     }
     if (own == 0.0 && leaks.empty()) {
-      return result(id, Verdict::kFail, 0, 0,
-                    format("the outputs of sample %lld give its own input no gradient at all: the input does not reach "
+      return make_result(id, Verdict::kFail, 0, 0,
+                    format_text("the outputs of sample %lld give its own input no gradient at all: the input does not reach "
                            "the outputs", static_cast<long long>(sample)));
     }
   }
   if (!leaks.empty()) {
-    return result(id, Verdict::kFail, worst, 0,
-                  format("the gradient of one sample's outputs reaches other samples' inputs (sample -> other: %s): "
+    return make_result(id, Verdict::kFail, worst, 0,
+                  format_text("the gradient of one sample's outputs reaches other samples' inputs (sample -> other: %s): "
                          "something mixes the batch, such as a reshape where a transpose was meant",
                          leaks.c_str()));
   }
-  return result(id, Verdict::kPass, 0, 0,
-                format("the outputs of samples 0, %lld and %lld have gradients on their own inputs only",
+  return make_result(id, Verdict::kPass, 0, 0,
+                format_text("the outputs of samples 0, %lld and %lld have gradients on their own inputs only",
                        static_cast<long long>(batch / 2), static_cast<long long>(batch - 1)));
 }
 
 CheckResult check_gradients(const graph::Graph& original, const Dataset& data, const GradientCheckConfig& config) {
   const char* id = "skeleton.gradients";
   const int t = original.find_method("train_step");
-  if (t < 0) return result(id, Verdict::kSkipped, 0, 0, "the model has no train_step");
+  if (t < 0) return make_result(id, Verdict::kSkipped, 0, 0, "the model has no train_step");
   graph::Graph g = original;
   const graph::Method train = g.methods[static_cast<size_t>(t)];
   // train_step without its updates: the loss and the gradient of every trainable tensor.
@@ -202,7 +181,7 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
   SessionOptions options = config.session;
   options.writable_parameters = true;
   Result<OpenedGraph> opened = open_graph(g, options);
-  if (!opened.is_ok()) return result(id, Verdict::kFail, NAN, 0, opened.status().message());
+  if (!opened.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, opened.status().message());
   Session& session = *opened->session;
 
   // The first batch, its labels, and a fixed dropout seed.
@@ -225,7 +204,7 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
   }
   std::vector<std::vector<float>> outputs;
   Status status = run(session, "gradients", inputs, &outputs);
-  if (!status.is_ok()) return result(id, Verdict::kFail, NAN, 0, status.message());
+  if (!status.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, status.message());
   const std::vector<std::vector<float>> analytic(outputs.begin() + 1, outputs.end());
 
   SplitMix64 rng(config.seed);
@@ -243,7 +222,7 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
       for (int side = 0; side < 2; ++side) {
         values[element] = static_cast<float>(saved + (side ? -config.step : config.step));
         status = run(session, "gradients", inputs, &outputs);
-        if (!status.is_ok()) return result(id, Verdict::kFail, NAN, 0, status.message());
+        if (!status.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, status.message());
         loss_at[side] = outputs[0][0];
       }
       values[element] = saved;
@@ -254,7 +233,7 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
       ++checked;
       if (error > allowed) {
         if (failures.size() < 300) {
-          failures += format("%stensor '%s' element %lld: analytic %.4g, numeric %.4g", failures.empty() ? "" : "; ",
+          failures += format_text("%stensor '%s' element %lld: analytic %.4g, numeric %.4g", failures.empty() ? "" : "; ",
                              g.tensors[static_cast<size_t>(tensor)].name.c_str(), static_cast<long long>(element), exact,
                              numeric);
         }
@@ -263,12 +242,12 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
     }
   }
   if (!failures.empty()) {
-    return result(id, Verdict::kFail, worst, 1.0,
-                  format("analytic and numeric gradients disagree: %s. A backward is wrong for an op feeding that tensor",
+    return make_result(id, Verdict::kFail, worst, 1.0,
+                  format_text("analytic and numeric gradients disagree: %s. A backward is wrong for an op feeding that tensor",
                          failures.c_str()));
   }
-  return result(id, Verdict::kPass, 0, 1.0,
-                format("%d elements of %zu trainable tensors agree with central differences (step %g)", checked,
+  return make_result(id, Verdict::kPass, 0, 1.0,
+                format_text("%d elements of %zu trainable tensors agree with central differences (step %g)", checked,
                        parameters.size(), config.step));
 }
 

@@ -2,34 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
+
+#include "runtime/hash.h"
 
 namespace preflight {
 namespace {
 
-std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* pattern, ...) {
-  char buffer[768];
-  va_list args;
-  va_start(args, pattern);
-  std::vsnprintf(buffer, sizeof buffer, pattern, args);
-  va_end(args);
-  return buffer;
-}
-
-CheckResult result(const char* id, Verdict verdict, double measured, double threshold, std::string explanation) {
-  CheckResult r;
-  r.id = id;
-  r.verdict = verdict;
-  r.measured = measured;
-  r.threshold = threshold;
-  r.explanation = std::move(explanation);
-  return r;
-}
-
 CheckResult error_result(const char* id, const Status& status) {
-  return result(id, Verdict::kFail, NAN, 0, status.message());
+  return make_result(id, Verdict::kFail, NAN, 0, status.message());
 }
 
 // The first `count` rows of `data`.
@@ -62,7 +43,7 @@ Result<TrainReport> run_steps(Trainer* trainer, const Dataset& data, TrainConfig
 
 bool skipped_for_regression(const Dataset& data, const char* id, CheckResult* out) {
   if (data.classification) return false;
-  *out = result(id, Verdict::kSkipped, 0, 0, "regression data: this check covers classification for now");
+  *out = make_result(id, Verdict::kSkipped, 0, 0, "regression data: this check covers classification for now");
   return true;
 }
 
@@ -83,8 +64,8 @@ CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, in
   const double expected = std::log(static_cast<double>(classes));
   const double error = std::fabs(evaluation->loss - expected) / expected;
   const bool ok = error <= config.init_loss_tolerance;
-  return result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->loss, expected,
-                format("loss at initialisation %.4g, expected -log(1/%lld) = %.4g (%.0f%% off, tolerance %.0f%%)%s",
+  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->loss, expected,
+                format_text("loss at initialisation %.4g, expected -log(1/%lld) = %.4g (%.0f%% off, tolerance %.0f%%)%s",
                        evaluation->loss, static_cast<long long>(classes), expected, 100.0 * error,
                        100.0 * config.init_loss_tolerance,
                        ok ? "" : ": the initial predictions are far from uniform; check the final layer's scale and "
@@ -100,8 +81,8 @@ CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& trai
   run.check_numerics = true;  // names the first node that produced a NaN or Inf
   Result<TrainReport> report = run_steps(trainer->get(), train, run, config.steps);
   if (!report.is_ok()) {
-    return result(id, Verdict::kFail, NAN, 0,
-                  format("training diverged: %s. Lower the learning rate", report.status().message()));
+    return make_result(id, Verdict::kFail, NAN, 0,
+                  format_text("training diverged: %s. Lower the learning rate", report.status().message()));
   }
   const std::vector<float>& losses = report->losses;
   const size_t tenth = std::max<size_t>(1, losses.size() / 10);
@@ -110,14 +91,14 @@ CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& trai
   if (trained) *trained = std::move(trainer).value();
   if (last >= initial && last < first) {
     // Down from a blow-up, but not below where it started: it diverged.
-    return result(id, Verdict::kFail, last, initial,
-                  format("the loss ends at %.4g (mean of the last 10%% of %zu steps), above its value at initialisation "
+    return make_result(id, Verdict::kFail, last, initial,
+                  format_text("the loss ends at %.4g (mean of the last 10%% of %zu steps), above its value at initialisation "
                          "%.4g, after rising to %.4g: training diverges; lower the learning rate",
                          last, losses.size(), initial, *std::max_element(losses.begin(), losses.end())));
   }
   const bool ok = last < first && last < initial;
-  return result(id, ok ? Verdict::kPass : Verdict::kFail, last, first,
-                format("mean loss of the last 10%% of %zu steps %.4g vs the first 10%% %.4g (at initialisation %.4g)%s",
+  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, last, first,
+                format_text("mean loss of the last 10%% of %zu steps %.4g vs the first 10%% %.4g (at initialisation %.4g)%s",
                        losses.size(), last, first, initial,
                        ok ? "" : ": the loss does not go down; check the learning rate (0?) and that the weights train"));
 }
@@ -138,8 +119,8 @@ CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train
   if (!evaluation.is_ok()) return error_result(id, evaluation.status());
   const double initial = report->losses.front(), final_loss = evaluation->loss;
   const bool low = final_loss < 0.01 * initial, exact = evaluation->accuracy == 1.0;
-  return result(id, low && exact ? Verdict::kPass : Verdict::kFail, final_loss, 0.01 * initial,
-                format("after %zu steps on %lld samples the loss is %.3g (%.2f%% of its start %.3g), %.0f%% predicted right%s",
+  return make_result(id, low && exact ? Verdict::kPass : Verdict::kFail, final_loss, 0.01 * initial,
+                format_text("after %zu steps on %lld samples the loss is %.3g (%.2f%% of its start %.3g), %.0f%% predicted right%s",
                        report->losses.size(), static_cast<long long>(batch.rows), final_loss, 100.0 * final_loss / initial,
                        initial, 100.0 * evaluation->accuracy,
                        low && exact ? "" : ": a model that cannot memorise 8 samples has a bug (frozen weights, learning "
@@ -162,8 +143,8 @@ CheckResult check_input_independent(const TrainerFactory& make, const Dataset& t
   }
   const double gain = final_losses[1] > 0 ? 1.0 - final_losses[0] / final_losses[1] : 0.0;
   const bool ok = gain >= config.input_independent_margin;
-  return result(id, ok ? Verdict::kPass : Verdict::kFail, gain, config.input_independent_margin,
-                format("after %lld steps the loss with real inputs is %.4g, with zeroed inputs %.4g (%.0f%% lower, "
+  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, gain, config.input_independent_margin,
+                format_text("after %lld steps the loss with real inputs is %.4g, with zeroed inputs %.4g (%.0f%% lower, "
                        "needed %.0f%%)%s",
                        static_cast<long long>(config.steps), final_losses[0], final_losses[1], 100.0 * gain,
                        100.0 * config.input_independent_margin,
@@ -175,7 +156,7 @@ CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation) {
   const char* id = "skeleton.dumb_baseline";
   CheckResult skipped;
   if (skipped_for_regression(validation, id, &skipped)) return skipped;
-  if (!trained || validation.rows == 0) return result(id, Verdict::kSkipped, 0, 0, "no trained model or no validation split");
+  if (!trained || validation.rows == 0) return make_result(id, Verdict::kSkipped, 0, 0, "no trained model or no validation split");
   std::vector<int64_t> counts;
   for (int64_t label : validation.labels) {
     if (label >= static_cast<int64_t>(counts.size())) counts.resize(static_cast<size_t>(label + 1), 0);
@@ -187,8 +168,8 @@ CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation) {
   Result<Evaluation> evaluation = trained->evaluate(validation);
   if (!evaluation.is_ok()) return error_result(id, evaluation.status());
   const bool ok = evaluation->accuracy > baseline;
-  return result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->accuracy, baseline,
-                format("validation accuracy %.1f%% vs %.1f%% for always predicting the majority class %lld%s",
+  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->accuracy, baseline,
+                format_text("validation accuracy %.1f%% vs %.1f%% for always predicting the majority class %lld%s",
                        100.0 * evaluation->accuracy, 100.0 * baseline, static_cast<long long>(majority),
                        ok ? "" : ": the trained model does no better than a constant"));
 }
@@ -200,10 +181,8 @@ Result<RunFingerprint> short_run(const TrainerFactory& make, const Dataset& trai
   if (!report.is_ok()) return report.status();
   RunFingerprint fingerprint;
   fingerprint.losses = report->losses;
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (const graph::Tensor& tensor : (*trainer)->trained_graph().tensors) {
-    for (uint8_t byte : tensor.data) hash = (hash ^ byte) * 0x100000001b3ull;
-  }
+  uint64_t hash = kFnvOffsetBasis;
+  for (const graph::Tensor& tensor : (*trainer)->trained_graph().tensors) hash = fnv1a(tensor.data.data(), tensor.data.size(), hash);
   fingerprint.weights_hash = hash;
   return Result<RunFingerprint>(std::move(fingerprint));
 }
@@ -224,13 +203,13 @@ CheckResult check_determinism(const std::function<Result<RunFingerprint>()>& run
   const bool same_losses = first->losses == second->losses;
   const bool same_weights = first->weights_hash == second->weights_hash;
   if (same_losses && same_weights) {
-    return result(id, Verdict::kPass, 0, 0,
-                  format("two runs of %zu steps from one seed give identical losses and weights (hash %016llx)",
+    return make_result(id, Verdict::kPass, 0, 0,
+                  format_text("two runs of %zu steps from one seed give identical losses and weights (hash %016llx)",
                          first->losses.size(), static_cast<unsigned long long>(first->weights_hash)));
   }
-  return result(id, Verdict::kFail, static_cast<double>(differing), 0,
+  return make_result(id, Verdict::kFail, static_cast<double>(differing), 0,
                 same_losses ? std::string("the losses agree but the weights differ")
-                            : format("the losses first differ at step %zu (%.6g vs %.6g): something is not seeded (the "
+                            : format_text("the losses first differ at step %zu (%.6g vs %.6g): something is not seeded (the "
                                      "data order, an initialisation, a dropout mask)",
                                      differing + 1, static_cast<double>(first->losses[differing]),
                                      static_cast<double>(second->losses[differing])));
