@@ -331,6 +331,9 @@ struct CheckFlags {
   float lr = 3e-3f;
   uint64_t seed = 0;
   bool json = false;
+  bool full = false;
+  int epochs = 30;
+  float full_lr = 3e-4f;
 };
 
 int check(const CheckFlags& flags, const ExportFlags& export_flags) {
@@ -382,6 +385,12 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
   recipe.skeleton.train.lr = flags.lr;
   recipe.skeleton.train.seed = flags.seed;
   recipe.gradients.seed = flags.seed;
+  recipe.full = flags.full;
+  recipe.training.train.batch = flags.batch;
+  recipe.training.train.seed = flags.seed;
+  recipe.training.train.epochs = flags.epochs;
+  recipe.training.train.lr = flags.full_lr;
+  recipe.training.optimizer = export_flags.optimizer;
   if (!flags.json) {
     std::printf("preflight check: %s on %s (%lld train, %lld validation rows)\n", model_name.c_str(), data_path.c_str(),
                 static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
@@ -500,6 +509,10 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--seed", check_flags.seed, "Seed of the split, the shuffles and the probes")->capture_default_str();
   check_cmd->add_option("--out", check_flags.out, "Folder for report.json (empty: write nothing)")->capture_default_str();
   check_cmd->add_flag("--json", check_flags.json, "Print the report as JSON instead of the table");
+  check_cmd->add_flag("--full", check_flags.full, "Also train fully and check capacity, generalisation and the schedule");
+  check_cmd->add_option("--epochs", check_flags.epochs, "Epochs of the --full run")->capture_default_str();
+  check_cmd->add_option("--full-lr", check_flags.full_lr, "Learning rate of the --full run (the recipe's default: Adam at 3e-4)")
+      ->capture_default_str();
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
   to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();

@@ -44,6 +44,9 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   add(check_overfit_batch(make, train, options.skeleton));
   add(check_batch_independence(graph, train, options.gradients));
   add(check_gradients(graph, train, options.gradients));
+  if (options.full) {
+    for (CheckResult& result : run_training_checks(make, train, validation, options.training)) add(std::move(result));
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -1,6 +1,7 @@
 // The gate: runs the recipe's checks in order on a model and its data and gathers a report
-// (docs/report.md documents report.json). Sections 1 (data) and 2 (skeleton) today; section 3
-// (--full: capacity, generalisation, ...) and the HTML report are the rest of the recipe issue.
+// (docs/report.md documents report.json). Sections 1 (data) and 2 (skeleton), and with `full` the
+// run-level checks of section 3; the evidence (plots, images) and the HTML report are the rest of
+// the recipe issue.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 #include "trainer/checks/check.h"
 #include "trainer/checks/gradient_checks.h"
 #include "trainer/checks/skeleton_checks.h"
+#include "trainer/checks/training_checks.h"
 
 namespace preflight {
 
@@ -19,6 +21,8 @@ struct RecipeOptions {
   DataCheckThresholds data;
   SkeletonConfig skeleton;
   GradientCheckConfig gradients;
+  bool full = false;              // also section 3: one full training run
+  TrainingCheckConfig training;
   FILE* progress = nullptr;  // one line per check as it finishes
 };
 
