@@ -1,6 +1,7 @@
 #include "graph/training.h"
 
 #include <algorithm>
+#include <cstring>
 #include <regex>
 
 #include "graph/autodiff.h"
@@ -87,6 +88,25 @@ Result<std::vector<int>> select_trainable(const Graph& graph, const std::string&
   PF_CHECK(!selected.empty(), Error::kInvalidArgument, "trainable '%s' selects no parameter (parameters: %s)",
            spec.c_str(), parameter_list(graph, forward).c_str());
   return Result<std::vector<int>>(std::move(selected));
+}
+
+Status set_final_bias(Graph* graph, const std::vector<float>& bias) {
+  const int m = graph->find_method("infer");
+  PF_CHECK(m >= 0 && graph->methods[static_cast<size_t>(m)].outputs.size() == 1, Error::kInvalidArgument,
+           "the model has no 'infer' method with one output");
+  const int prediction = graph->methods[static_cast<size_t>(m)].outputs[0];
+  for (const Node& node : graph->nodes) {
+    if (node.backward || node.outputs.empty() || node.outputs[0] != prediction) continue;
+    PF_CHECK(node.op == OpType::Linear && node.inputs.size() == 3, Error::kInvalidArgument,
+             "node '%s' produces the predictions; only a Linear with a bias can start from the prior", node.name.c_str());
+    Tensor& target = graph->tensors[static_cast<size_t>(node.inputs[2])];
+    PF_CHECK(target.desc.num_elements() == static_cast<int64_t>(bias.size()), Error::kInvalidArgument,
+             "the final bias '%s' has %lld values, the prior has %zu", target.name.c_str(),
+             static_cast<long long>(target.desc.num_elements()), bias.size());
+    std::memcpy(target.data.data(), bias.data(), bias.size() * sizeof(float));
+    return Status::ok();
+  }
+  return Status::error(Error::kInvalidArgument, "no node of the graph produces the predictions");
 }
 
 Status add_training_methods(Graph* graph, const TrainingOptions& options) {

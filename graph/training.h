@@ -51,6 +51,11 @@ const std::vector<std::string>& hyperparameter_names(OptimizerKind optimizer);
 // Fails for an unknown form or a selection that is empty, listing the parameter names.
 Result<std::vector<int>> select_trainable(const Graph& graph, const std::string& spec);
 
+// "Init well": sets the bias of the Linear that produces infer's predictions to `bias` (the log
+// class priors for classification, the target mean for regression). Fails when the predictions
+// do not come from a Linear with a bias of that size.
+Status set_final_bias(Graph* graph, const std::vector<float>& bias);
+
 // Adds eval and train_step. Fails when the graph has no `infer` method with one input and one
 // output, already has the methods, or the options select nothing.
 Status add_training_methods(Graph* graph, const TrainingOptions& options);

@@ -249,7 +249,17 @@ struct TrainFlags {
   float scale = 1.0f;
   double validation_fraction = 0.2;
   bool regression = false;
+  bool init_bias = false;
 };
+
+// The shape of one sample: train_step's input without its batch dim.
+TensorDesc sample_of(const graph::Graph& graph) {
+  const int train_method = graph.find_method("train_step");
+  TensorDesc sample = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train_method)].inputs[0])].desc;
+  sample.rank -= 1;
+  for (int d = 0; d < sample.rank; ++d) sample.dims[d] = sample.dims[d + 1];
+  return sample;
+}
 
 int train(const std::string& path, const ExportFlags& export_flags, const TrainFlags& flags, TrainConfig config) {
   Result<Model> model = Model::load_file(path.c_str());
@@ -263,8 +273,7 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
     status = add_training(&graph, export_flags);
   }
   if (!status.is_ok()) return report(status.with_context("%s: ", path.c_str()));
-  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
-  if (!trainer.is_ok()) return report(trainer.status());
+  const TensorDesc sample = sample_of(graph);
 
   DataOptions data_options;
   data_options.labels_path = flags.labels;
@@ -272,7 +281,7 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   Result<Dataset> data = load_dataset(flags.data, data_options);
   if (!data.is_ok()) return report(data.status());
   for (float& v : data->features) v *= flags.scale;
-  status = reshape_samples(&*data, (*trainer)->sample_desc());
+  status = reshape_samples(&*data, sample);
   if (!status.is_ok()) return report(status);
   Dataset train_split, validation_split;
   if (flags.validation_data.empty()) {
@@ -284,9 +293,15 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
     if (!validation.is_ok()) return report(validation.status());
     validation_split = std::move(*validation);
     for (float& v : validation_split.features) v *= flags.scale;
-    status = reshape_samples(&validation_split, (*trainer)->sample_desc());
+    status = reshape_samples(&validation_split, sample);
     if (!status.is_ok()) return report(status);
   }
+  if (flags.init_bias) {
+    status = graph::set_final_bias(&graph, prior_bias(train_split, train_split.classification ? train_split.num_classes() : 0));
+    if (!status.is_ok()) return report(status.with_context("--init-bias: "));
+  }
+  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
+  if (!trainer.is_ok()) return report(trainer.status());
   std::printf("data: %s: %lld train rows, %lld validation rows\n", flags.data.c_str(),
               static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
   if (!flags.resume.empty()) {
@@ -332,6 +347,7 @@ struct CheckFlags {
   uint64_t seed = 0;
   bool json = false;
   bool full = false;
+  bool init_bias = false;
   int epochs = 30;
   float full_lr = 3e-4f;
 };
@@ -361,10 +377,7 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
   Result<Dataset> data = load_dataset(data_path, options);
   if (!data.is_ok()) return report(data.status());
   for (float& v : data->features) v *= scale;
-  const int train_method = graph.find_method("train_step");
-  TensorDesc sample = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train_method)].inputs[0])].desc;
-  sample.rank -= 1;
-  for (int d = 0; d < sample.rank; ++d) sample.dims[d] = sample.dims[d + 1];
+  const TensorDesc sample = sample_of(graph);
   status = reshape_samples(&*data, sample);
   if (!status.is_ok()) return report(status);
   Dataset train_split, validation_split;
@@ -380,7 +393,12 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
   }
   if (!status.is_ok()) return report(status);
 
+  if (flags.init_bias) {
+    status = graph::set_final_bias(&graph, prior_bias(train_split, train_split.classification ? train_split.num_classes() : 0));
+    if (!status.is_ok()) return report(status.with_context("--init-bias: "));
+  }
   RecipeOptions recipe;
+  recipe.init_bias = flags.init_bias;
   recipe.skeleton.train.batch = flags.batch;
   recipe.skeleton.train.lr = flags.lr;
   recipe.skeleton.train.seed = flags.seed;
@@ -471,6 +489,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy or IDX) for .npy or IDX features");
   train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str();
   train_cmd->add_flag("--regression", train_flags.regression, "Labels are float targets (use with --loss mse)");
+  train_cmd->add_flag("--init-bias", train_flags.init_bias,
+                      "Start the final bias at the log class priors of the training split (the target mean for regression)");
   train_cmd->add_option("--epochs", config.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
   train_cmd->add_option("--max-steps", config.max_steps, "Stop after this many steps (0: no limit)")->capture_default_str();
   train_cmd->add_option("--batch", config.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
@@ -510,6 +530,8 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--out", check_flags.out, "Folder for report.json (empty: write nothing)")->capture_default_str();
   check_cmd->add_flag("--json", check_flags.json, "Print the report as JSON instead of the table");
   check_cmd->add_flag("--full", check_flags.full, "Also train fully and check capacity, generalisation and the schedule");
+  check_cmd->add_flag("--init-bias", check_flags.init_bias,
+                      "Start the final bias at the log class priors (the target mean for regression) and check it");
   check_cmd->add_option("--epochs", check_flags.epochs, "Epochs of the --full run")->capture_default_str();
   check_cmd->add_option("--full-lr", check_flags.full_lr, "Learning rate of the --full run (the recipe's default: Adam at 3e-4)")
       ->capture_default_str();

@@ -314,6 +314,22 @@ Result<Dataset> load_dataset(const std::string& path, const DataOptions& options
   return load_arrays(path, *x, *y, options.labels_path, options);
 }
 
+std::vector<float> prior_bias(const Dataset& data, int64_t classes) {
+  if (!data.classification) {
+    double sum = 0.0;
+    for (float t : data.targets) sum += t;
+    return {static_cast<float>(data.targets.empty() ? 0.0 : sum / static_cast<double>(data.targets.size()))};
+  }
+  std::vector<double> counts(static_cast<size_t>(classes > 0 ? classes : 0), 0.0);
+  for (int64_t label : data.labels) {
+    if (label >= 0 && label < classes) counts[static_cast<size_t>(label)] += 1.0;
+  }
+  std::vector<float> bias;
+  const double rows = static_cast<double>(data.rows > 0 ? data.rows : 1);
+  for (double count : counts) bias.push_back(static_cast<float>(std::log((count > 0 ? count : 0.5) / rows)));
+  return bias;
+}
+
 Status reshape_samples(Dataset* data, const TensorDesc& sample) {
   char want[96], have[96];
   PF_CHECK(sample.num_elements() == data->sample_elements(), Error::kInvalidArgument,

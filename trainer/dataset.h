@@ -42,6 +42,10 @@ Result<Dataset> load_dataset(const std::string& path, const DataOptions& options
 Result<Dataset> load_csv(const std::string& path, const DataOptions& options);
 Result<Dataset> load_npz(const std::string& path, const DataOptions& options);
 
+// The bias that starts a model at the data's prior: log(count_c / rows) per class (a class with
+// no rows gets log(0.5 / rows)), or the target mean for regression (one value).
+std::vector<float> prior_bias(const Dataset& data, int64_t classes);
+
 // Gives every sample the shape `sample` (same element count), e.g. [64] -> [8, 8, 1].
 Status reshape_samples(Dataset* data, const TensorDesc& sample);
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "graph/random.h"
@@ -98,7 +99,8 @@ Result<Session*> Trainer::session_for(int64_t batch) {
 Session& Trainer::session(int64_t batch) { return *session_for(batch).value(); }
 
 Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t* rows, int64_t count,
-                          const std::map<std::string, float>& hyper, float* loss, int64_t* correct) {
+                          const std::map<std::string, float>& hyper, float* loss, int64_t* correct,
+                          std::vector<double>* prediction_sum) {
   Result<Session*> found = session_for(count);
   if (!found.is_ok()) return found.status();
   Session& session = **found;
@@ -147,6 +149,21 @@ Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t
     const int64_t classes = outputs[1].desc.dims[1];
     for (int64_t r = 0; r < count; ++r) *correct += argmax(outputs[1].f32() + r * classes, classes) == labels[static_cast<size_t>(r)];
   }
+  if (prediction_sum && outputs.size() > 1) {
+    const int64_t width = count ? outputs[1].desc.num_elements() / count : 0;
+    prediction_sum->resize(static_cast<size_t>(width), 0.0);
+    for (int64_t r = 0; r < count; ++r) {
+      const float* p = outputs[1].f32() + r * width;
+      if (data.classification) {
+        double max_value = p[0], total = 0.0;
+        for (int64_t c = 1; c < width; ++c) max_value = std::max(max_value, static_cast<double>(p[c]));
+        for (int64_t c = 0; c < width; ++c) total += std::exp(p[c] - max_value);
+        for (int64_t c = 0; c < width; ++c) (*prediction_sum)[static_cast<size_t>(c)] += std::exp(p[c] - max_value) / total;
+      } else {
+        for (int64_t c = 0; c < width; ++c) (*prediction_sum)[static_cast<size_t>(c)] += p[c];
+      }
+    }
+  }
   return Status::ok();
 }
 
@@ -160,10 +177,12 @@ Result<Evaluation> Trainer::evaluate(const Dataset& data) {
     const int64_t count = std::min(batch_, data.rows - first);
     float loss = 0.0f;
     int64_t batch_correct = 0;
-    PF_RETURN_IF_ERROR(run_batch("eval", data, &rows[static_cast<size_t>(first)], count, {}, &loss, &batch_correct));
+    PF_RETURN_IF_ERROR(run_batch("eval", data, &rows[static_cast<size_t>(first)], count, {}, &loss, &batch_correct,
+                                 &result.mean_prediction));
     total += static_cast<double>(loss) * static_cast<double>(count);
     correct += batch_correct;
   }
+  for (double& value : result.mean_prediction) value /= static_cast<double>(data.rows ? data.rows : 1);
   result.rows = data.rows;
   result.loss = data.rows ? total / static_cast<double>(data.rows) : 0.0;
   result.accuracy = data.rows ? static_cast<double>(correct) / static_cast<double>(data.rows) : 0.0;

@@ -64,6 +64,9 @@ struct Evaluation {
   double loss = 0.0;              // mean over rows
   double accuracy = 0.0;          // classification
   int64_t rows = 0;
+  // Classification: the mean predicted probability of each class (softmax of the outputs);
+  // regression: the mean of each output.
+  std::vector<double> mean_prediction;
 };
 
 class Trainer {
@@ -88,7 +91,8 @@ class Trainer {
   Trainer() = default;
   Result<Session*> session_for(int64_t batch);
   Status run_batch(const char* method, const Dataset& data, const int64_t* rows, int64_t count,
-                   const std::map<std::string, float>& hyper, float* loss, int64_t* correct);
+                   const std::map<std::string, float>& hyper, float* loss, int64_t* correct,
+                   std::vector<double>* prediction_sum = nullptr);
 
   graph::Graph graph_;
   int64_t batch_ = 0;

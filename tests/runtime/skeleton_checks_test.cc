@@ -181,3 +181,74 @@ TEST_CASE("planted: a constant model fails skeleton.dumb_baseline") {
 
 }  // namespace
 }  // namespace preflight
+
+namespace preflight {
+namespace {
+
+// breast_cancer (212 : 357), features standardised, an MLP 30 -> 16 -> 2.
+struct Cancer {
+  Dataset train, validation;
+  graph::Graph model;
+};
+
+Cancer cancer_setup(bool init_bias) {
+  Cancer c;
+  Result<Dataset> data = load_dataset(test::source_path("data/breast_cancer.csv"));
+  REQUIRE(data.is_ok());
+  const int64_t width = data->sample_elements();
+  for (int64_t f = 0; f < width; ++f) {
+    double sum = 0, squares = 0;
+    for (int64_t r = 0; r < data->rows; ++r) sum += data->features[static_cast<size_t>(r * width + f)];
+    const double mean = sum / static_cast<double>(data->rows);
+    for (int64_t r = 0; r < data->rows; ++r) {
+      const double d = data->features[static_cast<size_t>(r * width + f)] - mean;
+      squares += d * d;
+    }
+    const double std = std::sqrt(squares / static_cast<double>(data->rows));
+    for (int64_t r = 0; r < data->rows; ++r) {
+      float& v = data->features[static_cast<size_t>(r * width + f)];
+      v = static_cast<float>((v - mean) / (std > 0 ? std : 1.0));
+    }
+  }
+  REQUIRE(split_dataset(*data, 0.2, 1, &c.train, &c.validation).is_ok());
+  graph::GraphBuilder b(2);
+  graph::Value x = b.input("x", DType::F32, {32, 30});
+  b.output(b.linear(b.relu(b.linear(x, 16)), 2), "logits");
+  Result<graph::Graph> g = b.finish();
+  REQUIRE(g.is_ok());
+  if (init_bias) REQUIRE(graph::set_final_bias(&*g, prior_bias(c.train, 2)).is_ok());
+  REQUIRE(graph::add_training_methods(&*g, graph::TrainingOptions()).is_ok());
+  c.model = std::move(g).value();
+  return c;
+}
+
+TEST_CASE("skeleton.init_bias: the prior-initialised bias starts breast_cancer at its class prior") {
+  const Cancer c = cancer_setup(true);
+  const std::vector<float> bias = prior_bias(c.train, 2);
+  CHECK(std::exp(bias[0]) + std::exp(bias[1]) == doctest::Approx(1.0));
+  const CheckResult r = check_init_bias(trainer_factory(c.model), c.train, 2, true);
+  CHECK_MESSAGE(r.verdict == Verdict::kPass, r.explanation);
+  CHECK(check_init_bias(trainer_factory(c.model), c.train, 2, false).verdict == Verdict::kSkipped);
+  CHECK(check_init_loss(trainer_factory(cancer_setup(false).model), c.train, 2, config()).verdict == Verdict::kPass);
+}
+
+TEST_CASE("planted: init_bias requested but final weights scaled by 100 fails skeleton.init_bias") {
+  Cancer c = cancer_setup(true);
+  scale(c.model, "linear_2.weight", 100.0f);
+  const CheckResult r = check_init_bias(trainer_factory(c.model), c.train, 2, true);
+  CHECK(r.verdict == Verdict::kFail);
+  CHECK(test::contains(r.explanation.c_str(), "ignore the prior"));
+}
+
+TEST_CASE("set_final_bias: refuses predictions that do not come from a Linear with a bias of the right size") {
+  graph::GraphBuilder b(2);
+  b.output(b.softmax(b.linear(b.input("x", DType::F32, {4, 3}), 2), -1), "probabilities");
+  Result<graph::Graph> g = b.finish();
+  REQUIRE(g.is_ok());
+  CHECK(test::contains(graph::set_final_bias(&*g, {0.0f, 0.0f}).message(), "only a Linear with a bias can start from the prior"));
+  Cancer c = cancer_setup(false);
+  CHECK(test::contains(graph::set_final_bias(&c.model, {0.0f, 0.0f, 0.0f}).message(), "has 2 values, the prior has 3"));
+}
+
+}  // namespace
+}  // namespace preflight

@@ -38,6 +38,7 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   std::unique_ptr<Trainer> trained;
   add(check_determinism([&] { return short_run(make, train, options.skeleton); }));
   if (report.classes > 0) add(check_init_loss(make, train, report.classes, options.skeleton));
+  add(check_init_bias(make, train, report.classes, options.init_bias));
   add(check_loss_decreases(make, train, options.skeleton, &trained));
   add(check_dumb_baseline(trained.get(), validation));
   add(check_input_independent(make, train, options.skeleton));

@@ -22,6 +22,7 @@ struct RecipeOptions {
   SkeletonConfig skeleton;
   GradientCheckConfig gradients;
   bool full = false;              // also section 3: one full training run
+  bool init_bias = false;         // the final bias was set from the prior (skeleton.init_bias)
   TrainingCheckConfig training;
   FILE* progress = nullptr;  // one line per check as it finishes
 };

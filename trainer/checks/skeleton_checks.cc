@@ -72,6 +72,44 @@ CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, in
                                  "bias and the input scaling"));
 }
 
+CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, int64_t classes, bool requested,
+                            double tolerance) {
+  const char* id = "skeleton.init_bias";
+  if (!requested) {
+    return make_result(id, Verdict::kSkipped, 0, 0,
+                       "not requested (--init-bias starts the final bias at the log class priors or the target mean)");
+  }
+  Result<std::unique_ptr<Trainer>> trainer = make();
+  if (!trainer.is_ok()) return error_result(id, trainer.status());
+  Result<Evaluation> evaluation = (*trainer)->evaluate(train);
+  if (!evaluation.is_ok()) return error_result(id, evaluation.status());
+  const std::vector<float> prior = prior_bias(train, classes);
+  double worst = 0.0;
+  std::string listed;
+  if (train.classification) {
+    // Compare probabilities: the prior is exp of the bias.
+    for (size_t c = 0; c < prior.size() && c < evaluation->mean_prediction.size(); ++c) {
+      const double expected = std::exp(static_cast<double>(prior[c]));
+      worst = std::max(worst, std::fabs(evaluation->mean_prediction[c] - expected));
+      if (c < 10) listed += format_text("%s%.3f/%.3f", c ? " " : "", evaluation->mean_prediction[c], expected);
+    }
+  } else {
+    double spread = 0.0;
+    for (float t : train.targets) spread += (t - prior[0]) * (t - prior[0]);
+    spread = std::sqrt(spread / static_cast<double>(train.targets.empty() ? 1 : train.targets.size()));
+    const double predicted = evaluation->mean_prediction.empty() ? NAN : evaluation->mean_prediction[0];
+    worst = std::fabs(predicted - prior[0]) / (spread > 0 ? spread : 1.0);
+    listed = format_text("%.4g/%.4g", predicted, static_cast<double>(prior[0]));
+  }
+  const bool ok = worst <= tolerance;
+  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, worst, tolerance,
+                     format_text("initial mean prediction vs prior (%s): %s; largest difference %.3g%s",
+                                 train.classification ? "probability per class" : "target mean, in target std",
+                                 listed.c_str(), worst,
+                                 ok ? "" : ": the initial predictions ignore the prior although the bias was set; the "
+                                           "weights before it are too large"));
+}
+
 CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config,
                                  std::unique_ptr<Trainer>* trained) {
   const char* id = "skeleton.loss_decreases";

@@ -2,6 +2,8 @@
 // model's own train_step and eval, each from the exported initial weights.
 //
 //   skeleton.init_loss          loss at initialisation vs -log(1/C)             fail: off by > 15%
+//   skeleton.init_bias          after "init well" (final bias = log priors / target mean): the
+//                               initial mean prediction against the prior    fail: off by > 0.05
 //   skeleton.loss_decreases     the first N steps: mean of the last 10% below the first 10%, all finite
 //   skeleton.overfit_batch      8 samples, up to N steps: loss below 1% of its start, predictions = labels
 //   skeleton.input_independent  the same run with inputs zeroed must end clearly higher (>= 10%)
@@ -38,6 +40,9 @@ using TrainerFactory = std::function<Result<std::unique_ptr<Trainer>>()>;
 // Makes a factory from a graph that has train_step and eval.
 TrainerFactory trainer_factory(const graph::Graph& graph);
 
+// `requested`: the final bias was set from the prior (graph::set_final_bias); skipped otherwise.
+CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, int64_t classes, bool requested,
+                            double tolerance = 0.05);
 CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, int64_t classes, const SkeletonConfig& config);
 // Also returns the trained trainer through `trained` for dumb_baseline.
 CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config,
