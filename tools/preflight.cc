@@ -261,6 +261,32 @@ TensorDesc sample_of(const graph::Graph& graph) {
   return sample;
 }
 
+// The data of a run: loaded, scaled, shaped like the model's samples, then split (or a separate
+// validation file); with init_bias, the graph's final bias starts at the training split's prior.
+Status load_splits(const std::string& data_path, const std::string& validation_path, const DataOptions& options,
+                   float scale, const TensorDesc& sample, double validation_fraction, uint64_t seed, bool init_bias,
+                   graph::Graph* graph, Dataset* train, Dataset* validation) {
+  Result<Dataset> data = load_dataset(data_path, options);
+  if (!data.is_ok()) return data.status();
+  for (float& v : data->features) v *= scale;
+  PF_RETURN_IF_ERROR(reshape_samples(&*data, sample));
+  if (validation_path.empty()) {
+    PF_RETURN_IF_ERROR(split_dataset(*data, validation_fraction, seed, train, validation));
+  } else {
+    *train = std::move(*data);
+    Result<Dataset> held_out = load_dataset(validation_path, options);
+    if (!held_out.is_ok()) return held_out.status();
+    *validation = std::move(*held_out);
+    for (float& v : validation->features) v *= scale;
+    PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
+  }
+  if (init_bias) {
+    const Status status = graph::set_final_bias(graph, prior_bias(*train, train->classification ? train->num_classes() : 0));
+    if (!status.is_ok()) return status.with_context("--init-bias: ");
+  }
+  return Status::ok();
+}
+
 int train(const std::string& path, const ExportFlags& export_flags, const TrainFlags& flags, TrainConfig config) {
   Result<Model> model = Model::load_file(path.c_str());
   if (!model.is_ok()) return report(model.status());
@@ -278,28 +304,10 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   DataOptions data_options;
   data_options.labels_path = flags.labels;
   data_options.regression = flags.regression;
-  Result<Dataset> data = load_dataset(flags.data, data_options);
-  if (!data.is_ok()) return report(data.status());
-  for (float& v : data->features) v *= flags.scale;
-  status = reshape_samples(&*data, sample);
-  if (!status.is_ok()) return report(status);
   Dataset train_split, validation_split;
-  if (flags.validation_data.empty()) {
-    status = split_dataset(*data, flags.validation_fraction, config.seed, &train_split, &validation_split);
-    if (!status.is_ok()) return report(status);
-  } else {
-    train_split = std::move(*data);
-    Result<Dataset> validation = load_dataset(flags.validation_data, data_options);
-    if (!validation.is_ok()) return report(validation.status());
-    validation_split = std::move(*validation);
-    for (float& v : validation_split.features) v *= flags.scale;
-    status = reshape_samples(&validation_split, sample);
-    if (!status.is_ok()) return report(status);
-  }
-  if (flags.init_bias) {
-    status = graph::set_final_bias(&graph, prior_bias(train_split, train_split.classification ? train_split.num_classes() : 0));
-    if (!status.is_ok()) return report(status.with_context("--init-bias: "));
-  }
+  status = load_splits(flags.data, flags.validation_data, data_options, flags.scale, sample, flags.validation_fraction,
+                       config.seed, flags.init_bias, &graph, &train_split, &validation_split);
+  if (!status.is_ok()) return report(status);
   Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
   if (!trainer.is_ok()) return report(trainer.status());
   std::printf("data: %s: %lld train rows, %lld validation rows\n", flags.data.c_str(),
@@ -374,29 +382,10 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
   DataOptions options;
   options.labels_path = flags.labels;
   options.allow_non_finite = true;  // data.finite reports them
-  Result<Dataset> data = load_dataset(data_path, options);
-  if (!data.is_ok()) return report(data.status());
-  for (float& v : data->features) v *= scale;
-  const TensorDesc sample = sample_of(graph);
-  status = reshape_samples(&*data, sample);
-  if (!status.is_ok()) return report(status);
   Dataset train_split, validation_split;
-  if (flags.validation_data.empty()) {
-    status = split_dataset(*data, 0.2, flags.seed, &train_split, &validation_split);
-  } else {
-    train_split = std::move(*data);
-    Result<Dataset> validation = load_dataset(flags.validation_data, options);
-    if (!validation.is_ok()) return report(validation.status());
-    validation_split = std::move(*validation);
-    for (float& v : validation_split.features) v *= scale;
-    status = reshape_samples(&validation_split, sample);
-  }
+  status = load_splits(data_path, flags.validation_data, options, scale, sample_of(graph), 0.2, flags.seed, flags.init_bias,
+                       &graph, &train_split, &validation_split);
   if (!status.is_ok()) return report(status);
-
-  if (flags.init_bias) {
-    status = graph::set_final_bias(&graph, prior_bias(train_split, train_split.classification ? train_split.num_classes() : 0));
-    if (!status.is_ok()) return report(status.with_context("--init-bias: "));
-  }
   RecipeOptions recipe;
   recipe.init_bias = flags.init_bias;
   recipe.skeleton.train.batch = flags.batch;
