@@ -11,6 +11,9 @@ PACKAGES=(
   nlohmann-json3-dev                        # test manifests, later the report schema
   zlib1g-dev                                # gzipped CSV data, the checkpoint checksum
   libzip-dev                                # .npz archives (zip, stored or deflated)
+  libstb-dev                                # PNG images in the check report (stb_image_write)
+  chromium                                  # the report test: headless Chromium loads report.html
+  python3-jsonschema                        # the report test: report.json against its JSON Schema
 )
 
 missing=()

@@ -3,8 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "graph/serialize.h"
 #include "runtime/session.h"
 #include "trainer/checks/recipe.h"
+#include "trainer/checks/report_html.h"
 #include "trainer/npy.h"
 #include "trainer/trainer.h"
 
@@ -249,6 +253,7 @@ struct TrainFlags {
   float scale = 1.0f;
   double validation_fraction = 0.2;
   bool regression = false;
+  bool standardize = false;
   bool init_bias = false;
 };
 
@@ -262,10 +267,11 @@ TensorDesc sample_of(const graph::Graph& graph) {
 }
 
 // The data of a run: loaded, scaled, shaped like the model's samples, then split (or a separate
-// validation file); with init_bias, the graph's final bias starts at the training split's prior.
+// validation file); optionally standardised with the training split's statistics; with
+// init_bias, the graph's final bias starts at the training split's prior.
 Status load_splits(const std::string& data_path, const std::string& validation_path, const DataOptions& options,
-                   float scale, const TensorDesc& sample, double validation_fraction, uint64_t seed, bool init_bias,
-                   graph::Graph* graph, Dataset* train, Dataset* validation) {
+                   float scale, const TensorDesc& sample, double validation_fraction, uint64_t seed, bool standardize_features,
+                   bool init_bias, graph::Graph* graph, Dataset* train, Dataset* validation) {
   Result<Dataset> data = load_dataset(data_path, options);
   if (!data.is_ok()) return data.status();
   for (float& v : data->features) v *= scale;
@@ -280,6 +286,7 @@ Status load_splits(const std::string& data_path, const std::string& validation_p
     for (float& v : validation->features) v *= scale;
     PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
   }
+  if (standardize_features) standardize(train, validation);
   if (init_bias) {
     const Status status = graph::set_final_bias(graph, prior_bias(*train, train->classification ? train->num_classes() : 0));
     if (!status.is_ok()) return status.with_context("--init-bias: ");
@@ -306,7 +313,7 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   data_options.regression = flags.regression;
   Dataset train_split, validation_split;
   status = load_splits(flags.data, flags.validation_data, data_options, flags.scale, sample, flags.validation_fraction,
-                       config.seed, flags.init_bias, &graph, &train_split, &validation_split);
+                       config.seed, flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
   if (!status.is_ok()) return report(status);
   Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
   if (!trainer.is_ok()) return report(trainer.status());
@@ -348,7 +355,8 @@ int from_json(const std::string& path, const std::string& out) {
 
 // ---- check ----
 struct CheckFlags {
-  std::string model, data, validation_data, labels, out = "preflight-report";
+  std::string model, data, validation_data, labels, out = "preflight-report", config;
+  std::vector<std::string> set;
   float scale = 0.0f;  // 0: 1/16 for the bundled digits, 1 otherwise
   int64_t batch = 32;
   float lr = 3e-3f;
@@ -356,37 +364,64 @@ struct CheckFlags {
   bool json = false;
   bool full = false;
   bool init_bias = false;
+  bool regression = false;
+  bool standardize = false;
   int epochs = 30;
   float full_lr = 3e-4f;
 };
 
-int check(const CheckFlags& flags, const ExportFlags& export_flags) {
+bool is_file(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+int check(const CheckFlags& flags, ExportFlags export_flags) {
+  const std::string data_path = flags.data.empty() ? std::string(PREFLIGHT_BUNDLED_DATA) + "/digits.csv.gz" : flags.data;
+  const float scale = flags.scale > 0 ? flags.scale : (flags.data.empty() ? 1.0f / 16.0f : 1.0f);
+  DataOptions options;
+  options.labels_path = flags.labels;
+  options.regression = flags.regression;
+  options.allow_non_finite = true;  // data.finite reports them
+  if (flags.regression) export_flags.loss = "mse";
+
+  RecipeOptions recipe;
+  if (!flags.config.empty()) {
+    const Status status = apply_threshold_file(&recipe, flags.config);
+    if (!status.is_ok()) return report(status);
+  }
+  for (const std::string& assignment : flags.set) {
+    const Status status = set_threshold(&recipe, assignment);
+    if (!status.is_ok()) return report(status);
+  }
+
+  // The model: a .pfb file, or a reference model built for the data (mlp takes any number of
+  // features; the outputs are the classes, or 1 for regression).
   graph::Graph graph;
-  std::string model_name = flags.model;
-  if (flags.model.empty()) {
-    Result<graph::Graph> bundled = models::build_model("cnn8", flags.batch, flags.seed);
-    if (!bundled.is_ok()) return report(bundled.status());
-    graph = std::move(bundled).value();
-    model_name = "cnn8 (bundled)";
-  } else {
+  std::string model_name = flags.model.empty() ? "cnn8" : flags.model;
+  const std::vector<std::string>& names = models::model_names();
+  if (!flags.model.empty() && (is_file(flags.model) || std::find(names.begin(), names.end(), flags.model) == names.end())) {
     Result<Model> model = Model::load_file(flags.model.c_str());
     if (!model.is_ok()) return report(model.status());
     graph = graph::read_graph(*model);
+  } else {
+    Result<Dataset> peek = load_dataset(data_path, options);
+    if (!peek.is_ok()) return report(peek.status());
+    models::ModelShape shape;
+    if (model_name == "mlp") shape.inputs = peek->sample_elements();
+    shape.outputs = flags.regression ? 1 : std::max<int64_t>(2, peek->num_classes());
+    Result<graph::Graph> built = models::build_model(model_name, flags.batch, flags.seed, shape);
+    if (!built.is_ok()) return report(built.status());
+    graph = std::move(built).value();
+    model_name += flags.model.empty() ? " (bundled)" : " (reference model, built for the data)";
   }
   Status status = graph::set_batch(&graph, flags.batch);
   if (status.is_ok() && graph.find_method("train_step") < 0) status = add_training(&graph, export_flags);
   if (!status.is_ok()) return report(status.with_context("%s: ", model_name.c_str()));
 
-  const std::string data_path = flags.data.empty() ? std::string(PREFLIGHT_BUNDLED_DATA) + "/digits.csv.gz" : flags.data;
-  const float scale = flags.scale > 0 ? flags.scale : (flags.data.empty() ? 1.0f / 16.0f : 1.0f);
-  DataOptions options;
-  options.labels_path = flags.labels;
-  options.allow_non_finite = true;  // data.finite reports them
   Dataset train_split, validation_split;
-  status = load_splits(data_path, flags.validation_data, options, scale, sample_of(graph), 0.2, flags.seed, flags.init_bias,
-                       &graph, &train_split, &validation_split);
+  status = load_splits(data_path, flags.validation_data, options, scale, sample_of(graph), 0.2, flags.seed,
+                       flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
   if (!status.is_ok()) return report(status);
-  RecipeOptions recipe;
   recipe.init_bias = flags.init_bias;
   recipe.skeleton.train.batch = flags.batch;
   recipe.skeleton.train.lr = flags.lr;
@@ -398,6 +433,13 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
   recipe.training.train.epochs = flags.epochs;
   recipe.training.train.lr = flags.full_lr;
   recipe.training.optimizer = export_flags.optimizer;
+  if (!flags.out.empty()) {
+    if (::mkdir(flags.out.c_str(), 0755) != 0 && errno != EEXIST) {
+      return report(Status::error(Error::kIoError, "%s: cannot create the report folder: %s", flags.out.c_str(),
+                                  std::strerror(errno)));
+    }
+    recipe.folder = flags.out;
+  }
   if (!flags.json) {
     std::printf("preflight check: %s on %s (%lld train, %lld validation rows)\n", model_name.c_str(), data_path.c_str(),
                 static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
@@ -412,11 +454,13 @@ int check(const CheckFlags& flags, const ExportFlags& export_flags) {
     std::printf("\n%s", report_table(result).c_str());
   }
   if (!flags.out.empty()) {
-    ::mkdir(flags.out.c_str(), 0755);  // an existing folder is fine; a failure shows in the write
-    const std::string path = flags.out + "/report.json";
-    status = write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(json.data()), json.size());
-    if (!status.is_ok()) return report(status);
-    if (!flags.json) std::printf("wrote %s\n", path.c_str());
+    const std::string html = report_html(result, flags.out);
+    for (const auto& file : {std::make_pair(std::string("report.json"), &json), std::make_pair(std::string("report.html"), &html)}) {
+      const std::string path = flags.out + "/" + file.first;
+      status = write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(file.second->data()), file.second->size());
+      if (!status.is_ok()) return report(status);
+      if (!flags.json) std::printf("wrote %s\n", path.c_str());
+    }
   }
   return result.failed() ? kExitFailed : kExitOk;
 }
@@ -478,6 +522,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy or IDX) for .npy or IDX features");
   train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str();
   train_cmd->add_flag("--regression", train_flags.regression, "Labels are float targets (use with --loss mse)");
+  train_cmd->add_flag("--standardize", train_flags.standardize,
+                      "Standardise every feature with the training split's mean and standard deviation");
   train_cmd->add_flag("--init-bias", train_flags.init_bias,
                       "Start the final bias at the log class priors of the training split (the target mean for regression)");
   train_cmd->add_option("--epochs", config.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
@@ -505,18 +551,27 @@ int main(int argc, char** argv) {
 
   CheckFlags check_flags;
   CLI::App* check_cmd = app.add_subcommand(
-      "check", "Run the recipe's checks (data, then the end-to-end skeleton) on a model and its data; print a "
-               "verdict table, write report.json; exit 0 when no check failed, 1 when one did. With no arguments: "
-               "the bundled cnn8 on the bundled digits");
-  check_cmd->add_option("model", check_flags.model, "Model file (.pfb); omitted: the bundled cnn8");
-  check_cmd->add_option("--data,-d", check_flags.data, "Data (as train takes it); omitted: the bundled digits");
-  check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own");
-  check_cmd->add_option("--labels", check_flags.labels, "Labels file for .npy or IDX features");
+      "check", "Run the recipe's checks (data, the end-to-end skeleton, and with --full a whole training run) on a "
+               "model and its data; print a verdict table, write report.json, report.html and the evidence into "
+               "--out; exit 0 when no check failed, 1 when one did, 2 on bad usage or input. With no arguments: the "
+               "bundled cnn8 on the bundled digits");
+  check_cmd->add_option("model", check_flags.model,
+                        "Model file (.pfb), or a reference model to build for the data: mlp (any number of features), "
+                        "cnn8 (8x8 images); omitted: cnn8");
+  check_cmd->add_option("--data,-d", check_flags.data,
+                        "Data: .csv/.csv.gz (label in the last column, or in a --labels file), .npz (x, y), .npy or IDX "
+                        "with --labels; omitted: the bundled digits");
+  check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own (else 20% of --data)");
+  check_cmd->add_option("--labels", check_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
+  check_cmd->add_flag("--regression", check_flags.regression, "Labels are float targets; the loss is MSE");
+  check_cmd->add_flag("--standardize", check_flags.standardize,
+                      "Standardise every feature with the training split's mean and standard deviation");
   check_cmd->add_option("--scale", check_flags.scale, "Multiply every feature by this (default: 1/16 for the bundled digits, else 1)");
   check_cmd->add_option("--batch", check_flags.batch, "Batch size of the probes")->capture_default_str()->check(CLI::PositiveNumber);
   check_cmd->add_option("--lr", check_flags.lr, "Learning rate of the short training probes")->capture_default_str();
   check_cmd->add_option("--seed", check_flags.seed, "Seed of the split, the shuffles and the probes")->capture_default_str();
-  check_cmd->add_option("--out", check_flags.out, "Folder for report.json (empty: write nothing)")->capture_default_str();
+  check_cmd->add_option("--out", check_flags.out, "Folder for report.json, report.html and the evidence (empty: write nothing)")
+      ->capture_default_str();
   check_cmd->add_flag("--json", check_flags.json, "Print the report as JSON instead of the table");
   check_cmd->add_flag("--full", check_flags.full, "Also train fully and check capacity, generalisation and the schedule");
   check_cmd->add_flag("--init-bias", check_flags.init_bias,
@@ -524,6 +579,11 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--epochs", check_flags.epochs, "Epochs of the --full run")->capture_default_str();
   check_cmd->add_option("--full-lr", check_flags.full_lr, "Learning rate of the --full run (the recipe's default: Adam at 3e-4)")
       ->capture_default_str();
+  check_cmd->add_option("--set", check_flags.set, "Set a threshold, NAME=VALUE (repeatable; --list-thresholds names them)");
+  check_cmd->add_option("--config", check_flags.config, "A JSON file of thresholds, {\"NAME\": VALUE, ...}");
+  bool list_thresholds = false;
+  check_cmd->add_flag("--list-thresholds", list_thresholds, "Print every threshold's name, meaning and default, then exit");
+  add_export_flags(check_cmd);
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
   to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
@@ -543,6 +603,10 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return run(model_path, method, inputs, outputs);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
+  if (check_cmd->parsed() && list_thresholds) {
+    for (const std::string& line : threshold_names()) std::printf("%s\n", line.c_str());
+    return kExitOk;
+  }
   if (check_cmd->parsed()) return check(check_flags, export_flags);
   if (to_json_cmd->parsed()) return to_json(model_path, out_path);
   if (from_json_cmd->parsed()) return from_json(model_path, out_path);

@@ -40,9 +40,19 @@ Result<std::vector<uint8_t>> read_binary(const std::string& path) {
   return Result<std::vector<uint8_t>>(std::move(bytes));
 }
 
-// Splits one CSV line at commas (no quoting: numeric data only).
+// Splits one CSV line at commas (no quoting: numeric data only); a line without commas at runs
+// of spaces or tabs (whitespace-separated files such as sklearn's diabetes_data_raw.csv).
 void split_fields(const std::string& line, std::vector<std::string>* fields) {
   fields->clear();
+  if (line.find(',') == std::string::npos) {
+    size_t at = line.find_first_not_of(" \t");
+    while (at != std::string::npos) {
+      const size_t end = line.find_first_of(" \t", at);
+      fields->push_back(line.substr(at, end == std::string::npos ? std::string::npos : end - at));
+      at = end == std::string::npos ? end : line.find_first_not_of(" \t", end);
+    }
+    return;
+  }
   size_t start = 0;
   for (;;) {
     const size_t comma = line.find(',', start);
@@ -227,15 +237,19 @@ int64_t Dataset::num_classes() const {
   return classes;
 }
 
-Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
+namespace {
+
+// The rows of numbers of a CSV file (a first line with words is a header and skipped), each as
+// wide as the first; errors name the file, the line and the column.
+// `skip_column` is not checked for finiteness (the label's own check names it); -2: the last column.
+Status read_csv_rows(const std::string& path, bool allow_non_finite, int64_t skip_column, std::vector<double>* values,
+                     int64_t* width, int64_t* rows, std::vector<int64_t>* line_numbers) {
   Result<std::string> text = read_text(path);
   if (!text.is_ok()) return text.status();
-  Dataset data;
-  data.source = path;
-  data.classification = !options.regression;
   std::vector<std::string> fields;
-  std::vector<double> values;
-  int64_t width = -1;
+  std::vector<double> row;
+  *width = -1;
+  *rows = 0;
   size_t start = 0;
   for (int64_t line_number = 1; start < text->size(); ++line_number) {
     size_t end = text->find('\n', start);
@@ -245,41 +259,82 @@ Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     split_fields(line, &fields);
-    values.resize(fields.size());
+    row.resize(fields.size());
     size_t bad = fields.size();
     for (size_t c = 0; c < fields.size() && bad == fields.size(); ++c) {
-      if (!parse_number(fields[c], &values[c])) bad = c;
+      if (!parse_number(fields[c], &row[c])) bad = c;
     }
     if (bad != fields.size()) {
       // A first line with words is a header (e.g. sklearn's "150,4,setosa,..."): skip it.
-      if (width < 0 && data.rows == 0) continue;
+      if (*width < 0 && *rows == 0) continue;
       return Status::error(Error::kInvalidArgument, "%s:%lld: column %zu: '%s' is not a number", path.c_str(),
                            static_cast<long long>(line_number), bad + 1, fields[bad].c_str());
     }
-    if (width < 0) {
-      width = static_cast<int64_t>(fields.size());
-      PF_CHECK(width >= 2, Error::kInvalidArgument, "%s:%lld: a row needs features and a label, it has %lld column",
-               path.c_str(), static_cast<long long>(line_number), static_cast<long long>(width));
-    }
-    PF_CHECK(static_cast<int64_t>(fields.size()) == width, Error::kInvalidArgument,
+    if (*width < 0) *width = static_cast<int64_t>(fields.size());
+    PF_CHECK(static_cast<int64_t>(fields.size()) == *width, Error::kInvalidArgument,
              "%s:%lld: the row has %zu columns, the first row has %lld", path.c_str(),
-             static_cast<long long>(line_number), fields.size(), static_cast<long long>(width));
-    const int64_t label_column = options.label_column < 0 ? width - 1 : options.label_column;
-    PF_CHECK(label_column < width, Error::kInvalidArgument, "%s: label column %lld is outside the %lld columns",
-             path.c_str(), static_cast<long long>(label_column + 1), static_cast<long long>(width));
-    for (int64_t c = 0; c < width; ++c) {
-      if (c == label_column) continue;
-      PF_CHECK(options.allow_non_finite || std::isfinite(values[static_cast<size_t>(c)]), Error::kInvalidArgument,
-               "%s:%lld: column %lld is %s",
-               path.c_str(), static_cast<long long>(line_number), static_cast<long long>(c + 1),
-               std::isnan(values[static_cast<size_t>(c)]) ? "NaN" : "infinite");
-      data.features.push_back(static_cast<float>(values[static_cast<size_t>(c)]));
+             static_cast<long long>(line_number), fields.size(), static_cast<long long>(*width));
+    const int64_t skip = skip_column == -2 ? *width - 1 : skip_column;
+    for (int64_t c = 0; c < *width; ++c) {
+      const double value = row[static_cast<size_t>(c)];
+      PF_CHECK(c == skip || allow_non_finite || std::isfinite(value), Error::kInvalidArgument,
+               "%s:%lld: column %lld is %s", path.c_str(), static_cast<long long>(line_number),
+               static_cast<long long>(c + 1), std::isnan(value) ? "NaN" : "infinite");
     }
-    PF_RETURN_IF_ERROR(add_label(&data, values[static_cast<size_t>(label_column)],
-                                 path + ":" + std::to_string(line_number) + ": column " + std::to_string(label_column + 1)));
-    ++data.rows;
+    values->insert(values->end(), row.begin(), row.end());
+    line_numbers->push_back(line_number);
+    ++*rows;
   }
-  PF_CHECK(data.rows > 0, Error::kInvalidArgument, "%s: the data set is empty (no rows of numbers)", path.c_str());
+  PF_CHECK(*rows > 0, Error::kInvalidArgument, "%s: the data set is empty (no rows of numbers)", path.c_str());
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
+  Dataset data;
+  data.source = path;
+  data.classification = !options.regression;
+  std::vector<double> values;
+  std::vector<int64_t> lines;
+  int64_t width = 0, rows = 0;
+  if (!options.labels_path.empty()) {
+    // Features here, one label per row in a file of its own (e.g. diabetes_data_raw + diabetes_target).
+    PF_RETURN_IF_ERROR(read_csv_rows(path, options.allow_non_finite, -1, &values, &width, &rows, &lines));
+    std::vector<double> labels;
+    std::vector<int64_t> label_lines;
+    int64_t label_width = 0, label_rows = 0;
+    PF_RETURN_IF_ERROR(
+        read_csv_rows(options.labels_path, true, -1, &labels, &label_width, &label_rows, &label_lines));
+    PF_CHECK(label_width == 1, Error::kInvalidArgument, "%s: a labels file needs one column, it has %lld",
+             options.labels_path.c_str(), static_cast<long long>(label_width));
+    PF_CHECK(label_rows == rows, Error::kInvalidArgument, "%s has %lld rows of labels, %s has %lld rows of features",
+             options.labels_path.c_str(), static_cast<long long>(label_rows), path.c_str(), static_cast<long long>(rows));
+    data.features.assign(values.begin(), values.end());
+    for (int64_t r = 0; r < rows; ++r) {
+      PF_RETURN_IF_ERROR(add_label(&data, labels[static_cast<size_t>(r)],
+                                   options.labels_path + ":" + std::to_string(label_lines[static_cast<size_t>(r)])));
+    }
+    data.rows = rows;
+    data.sample = make_desc(DType::F32, {width});
+    return Result<Dataset>(std::move(data));
+  }
+  PF_RETURN_IF_ERROR(read_csv_rows(path, options.allow_non_finite, options.label_column < 0 ? -2 : options.label_column,
+                                   &values, &width, &rows, &lines));
+  PF_CHECK(width >= 2, Error::kInvalidArgument, "%s: a row needs features and a label, it has %lld column", path.c_str(),
+           static_cast<long long>(width));
+  const int64_t label_column = options.label_column < 0 ? width - 1 : options.label_column;
+  PF_CHECK(label_column < width, Error::kInvalidArgument, "%s: label column %lld is outside the %lld columns",
+           path.c_str(), static_cast<long long>(label_column + 1), static_cast<long long>(width));
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* row = &values[static_cast<size_t>(r * width)];
+    for (int64_t c = 0; c < width; ++c) {
+      if (c != label_column) data.features.push_back(static_cast<float>(row[c]));
+    }
+    PF_RETURN_IF_ERROR(add_label(&data, row[label_column], path + ":" + std::to_string(lines[static_cast<size_t>(r)]) +
+                                                               ": column " + std::to_string(label_column + 1)));
+  }
+  data.rows = rows;
   data.sample = make_desc(DType::F32, {width - 1});
   return Result<Dataset>(std::move(data));
 }
@@ -328,6 +383,35 @@ std::vector<float> prior_bias(const Dataset& data, int64_t classes) {
   const double rows = static_cast<double>(data.rows > 0 ? data.rows : 1);
   for (double count : counts) bias.push_back(static_cast<float>(std::log((count > 0 ? count : 0.5) / rows)));
   return bias;
+}
+
+FeatureScaling standardize(Dataset* train, Dataset* validation) {
+  const int64_t width = train->sample_elements();
+  FeatureScaling scaling;
+  std::vector<double> sum(static_cast<size_t>(width), 0.0), squares(static_cast<size_t>(width), 0.0);
+  for (int64_t r = 0; r < train->rows; ++r) {
+    for (int64_t c = 0; c < width; ++c) sum[static_cast<size_t>(c)] += train->features[static_cast<size_t>(r * width + c)];
+  }
+  const double rows = static_cast<double>(train->rows > 0 ? train->rows : 1);
+  for (int64_t c = 0; c < width; ++c) scaling.mean.push_back(static_cast<float>(sum[static_cast<size_t>(c)] / rows));
+  for (int64_t r = 0; r < train->rows; ++r) {
+    for (int64_t c = 0; c < width; ++c) {
+      const double d = train->features[static_cast<size_t>(r * width + c)] - scaling.mean[static_cast<size_t>(c)];
+      squares[static_cast<size_t>(c)] += d * d;
+    }
+  }
+  for (int64_t c = 0; c < width; ++c) {
+    const double deviation = std::sqrt(squares[static_cast<size_t>(c)] / rows);
+    scaling.std.push_back(deviation > 0 ? static_cast<float>(deviation) : 1.0f);
+  }
+  for (Dataset* data : {train, validation}) {
+    if (!data) continue;
+    for (size_t i = 0; i < data->features.size(); ++i) {
+      const size_t c = i % static_cast<size_t>(width);
+      data->features[i] = (data->features[i] - scaling.mean[c]) / scaling.std[c];
+    }
+  }
+  return scaling;
 }
 
 Status reshape_samples(Dataset* data, const TensorDesc& sample) {

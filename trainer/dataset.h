@@ -46,6 +46,15 @@ Result<Dataset> load_npz(const std::string& path, const DataOptions& options);
 // no rows gets log(0.5 / rows)), or the target mean for regression (one value).
 std::vector<float> prior_bias(const Dataset& data, int64_t classes);
 
+// Standardisation (z-scores) of every feature with the training split's mean and standard
+// deviation, applied to both splits: what tabular data with features of different scales (wine's
+// proline is ~1000, its hue ~1) needs before a network sees it. A constant feature is only
+// centred. Returns the statistics used.
+struct FeatureScaling {
+  std::vector<float> mean, std;
+};
+FeatureScaling standardize(Dataset* train, Dataset* validation);
+
 // Gives every sample the shape `sample` (same element count), e.g. [64] -> [8, 8, 1].
 Status reshape_samples(Dataset* data, const TensorDesc& sample);
 

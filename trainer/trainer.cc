@@ -18,16 +18,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The order of the training rows in `epoch`: a seeded shuffle that depends only on (seed, epoch),
-// so a run resumed in the middle of an epoch meets the same batches.
-std::vector<int64_t> epoch_order(int64_t rows, uint64_t seed, uint32_t epoch) {
-  std::vector<int64_t> order(static_cast<size_t>(rows));
-  for (int64_t i = 0; i < rows; ++i) order[static_cast<size_t>(i)] = i;
-  SplitMix64 rng(seed * 0x9E3779B97F4A7C15ull + epoch + 1);
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
-  return order;
-}
-
 float scheduled_lr(const TrainConfig& config, int64_t step, int64_t total_steps, uint32_t epoch) {
   if (config.schedule == "cosine" && total_steps > 0) {
     return static_cast<float>(config.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps))));
@@ -45,6 +35,15 @@ int64_t argmax(const float* row, int64_t count) {
 }
 
 }  // namespace
+
+std::vector<int64_t> epoch_order(int64_t rows, uint64_t seed, uint32_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) order[static_cast<size_t>(i)] = i;
+  SplitMix64 rng(seed * 0x9E3779B97F4A7C15ull + epoch + 1);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+  return order;
+}
+
 
 Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph) {
   const int train = graph.find_method("train_step");
@@ -100,7 +99,7 @@ Session& Trainer::session(int64_t batch) { return *session_for(batch).value(); }
 
 Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t* rows, int64_t count,
                           const std::map<std::string, float>& hyper, float* loss, int64_t* correct,
-                          std::vector<double>* prediction_sum) {
+                          std::vector<float>* predictions) {
   Result<Session*> found = session_for(count);
   if (!found.is_ok()) return found.status();
   Session& session = **found;
@@ -149,18 +148,17 @@ Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t
     const int64_t classes = outputs[1].desc.dims[1];
     for (int64_t r = 0; r < count; ++r) *correct += argmax(outputs[1].f32() + r * classes, classes) == labels[static_cast<size_t>(r)];
   }
-  if (prediction_sum && outputs.size() > 1) {
+  if (predictions && outputs.size() > 1) {
     const int64_t width = count ? outputs[1].desc.num_elements() / count : 0;
-    prediction_sum->resize(static_cast<size_t>(width), 0.0);
     for (int64_t r = 0; r < count; ++r) {
       const float* p = outputs[1].f32() + r * width;
       if (data.classification) {
         double max_value = p[0], total = 0.0;
         for (int64_t c = 1; c < width; ++c) max_value = std::max(max_value, static_cast<double>(p[c]));
         for (int64_t c = 0; c < width; ++c) total += std::exp(p[c] - max_value);
-        for (int64_t c = 0; c < width; ++c) (*prediction_sum)[static_cast<size_t>(c)] += std::exp(p[c] - max_value) / total;
+        for (int64_t c = 0; c < width; ++c) predictions->push_back(static_cast<float>(std::exp(p[c] - max_value) / total));
       } else {
-        for (int64_t c = 0; c < width; ++c) (*prediction_sum)[static_cast<size_t>(c)] += p[c];
+        predictions->insert(predictions->end(), p, p + width);
       }
     }
   }
@@ -178,9 +176,14 @@ Result<Evaluation> Trainer::evaluate(const Dataset& data) {
     float loss = 0.0f;
     int64_t batch_correct = 0;
     PF_RETURN_IF_ERROR(run_batch("eval", data, &rows[static_cast<size_t>(first)], count, {}, &loss, &batch_correct,
-                                 &result.mean_prediction));
+                                 &result.predictions));
     total += static_cast<double>(loss) * static_cast<double>(count);
     correct += batch_correct;
+  }
+  result.prediction_width = data.rows ? static_cast<int64_t>(result.predictions.size()) / data.rows : 0;
+  result.mean_prediction.assign(static_cast<size_t>(result.prediction_width), 0.0);
+  for (size_t i = 0; i < result.predictions.size(); ++i) {
+    result.mean_prediction[i % static_cast<size_t>(result.prediction_width)] += result.predictions[i];
   }
   for (double& value : result.mean_prediction) value /= static_cast<double>(data.rows ? data.rows : 1);
   result.rows = data.rows;
@@ -256,6 +259,7 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
     if (config.checkpoint.empty()) return Status::ok();
     return save_checkpoint(config.checkpoint, *current_, state_);
   };
+  if (config.observe && config.observe_every > 0 && state_.step == 0) PF_RETURN_IF_ERROR(config.observe(*this, 0));
   bool stop = false;
   for (uint32_t epoch = state_.epoch; epoch < static_cast<uint32_t>(config.epochs) && !stop; ++epoch) {
     const Clock::time_point start = Clock::now();
@@ -286,6 +290,9 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
       ++batches;
       ++state_.step;
       state_.batch_in_epoch = static_cast<uint64_t>(b + 1);
+      if (config.observe && config.observe_every > 0 && state_.step % static_cast<uint64_t>(config.observe_every) == 0) {
+        PF_RETURN_IF_ERROR(config.observe(*this, static_cast<int64_t>(state_.step)));
+      }
       // Not after an epoch's last batch: the epoch-end checkpoint (after validation) follows.
       if (config.checkpoint_every > 0 && state_.step % static_cast<uint64_t>(config.checkpoint_every) == 0 &&
           b + 1 < batches_per_epoch) {

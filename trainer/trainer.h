@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,8 @@
 #include "trainer/dataset.h"
 
 namespace preflight {
+
+class Trainer;
 
 struct TrainConfig {
   int epochs = 10;
@@ -39,6 +42,10 @@ struct TrainConfig {
   std::string checkpoint;         // written after every epoch (and at max_steps) when set
   int64_t checkpoint_every = 0;   // also every this many steps (0: epoch ends only)
   FILE* progress = nullptr;       // where to report (a progress bar on a terminal, lines otherwise)
+  // Called after every `observe_every` steps (and before the first, with step 0) with the
+  // trainer between steps: the checks record validation loss and predictions on a fixed batch.
+  std::function<Status(Trainer& trainer, int64_t step)> observe;
+  int64_t observe_every = 0;
 };
 
 struct EpochLog {
@@ -67,7 +74,15 @@ struct Evaluation {
   // Classification: the mean predicted probability of each class (softmax of the outputs);
   // regression: the mean of each output.
   std::vector<double> mean_prediction;
+  // The same per row (rows x prediction_width, row-major).
+  std::vector<float> predictions;
+  int64_t prediction_width = 0;
 };
+
+// The order of the training rows in `epoch` (0-based): a seeded shuffle that depends only on
+// (seed, epoch), so a run resumed in the middle of an epoch meets the same batches. fit() takes
+// its batches from it in order; skeleton.input_view shows the first.
+std::vector<int64_t> epoch_order(int64_t rows, uint64_t seed, uint32_t epoch);
 
 class Trainer {
  public:
@@ -92,7 +107,7 @@ class Trainer {
   Result<Session*> session_for(int64_t batch);
   Status run_batch(const char* method, const Dataset& data, const int64_t* rows, int64_t count,
                    const std::map<std::string, float>& hyper, float* loss, int64_t* correct,
-                   std::vector<double>* prediction_sum = nullptr);
+                   std::vector<float>* predictions = nullptr);
 
   graph::Graph graph_;
   int64_t batch_ = 0;

@@ -67,7 +67,7 @@ TEST_CASE("skeleton checks: the healthy digits MLP passes every check") {
       check_loss_decreases(make, d.train, c, &trained),
       check_overfit_batch(make, d.train, c),
       check_input_independent(make, d.train, c),
-      check_dumb_baseline(trained.get(), d.validation),
+      check_dumb_baseline(trained.get(), d.train, d.validation),
       check_determinism([&] { return short_run(make, d.train, c); }),
   };
   for (const CheckResult& r : results) {
@@ -174,7 +174,7 @@ TEST_CASE("planted: a constant model fails skeleton.dumb_baseline") {
   scale(g, "linear_4.bias", 0.0f);
   Result<std::unique_ptr<Trainer>> trainer = Trainer::create(g);
   REQUIRE(trainer.is_ok());
-  const CheckResult r = check_dumb_baseline(trainer->get(), digits().validation);
+  const CheckResult r = check_dumb_baseline(trainer->get(), digits().train, digits().validation);
   CHECK(r.verdict == Verdict::kFail);
   CHECK(test::contains(r.explanation.c_str(), "no better than a constant"));
 }

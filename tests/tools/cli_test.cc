@@ -263,7 +263,7 @@ TEST_CASE("cli: check with no arguments runs the bundled cnn8 on the bundled dig
   CHECK(report["schema"] == "preflight.report");
   CHECK(report["version"] == 1);
   CHECK(report["verdict"] == "pass");
-  CHECK(report["checks"].size() == 16);
+  CHECK(report["checks"].size() == 19);
   for (const auto& check : report["checks"]) {
     CHECK(check.contains("id"));
     CHECK(check["verdict"] != "fail");

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "runtime/file_io.h"
 #include "runtime/hash.h"
 
 namespace preflight {
@@ -23,6 +24,38 @@ std::string list_indices(const std::vector<int64_t>& indices, int limit) {
   }
   if (indices.size() > static_cast<size_t>(limit)) text += ", ...";
   return text;
+}
+
+// The values of `values` that are isolated extremes: beyond `z` standard deviations of the mean
+// and separated from the rest by a gap of more than `gap` standard deviations (sentinel values
+// such as -999, a unit mistake), as opposed to the continuous tail of a skewed feature. Returns
+// their indices.
+std::vector<int64_t> isolated_extremes(const std::vector<double>& values, double z, double gap) {
+  std::vector<int64_t> found;
+  const size_t n = values.size();
+  if (n < 3) return found;
+  double mean = 0.0, squares = 0.0;
+  for (double v : values) mean += v;
+  mean /= static_cast<double>(n);
+  for (double v : values) squares += (v - mean) * (v - mean);
+  const double std = std::sqrt(squares / static_cast<double>(n));
+  if (std == 0.0) return found;
+  std::vector<int64_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<int64_t>(i);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return values[static_cast<size_t>(a)] < values[static_cast<size_t>(b)]; });
+  const auto at = [&](size_t i) { return values[static_cast<size_t>(order[i])]; };
+  // Upper tail: the innermost gap beyond which every value is an outlier.
+  size_t upper = n;
+  for (size_t i = n - 1; i >= 1 && (at(i) - mean) / std > z; --i) {
+    if (at(i) - at(i - 1) > gap * std) upper = i;
+  }
+  for (size_t i = upper; i < n; ++i) found.push_back(order[i]);
+  size_t lower = 0;  // exclusive end of the lower outliers
+  for (size_t i = 0; i + 1 < n && (mean - at(i)) / std > z; ++i) {
+    if (at(i + 1) - at(i) > gap * std) lower = i + 1;
+  }
+  for (size_t i = 0; i < lower; ++i) found.push_back(order[i]);
+  return found;
 }
 
 }  // namespace
@@ -138,44 +171,99 @@ CheckResult check_leakage(const Dataset& train, const Dataset& validation, const
 
 CheckResult check_outliers(const Dataset& train, const DataCheckThresholds& thresholds) {
   const int64_t width = train.sample_elements();
-  std::vector<int64_t> constant;
+  std::vector<int64_t> constant, sparse;
   struct Outlier { double z; int64_t row, feature; float value; };
   std::vector<Outlier> outliers;
+  std::vector<double> means(static_cast<size_t>(width), 0.0), stds(static_cast<size_t>(width), 0.0);
+  std::unordered_map<float, int64_t> counts;
   for (int64_t f = 0; f < width; ++f) {
     double sum = 0.0, squares = 0.0;
     for (int64_t r = 0; r < train.rows; ++r) sum += row(train, r)[f];
     const double mean = train.rows ? sum / static_cast<double>(train.rows) : 0.0;
     for (int64_t r = 0; r < train.rows; ++r) squares += (row(train, r)[f] - mean) * (row(train, r)[f] - mean);
     const double std = train.rows ? std::sqrt(squares / static_cast<double>(train.rows)) : 0.0;
+    means[static_cast<size_t>(f)] = mean, stds[static_cast<size_t>(f)] = std;
     if (std == 0.0) {
       constant.push_back(f);
       continue;
     }
-    for (int64_t r = 0; r < train.rows; ++r) {
-      const double z = std::fabs(row(train, r)[f] - mean) / std;
-      if (z > thresholds.outlier_z) outliers.push_back({z, r, f, row(train, r)[f]});
+    // A feature that is one value in nearly every row (a border pixel that is almost always 0):
+    // its rare other values have large z-scores by construction, not because they are wrong.
+    counts.clear();
+    int64_t mode = 0;
+    for (int64_t r = 0; r < train.rows; ++r) mode = std::max(mode, ++counts[row(train, r)[f]]);
+    if (static_cast<double>(mode) >= thresholds.near_constant_fraction * static_cast<double>(train.rows)) {
+      sparse.push_back(f);
+      continue;
+    }
+    std::vector<double> column(static_cast<size_t>(train.rows));
+    for (int64_t r = 0; r < train.rows; ++r) column[static_cast<size_t>(r)] = row(train, r)[f];
+    for (int64_t r : isolated_extremes(column, thresholds.outlier_z, thresholds.outlier_gap)) {
+      outliers.push_back({std::fabs(column[static_cast<size_t>(r)] - mean) / std, r, f, row(train, r)[f]});
+    }
+  }
+  // Per sample: the distance of each row from the mean row in standard deviations of each
+  // feature, then the z-score of that distance among the rows.
+  std::vector<double> distances(static_cast<size_t>(train.rows), 0.0);
+  for (int64_t r = 0; r < train.rows; ++r) {
+    double squares = 0.0;
+    for (int64_t f = 0; f < width; ++f) {
+      if (stds[static_cast<size_t>(f)] == 0.0) continue;
+      const double d = (row(train, r)[f] - means[static_cast<size_t>(f)]) / stds[static_cast<size_t>(f)];
+      squares += d * d;
+    }
+    distances[static_cast<size_t>(r)] = std::sqrt(squares);
+  }
+  double distance_mean = 0.0, distance_squares = 0.0;
+  for (double d : distances) distance_mean += d;
+  distance_mean /= static_cast<double>(train.rows ? train.rows : 1);
+  for (double d : distances) distance_squares += (d - distance_mean) * (d - distance_mean);
+  const double distance_std = std::sqrt(distance_squares / static_cast<double>(train.rows ? train.rows : 1));
+  std::vector<Outlier> samples;
+  for (int64_t r : isolated_extremes(distances, thresholds.outlier_z, thresholds.outlier_gap)) {
+    if (distances[static_cast<size_t>(r)] > distance_mean) {
+      samples.push_back({(distances[static_cast<size_t>(r)] - distance_mean) / distance_std, r, -1, 0.0f});
     }
   }
   std::sort(outliers.begin(), outliers.end(), [](const Outlier& a, const Outlier& b) { return a.z > b.z; });
+  std::sort(samples.begin(), samples.end(), [](const Outlier& a, const Outlier& b) { return a.z > b.z; });
   std::string top;
   for (size_t i = 0; i < outliers.size() && static_cast<int>(i) < thresholds.list_first; ++i) {
     top += format_text("%srow %lld feature %lld = %g (z %.1f)", i ? "; " : "", static_cast<long long>(outliers[i].row),
                   static_cast<long long>(outliers[i].feature), static_cast<double>(outliers[i].value), outliers[i].z);
   }
-  const std::string constants = constant.empty() ? std::string("none")
-                                                 : format_text("%zu (features %s)", constant.size(),
-                                                          list_indices(constant, thresholds.list_first).c_str());
-  if (outliers.empty()) {
-    return make_result("data.outliers", Verdict::kPass, 0, thresholds.outlier_z,
-                  format_text("no value beyond %.1f standard deviations; constant features: %s", thresholds.outlier_z,
-                         constants.c_str()));
+  std::string top_samples;
+  for (size_t i = 0; i < samples.size() && static_cast<int>(i) < thresholds.list_first; ++i) {
+    top_samples += format_text("%srow %lld (z %.1f)", i ? "; " : "", static_cast<long long>(samples[i].row), samples[i].z);
   }
-  return make_result("data.outliers", Verdict::kWarn, outliers.front().z, thresholds.outlier_z,
-                format_text("%zu values beyond %.1f standard deviations, the largest: %s; constant features: %s",
-                       outliers.size(), thresholds.outlier_z, top.c_str(), constants.c_str()));
+  const auto listed = [&](const std::vector<int64_t>& features) {
+    if (features.empty()) return std::string("none");
+    return format_text("%zu (features %s)", features.size(), list_indices(features, thresholds.list_first).c_str());
+  };
+  const std::string tail = format_text("constant features: %s; near-constant (one value in >= %.0f%% of rows, not "
+                                       "scored): %s",
+                                       listed(constant).c_str(), 100.0 * thresholds.near_constant_fraction,
+                                       listed(sparse).c_str());
+  if (outliers.empty() && samples.empty()) {
+    return make_result("data.outliers", Verdict::kPass, 0, thresholds.outlier_z,
+                  format_text("no value and no sample beyond %.1f standard deviations and isolated by %.1f; %s",
+                              thresholds.outlier_z, thresholds.outlier_gap, tail.c_str()));
+  }
+  const double largest = std::max(outliers.empty() ? 0.0 : outliers.front().z, samples.empty() ? 0.0 : samples.front().z);
+  std::string found;
+  if (!outliers.empty()) {
+    found += format_text("%zu values beyond %.1f standard deviations of their feature and %.1f from any other value, the "
+                         "largest: %s", outliers.size(), thresholds.outlier_z, thresholds.outlier_gap, top.c_str());
+  }
+  if (!samples.empty()) {
+    found += format_text("%s%zu samples far from the rest: %s", found.empty() ? "" : "; ", samples.size(),
+                         top_samples.c_str());
+  }
+  return make_result("data.outliers", Verdict::kWarn, largest, thresholds.outlier_z,
+                     found + ". Look at these rows (units, typos, sensor faults); " + tail);
 }
 
-CheckResult check_stats(const Dataset& train) {
+CheckResult check_stats(const Dataset& train, const std::string& folder) {
   const int64_t width = train.sample_elements();
   double lowest = INFINITY, highest = -INFINITY, sum = 0.0;
   for (float v : train.features) {
@@ -193,15 +281,35 @@ CheckResult check_stats(const Dataset& train) {
     for (float t : train.targets) target_squares += (t - target_mean) * (t - target_mean);
     text += format_text("; target mean %.4g, std %.4g", target_mean, std::sqrt(target_squares / static_cast<double>(train.targets.size())));
   }
-  return make_result("data.stats", Verdict::kPass, mean, 0, text);
+  CheckResult result = make_result("data.stats", Verdict::kPass, mean, 0, text);
+  if (!folder.empty()) {
+    // Per feature: mean, standard deviation, min, max (data_stats.csv; the report shows it).
+    std::string csv = "feature,mean,std,min,max\n";
+    for (int64_t f = 0; f < width; ++f) {
+      double feature_sum = 0.0, squares = 0.0, low = INFINITY, high = -INFINITY;
+      for (int64_t r = 0; r < train.rows; ++r) {
+        const double v = row(train, r)[f];
+        feature_sum += v, low = std::min(low, v), high = std::max(high, v);
+      }
+      const double feature_mean = train.rows ? feature_sum / static_cast<double>(train.rows) : 0.0;
+      for (int64_t r = 0; r < train.rows; ++r) squares += (row(train, r)[f] - feature_mean) * (row(train, r)[f] - feature_mean);
+      csv += format_text("%lld,%.4g,%.4g,%.4g,%.4g\n", static_cast<long long>(f + 1), feature_mean,
+                         train.rows ? std::sqrt(squares / static_cast<double>(train.rows)) : 0.0, low, high);
+    }
+    const Status status =
+        write_file_atomic((folder + "/data_stats.csv").c_str(), reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+    if (!status.is_ok()) return make_result("data.stats", Verdict::kFail, NAN, 0, status.message());
+    result.evidence.push_back("data_stats.csv");
+  }
+  return result;
 }
 
 std::vector<CheckResult> run_data_checks(const Dataset& train, const Dataset& validation, int64_t classes,
-                                         const DataCheckThresholds& thresholds) {
+                                         const DataCheckThresholds& thresholds, const std::string& folder) {
   return {check_finite(train, validation, thresholds),     check_labels(train, validation, classes, thresholds),
           check_balance(train, classes, thresholds),        check_duplicates(train, thresholds),
           check_leakage(train, validation, thresholds),     check_outliers(train, thresholds),
-          check_stats(train)};
+          check_stats(train, folder)};
 }
 
 }  // namespace preflight

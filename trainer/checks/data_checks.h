@@ -5,7 +5,8 @@
 //   data.balance     class counts; largest / smallest                   warn above 3
 //   data.duplicates  identical rows inside the training split           warn above 1% of rows
 //   data.leakage     validation rows that also occur in train           fail when any
-//   data.outliers    |z| of values within their feature; constant features   warn
+//   data.outliers    values (and samples) beyond 6 standard deviations and isolated from the
+//                    rest by a gap of 4: sentinels, unit mistakes; constant features      warn
 //   data.stats       per-feature mean, std, min, max (and the target's)  report only
 #pragma once
 
@@ -14,9 +15,11 @@
 
 namespace preflight {
 
-// `classes`: the model's class count (0 for regression). `validation` may have no rows.
+// `classes`: the model's class count (0 for regression). `validation` may have no rows. With a
+// `folder`, data.stats writes data_stats.csv there.
 std::vector<CheckResult> run_data_checks(const Dataset& train, const Dataset& validation, int64_t classes,
-                                         const DataCheckThresholds& thresholds = DataCheckThresholds());
+                                         const DataCheckThresholds& thresholds = DataCheckThresholds(),
+                                         const std::string& folder = "");
 
 CheckResult check_finite(const Dataset& train, const Dataset& validation, const DataCheckThresholds& thresholds);
 CheckResult check_labels(const Dataset& train, const Dataset& validation, int64_t classes,
@@ -25,6 +28,6 @@ CheckResult check_balance(const Dataset& train, int64_t classes, const DataCheck
 CheckResult check_duplicates(const Dataset& train, const DataCheckThresholds& thresholds);
 CheckResult check_leakage(const Dataset& train, const Dataset& validation, const DataCheckThresholds& thresholds);
 CheckResult check_outliers(const Dataset& train, const DataCheckThresholds& thresholds);
-CheckResult check_stats(const Dataset& train);
+CheckResult check_stats(const Dataset& train, const std::string& folder = "");
 
 }  // namespace preflight

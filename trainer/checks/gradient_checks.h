@@ -4,8 +4,10 @@
 //                                gradient must be zero on every other sample (catches a reshape
 //                                used where a transpose was meant, and other batch mixing).
 //                                Batch norm runs in its inference form here, as the recipe says.
-//   skeleton.gradients           the analytic gradient of the loss against central finite
-//                                differences on a few elements of every trainable tensor.
+//   skeleton.gradients           the analytic gradient against central finite differences on a
+//                                few elements of every trainable tensor, for a random projection
+//                                of the outputs (see check_gradients), at two steps so that an
+//                                element whose step crosses a ReLU kink is replaced.
 #pragma once
 
 #include "graph/graph.h"
@@ -17,8 +19,9 @@ namespace preflight {
 
 struct GradientCheckConfig {
   int samples = 3;                 // batch_independence: samples to backprop from
-  int elements_per_tensor = 3;     // gradients: elements checked in each trainable tensor
-  double step = 1e-2;              // central difference step
+  int elements_per_tensor = 5;     // gradients: elements checked in each trainable tensor
+  int rows = 4;                    // gradients: rows of the batch that weigh in the projection
+  double step = 1e-3;              // central difference step (and half of it)
   double absolute_tolerance = 2e-3;
   double relative_tolerance = 0.1;
   uint64_t seed = 0;

@@ -9,6 +9,7 @@
 
 #include "graph/graph.h"
 #include "trainer/checks/check.h"
+#include "trainer/checks/data_checks.h"
 #include "trainer/checks/gradient_checks.h"
 #include "trainer/checks/skeleton_checks.h"
 #include "trainer/checks/training_checks.h"
@@ -23,7 +24,9 @@ struct RecipeOptions {
   GradientCheckConfig gradients;
   bool full = false;              // also section 3: one full training run
   bool init_bias = false;         // the final bias was set from the prior (skeleton.init_bias)
+  double init_bias_tolerance = 0.05;
   TrainingCheckConfig training;
+  std::string folder;        // where the evidence goes (report.json's folder); empty: evidence skipped
   FILE* progress = nullptr;  // one line per check as it finishes
 };
 
@@ -40,6 +43,15 @@ struct Report {
 // options.skeleton.train.batch; `train` and `validation` have the model's sample shape.
 Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset& validation,
                   const RecipeOptions& options);
+
+// Thresholds by name ("data.outlier_z", "skeleton.steps", ...; docs/recipe.md lists them): the
+// one table behind `preflight check --set NAME=VALUE` and `--config FILE.json`.
+std::vector<std::string> threshold_names();  // "NAME  DEFAULT  MEANING", one per threshold
+Status set_threshold(RecipeOptions* options, const std::string& name, double value);
+// "NAME=VALUE".
+Status set_threshold(RecipeOptions* options, const std::string& assignment);
+// A JSON object of NAME: number; errors name the file and the key.
+Status apply_threshold_file(RecipeOptions* options, const std::string& path);
 
 // The report as JSON (schema version kReportSchemaVersion), and a verdict table for a terminal.
 std::string report_json(const Report& report);

@@ -41,10 +41,13 @@ Result<TrainReport> run_steps(Trainer* trainer, const Dataset& data, TrainConfig
   return trainer->fit(data, Dataset(), config);
 }
 
-bool skipped_for_regression(const Dataset& data, const char* id, CheckResult* out) {
-  if (data.classification) return false;
-  *out = make_result(id, Verdict::kSkipped, 0, 0, "regression data: this check covers classification for now");
-  return true;
+// Mean and variance of the targets (regression).
+void target_moments(const Dataset& data, double* mean, double* variance) {
+  double sum = 0.0, squares = 0.0;
+  for (float t : data.targets) sum += t;
+  *mean = data.targets.empty() ? 0.0 : sum / static_cast<double>(data.targets.size());
+  for (float t : data.targets) squares += (t - *mean) * (t - *mean);
+  *variance = data.targets.empty() ? 0.0 : squares / static_cast<double>(data.targets.size());
 }
 
 }  // namespace
@@ -55,21 +58,36 @@ TrainerFactory trainer_factory(const graph::Graph& graph) {
 
 CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, int64_t classes, const SkeletonConfig& config) {
   const char* id = "skeleton.init_loss";
-  CheckResult skipped;
-  if (skipped_for_regression(train, id, &skipped)) return skipped;
   Result<std::unique_ptr<Trainer>> trainer = make();
   if (!trainer.is_ok()) return error_result(id, trainer.status());
-  Result<Evaluation> evaluation = (*trainer)->evaluate(head(train, 4 * config.train.batch));
+  const Dataset sample = head(train, 4 * config.train.batch);
+  Result<Evaluation> evaluation = (*trainer)->evaluate(sample);
   if (!evaluation.is_ok()) return error_result(id, evaluation.status());
-  const double expected = std::log(static_cast<double>(classes));
-  const double error = std::fabs(evaluation->loss - expected) / expected;
+  double expected = 0.0;
+  std::string expectation;
+  if (train.classification) {
+    expected = std::log(static_cast<double>(classes));
+    expectation = format_text("-log(1/%lld) = %.4g", static_cast<long long>(classes), expected);
+  } else {
+    // Mean squared error of predictions that start near a constant: var(y) + (mean prediction - mean y)^2.
+    double mean = 0.0, variance = 0.0;
+    target_moments(sample, &mean, &variance);
+    const double predicted = evaluation->mean_prediction.empty() ? 0.0 : evaluation->mean_prediction[0];
+    expected = variance + (predicted - mean) * (predicted - mean);
+    expectation = format_text("var(y) + (mean prediction - mean y)^2 = %.4g + (%.4g - %.4g)^2 = %.4g", variance, predicted,
+                              mean, expected);
+  }
+  const double error = std::fabs(evaluation->loss - expected) / (expected > 0 ? expected : 1.0);
   const bool ok = error <= config.init_loss_tolerance;
   return make_result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->loss, expected,
-                format_text("loss at initialisation %.4g, expected -log(1/%lld) = %.4g (%.0f%% off, tolerance %.0f%%)%s",
-                       evaluation->loss, static_cast<long long>(classes), expected, 100.0 * error,
-                       100.0 * config.init_loss_tolerance,
-                       ok ? "" : ": the initial predictions are far from uniform; check the final layer's scale and "
-                                 "bias and the input scaling"));
+                     format_text("loss at initialisation %.4g, expected %s (%.0f%% off, tolerance %.0f%%)%s",
+                                 evaluation->loss, expectation.c_str(), 100.0 * error, 100.0 * config.init_loss_tolerance,
+                                 ok ? ""
+                                    : train.classification
+                                          ? ": the initial predictions are far from uniform; check the final layer's "
+                                            "scale and bias and the input scaling"
+                                          : ": the initial predictions vary too much; check the final layer's scale and "
+                                            "the input scaling"));
 }
 
 CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, int64_t classes, bool requested,
@@ -111,40 +129,109 @@ CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, in
 }
 
 CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config,
-                                 std::unique_ptr<Trainer>* trained) {
+                                 std::unique_ptr<Trainer>* trained, const Dataset* validation, CheckResult* dynamics) {
   const char* id = "skeleton.loss_decreases";
   Result<std::unique_ptr<Trainer>> trainer = make();
   if (!trainer.is_ok()) return error_result(id, trainer.status());
+  const Dataset fixed_train = head(train, 4 * config.train.batch);
+  Result<Evaluation> before = (*trainer)->evaluate(fixed_train);
+  if (!before.is_ok()) return error_result(id, before.status());
   TrainConfig run = config.train;
   run.check_numerics = true;  // names the first node that produced a NaN or Inf
+  // Every few steps: the loss on the whole validation split, and the predictions on a fixed batch
+  // (train.prediction_dynamics).
+  Curve validation_curve;
+  validation_curve.name = "validation";
+  const Dataset& fixed_source = validation && validation->rows ? *validation : train;
+  const Dataset fixed = head(fixed_source, config.dynamics_samples);
+  std::vector<Curve> samples(static_cast<size_t>(fixed.rows));
+  for (int64_t r = 0; r < fixed.rows; ++r) {
+    samples[static_cast<size_t>(r)].name =
+        fixed.classification ? format_text("row %lld (label %lld)", static_cast<long long>(r + 1),
+                                           static_cast<long long>(fixed.labels[static_cast<size_t>(r)]))
+                             : format_text("row %lld (target %.4g)", static_cast<long long>(r + 1),
+                                           static_cast<double>(fixed.targets[static_cast<size_t>(r)]));
+  }
+  if (validation || dynamics) {
+    run.observe_every = std::max<int64_t>(1, config.steps / 20);
+    run.observe = [&](Trainer& observed, int64_t step) -> Status {
+      if (validation && validation->rows) {
+        Result<Evaluation> on_validation = observed.evaluate(*validation);
+        if (!on_validation.is_ok()) return on_validation.status();
+        validation_curve.x.push_back(static_cast<double>(step));
+        validation_curve.y.push_back(on_validation->loss);
+      }
+      if (dynamics && fixed.rows) {
+        Result<Evaluation> on_fixed = observed.evaluate(fixed);
+        if (!on_fixed.is_ok()) return on_fixed.status();
+        for (int64_t r = 0; r < fixed.rows; ++r) {
+          // Classification: the probability given to the true class; regression: the prediction.
+          const size_t at = static_cast<size_t>(r * on_fixed->prediction_width) +
+                            (fixed.classification ? static_cast<size_t>(fixed.labels[static_cast<size_t>(r)]) : 0);
+          samples[static_cast<size_t>(r)].x.push_back(static_cast<double>(step));
+          samples[static_cast<size_t>(r)].y.push_back(at < on_fixed->predictions.size() ? on_fixed->predictions[at] : NAN);
+        }
+      }
+      return Status::ok();
+    };
+  }
   Result<TrainReport> report = run_steps(trainer->get(), train, run, config.steps);
   if (!report.is_ok()) {
     return make_result(id, Verdict::kFail, NAN, 0,
                   format_text("training diverged: %s. Lower the learning rate", report.status().message()));
   }
+  if (dynamics) {
+    *dynamics = make_result("train.prediction_dynamics", Verdict::kPass, static_cast<double>(fixed.rows), 0,
+                            format_text("%s of %lld fixed %s rows over the %lld steps of skeleton.loss_decreases (plotted)",
+                                        fixed.classification ? "the probability of the true class" : "the prediction",
+                                        static_cast<long long>(fixed.rows),
+                                        &fixed_source == &train ? "training" : "validation",
+                                        static_cast<long long>(config.steps)));
+    dynamics->curves = std::move(samples);
+  }
   const std::vector<float>& losses = report->losses;
+  Curve training_curve;
+  training_curve.name = "training";
+  for (size_t i = 0; i < losses.size(); ++i) {
+    training_curve.x.push_back(static_cast<double>(i + 1));
+    training_curve.y.push_back(losses[i]);
+  }
   const size_t tenth = std::max<size_t>(1, losses.size() / 10);
   const double first = mean_of(losses, 0, tenth), last = mean_of(losses, losses.size() - tenth, losses.size());
   const double initial = losses.front();
-  if (trained) *trained = std::move(trainer).value();
-  if (last >= initial && last < first) {
-    // Down from a blow-up, but not below where it started: it diverged.
-    return make_result(id, Verdict::kFail, last, initial,
-                  format_text("the loss ends at %.4g (mean of the last 10%% of %zu steps), above its value at initialisation "
-                         "%.4g, after rising to %.4g: training diverges; lower the learning rate",
-                         last, losses.size(), initial, *std::max_element(losses.begin(), losses.end())));
-  }
-  const bool ok = last < first && last < initial;
-  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, last, first,
-                format_text("mean loss of the last 10%% of %zu steps %.4g vs the first 10%% %.4g (at initialisation %.4g)%s",
-                       losses.size(), last, first, initial,
+  std::unique_ptr<Trainer> trained_trainer = std::move(trainer).value();
+  // The windows of per-batch losses are noisy (each step sees another batch, and regression
+  // losses are heavy-tailed), so the verdict also asks the loss on a fixed sample of the
+  // training rows, before and after, to fall by at least 1%: a run that does not learn (learning
+  // rate 0, frozen weights) leaves it unchanged, whatever its batches did.
+  Result<Evaluation> after = trained_trainer->evaluate(fixed_train);
+  if (!after.is_ok()) return error_result(id, after.status());
+  const double highest = *std::max_element(losses.begin(), losses.end());
+  const bool ok = last < first && after->loss < (1.0 - config.loss_decrease_min) * before->loss;
+  CheckResult result;
+  if (!ok && after->loss > before->loss && highest > 2.0 * initial) {
+    result = make_result(id, Verdict::kFail, last, initial,
+                  format_text("the loss rose to %.4g from %.4g at initialisation and ends at %.4g (mean of the last 10%% "
+                              "of %zu steps); on %lld fixed training rows it went from %.4g to %.4g: training diverges; "
+                              "lower the learning rate",
+                              highest, initial, last, losses.size(), static_cast<long long>(fixed_train.rows),
+                              before->loss, after->loss));
+  } else {
+    result = make_result(id, ok ? Verdict::kPass : Verdict::kFail, last, first,
+                format_text("mean loss of the last 10%% of %zu steps %.4g vs the first 10%% %.4g (at initialisation %.4g); "
+                            "on %lld fixed training rows %.4g -> %.4g (%.1f%% lower, needed %.0f%%)%s",
+                       losses.size(), last, first, initial, static_cast<long long>(fixed_train.rows), before->loss,
+                       after->loss, 100.0 * (1.0 - after->loss / before->loss), 100.0 * config.loss_decrease_min,
                        ok ? "" : ": the loss does not go down; check the learning rate (0?) and that the weights train"));
+  }
+  result.curves.push_back(std::move(training_curve));
+  if (!validation_curve.x.empty()) result.curves.push_back(std::move(validation_curve));
+  if (trained) *trained = std::move(trained_trainer);
+  return result;
 }
 
 CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config) {
   const char* id = "skeleton.overfit_batch";
-  CheckResult skipped;
-  if (skipped_for_regression(train, id, &skipped)) return skipped;
   Result<std::unique_ptr<Trainer>> trainer = make();
   if (!trainer.is_ok()) return error_result(id, trainer.status());
   const Dataset batch = head(train, config.overfit_samples);
@@ -156,18 +243,31 @@ CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train
   Result<Evaluation> evaluation = (*trainer)->evaluate(batch);
   if (!evaluation.is_ok()) return error_result(id, evaluation.status());
   const double initial = report->losses.front(), final_loss = evaluation->loss;
-  const bool low = final_loss < 0.01 * initial, exact = evaluation->accuracy == 1.0;
-  return make_result(id, low && exact ? Verdict::kPass : Verdict::kFail, final_loss, 0.01 * initial,
-                format_text("after %zu steps on %lld samples the loss is %.3g (%.2f%% of its start %.3g), %.0f%% predicted right%s",
-                       report->losses.size(), static_cast<long long>(batch.rows), final_loss, 100.0 * final_loss / initial,
-                       initial, 100.0 * evaluation->accuracy,
-                       low && exact ? "" : ": a model that cannot memorise 8 samples has a bug (frozen weights, learning "
-                                           "rate 0, a broken backward, labels that do not match inputs)"));
+  // Classification: every prediction right as well; regression: the loss criterion alone.
+  const bool low = final_loss < 0.01 * initial, exact = !train.classification || evaluation->accuracy == 1.0;
+  CheckResult result = make_result(
+      id, low && exact ? Verdict::kPass : Verdict::kFail, final_loss, 0.01 * initial,
+      format_text("after %zu steps on %lld samples the loss is %.3g (%.2f%% of its start %.3g)%s%s",
+                  report->losses.size(), static_cast<long long>(batch.rows), final_loss, 100.0 * final_loss / initial,
+                  initial,
+                  train.classification ? format_text(", %.0f%% predicted right", 100.0 * evaluation->accuracy).c_str() : "",
+                  low && exact ? ""
+                               : ": a model that cannot memorise 8 samples has a bug (frozen weights, learning rate 0, a "
+                                 "broken backward, labels that do not match inputs)"));
+  Curve curve;
+  curve.name = "overfit one batch";
+  for (size_t i = 0; i < report->losses.size(); ++i) {
+    curve.x.push_back(static_cast<double>(i + 1));
+    curve.y.push_back(report->losses[i]);
+  }
+  result.curves.push_back(std::move(curve));
+  return result;
 }
 
 CheckResult check_input_independent(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config) {
   const char* id = "skeleton.input_independent";
   double final_losses[2] = {0, 0};
+  std::vector<Curve> curves(2);
   for (int zeroed = 0; zeroed < 2; ++zeroed) {
     Result<std::unique_ptr<Trainer>> trainer = make();
     if (!trainer.is_ok()) return error_result(id, trainer.status());
@@ -178,23 +278,45 @@ CheckResult check_input_independent(const TrainerFactory& make, const Dataset& t
     const std::vector<float>& losses = report->losses;
     const size_t tenth = std::max<size_t>(1, losses.size() / 10);
     final_losses[zeroed] = mean_of(losses, losses.size() - tenth, losses.size());
+    curves[static_cast<size_t>(zeroed)].name = zeroed ? "zero-input baseline" : "real inputs";
+    for (size_t i = 0; i < losses.size(); ++i) {
+      curves[static_cast<size_t>(zeroed)].x.push_back(static_cast<double>(i + 1));
+      curves[static_cast<size_t>(zeroed)].y.push_back(losses[i]);
+    }
   }
   const double gain = final_losses[1] > 0 ? 1.0 - final_losses[0] / final_losses[1] : 0.0;
   const bool ok = gain >= config.input_independent_margin;
-  return make_result(id, ok ? Verdict::kPass : Verdict::kFail, gain, config.input_independent_margin,
+  CheckResult result = make_result(id, ok ? Verdict::kPass : Verdict::kFail, gain, config.input_independent_margin,
                 format_text("after %lld steps the loss with real inputs is %.4g, with zeroed inputs %.4g (%.0f%% lower, "
                        "needed %.0f%%)%s",
                        static_cast<long long>(config.steps), final_losses[0], final_losses[1], 100.0 * gain,
                        100.0 * config.input_independent_margin,
                        ok ? "" : ": the model learns nothing from its inputs (inputs ignored, or labels that carry no "
                                  "signal, such as shuffled labels)"));
+  result.curves = std::move(curves);
+  return result;
 }
 
-CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation) {
+CheckResult check_dumb_baseline(Trainer* trained, const Dataset& train, const Dataset& validation, double margin) {
   const char* id = "skeleton.dumb_baseline";
-  CheckResult skipped;
-  if (skipped_for_regression(validation, id, &skipped)) return skipped;
   if (!trained || validation.rows == 0) return make_result(id, Verdict::kSkipped, 0, 0, "no trained model or no validation split");
+  Result<Evaluation> evaluation = trained->evaluate(validation);
+  if (!evaluation.is_ok()) return error_result(id, evaluation.status());
+  if (!validation.classification) {
+    // The mean predictor: always the training split's target mean.
+    double mean = 0.0, variance = 0.0;
+    target_moments(train, &mean, &variance);
+    double baseline = 0.0;
+    for (float t : validation.targets) baseline += (t - mean) * (t - mean);
+    baseline /= static_cast<double>(validation.rows);
+    // Clearly below: a model still at the mean predictor beats it by chance by a hair.
+    const bool ok = evaluation->loss < (1.0 - margin) * baseline;
+    return make_result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->loss, (1.0 - margin) * baseline,
+                       format_text("validation MSE %.4g vs %.4g for always predicting the training mean %.4g (needed %.0f%% "
+                                   "lower)%s",
+                                   evaluation->loss, baseline, mean, 100.0 * margin,
+                                   ok ? "" : ": the trained model does no better than a constant"));
+  }
   std::vector<int64_t> counts;
   for (int64_t label : validation.labels) {
     if (label >= static_cast<int64_t>(counts.size())) counts.resize(static_cast<size_t>(label + 1), 0);
@@ -203,8 +325,6 @@ CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation) {
   int64_t majority = 0;
   for (size_t c = 1; c < counts.size(); ++c) majority = counts[c] > counts[static_cast<size_t>(majority)] ? static_cast<int64_t>(c) : majority;
   const double baseline = static_cast<double>(counts[static_cast<size_t>(majority)]) / static_cast<double>(validation.rows);
-  Result<Evaluation> evaluation = trained->evaluate(validation);
-  if (!evaluation.is_ok()) return error_result(id, evaluation.status());
   const bool ok = evaluation->accuracy > baseline;
   return make_result(id, ok ? Verdict::kPass : Verdict::kFail, evaluation->accuracy, baseline,
                 format_text("validation accuracy %.1f%% vs %.1f%% for always predicting the majority class %lld%s",

@@ -1,16 +1,22 @@
 // Section 2 of the recipe, "end-to-end skeleton and dumb baselines": short experiments on the
 // model's own train_step and eval, each from the exported initial weights.
 //
-//   skeleton.init_loss          loss at initialisation vs -log(1/C)             fail: off by > 15%
+//   skeleton.init_loss          loss at initialisation vs -log(1/C) (regression: var(y) + (mean
+//                               prediction - mean y)^2)                         fail: off by > 15%
 //   skeleton.init_bias          after "init well" (final bias = log priors / target mean): the
 //                               initial mean prediction against the prior    fail: off by > 0.05
-//   skeleton.loss_decreases     the first N steps: mean of the last 10% below the first 10%, all finite
+//   skeleton.loss_decreases     the first N steps: mean of the last 10% below the first 10%, the loss on
+//                               fixed training rows down by >= 1%, all finite
 //   skeleton.overfit_batch      8 samples, up to N steps: loss below 1% of its start, predictions = labels
+//                               (regression: the loss criterion alone)
 //   skeleton.input_independent  the same run with inputs zeroed must end clearly higher (>= 10%)
-//   skeleton.dumb_baseline      the trained model beats the majority class on validation
+//   skeleton.dumb_baseline      the trained model beats the majority class (regression: the mean
+//                               predictor's MSE) on validation
 //   skeleton.determinism        two runs from one seed: identical losses and weights
+//   train.prediction_dynamics   (evidence) predictions on a fixed batch during loss_decreases' run
 //
-// Classification only for now: on regression data they are skipped with the reason.
+// Classification (softmax cross-entropy) and regression (MSE) alike. The results carry the loss
+// curves report.html plots.
 #pragma once
 
 #include <functional>
@@ -32,6 +38,9 @@ struct SkeletonConfig {
   double init_loss_tolerance = 0.15;   // relative
   double input_independent_margin = 0.10;
   int64_t determinism_steps = 10;
+  int64_t dynamics_samples = 8;        // train.prediction_dynamics: the fixed batch
+  double loss_decrease_min = 0.01;     // loss_decreases: relative fall on fixed training rows
+  double dumb_baseline_margin = 0.01;  // dumb_baseline, regression: MSE this much below the mean predictor's
 };
 
 // A fresh trainer with the exported initial weights (each experiment starts from them).
@@ -44,12 +53,16 @@ TrainerFactory trainer_factory(const graph::Graph& graph);
 CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, int64_t classes, bool requested,
                             double tolerance = 0.05);
 CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, int64_t classes, const SkeletonConfig& config);
-// Also returns the trained trainer through `trained` for dumb_baseline.
+// Also returns the trained trainer through `trained` for dumb_baseline; with `validation`, its
+// loss every few steps joins the curves; with `dynamics`, train.prediction_dynamics is filled.
 CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config,
-                                 std::unique_ptr<Trainer>* trained = nullptr);
+                                 std::unique_ptr<Trainer>* trained = nullptr, const Dataset* validation = nullptr,
+                                 CheckResult* dynamics = nullptr);
 CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config);
 CheckResult check_input_independent(const TrainerFactory& make, const Dataset& train, const SkeletonConfig& config);
-CheckResult check_dumb_baseline(Trainer* trained, const Dataset& validation);
+// `train` gives the mean predictor's constant (regression).
+CheckResult check_dumb_baseline(Trainer* trained, const Dataset& train, const Dataset& validation,
+                                double margin = 0.01);
 
 // Runs `run` twice: it returns the losses and a fingerprint of the weights of one short run.
 struct RunFingerprint {

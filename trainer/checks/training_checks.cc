@@ -45,11 +45,26 @@ std::vector<CheckResult> run_training_checks(const TrainerFactory& make, const D
     results.push_back(make_result("train.capacity", Verdict::kFail, NAN, config.capacity_target, on_train.status().message()));
     return results;
   }
-  const bool capable = on_train->accuracy >= config.capacity_target;
+  // Classification: accuracy; regression: R^2 = 1 - MSE / var(y), the fraction of the target's
+  // variance explained.
+  const bool classification = train.classification;
+  const auto score = [&](const Dataset& data, double loss, double accuracy) {
+    if (classification) return accuracy;
+    double mean = 0.0, variance = 0.0;
+    for (float t : data.targets) mean += t;
+    mean /= static_cast<double>(data.targets.empty() ? 1 : data.targets.size());
+    for (float t : data.targets) variance += (t - mean) * (t - mean);
+    variance /= static_cast<double>(data.targets.empty() ? 1 : data.targets.size());
+    return variance > 0 ? 1.0 - loss / variance : 0.0;
+  };
+  const char* measure = classification ? "accuracy" : "R^2";
+  const double target = classification ? config.capacity_target : config.capacity_target_r2;
+  const double train_score = score(train, on_train->loss, on_train->accuracy);
+  const bool capable = train_score >= target;
   results.push_back(make_result(
-      "train.capacity", capable ? Verdict::kPass : Verdict::kFail, on_train->accuracy, config.capacity_target,
-      format_text("after %zu epochs the training accuracy is %.1f%% (loss %.4g), target %.0f%%%s", report->epochs.size(),
-                  100.0 * on_train->accuracy, on_train->loss, 100.0 * config.capacity_target,
+      "train.capacity", capable ? Verdict::kPass : Verdict::kFail, train_score, target,
+      format_text("after %zu epochs the training %s is %.1f%% (loss %.4g), target %.0f%%%s", report->epochs.size(), measure,
+                  100.0 * train_score, on_train->loss, 100.0 * target,
                   capable ? "" : ": the model cannot fit its training data; train longer, raise the learning rate, or "
                                  "use a larger model")));
   if (validation.rows == 0 || report->epochs.empty()) {
@@ -57,17 +72,29 @@ std::vector<CheckResult> run_training_checks(const TrainerFactory& make, const D
     return results;
   }
   const EpochLog& last = report->epochs.back();
-  const double gap = on_train->accuracy - last.validation_accuracy;
+  const double validation_score = score(validation, last.validation_loss, last.validation_accuracy);
+  const double gap = train_score - validation_score;
   const bool wide = gap > config.generalisation_gap_warn;
   std::string curve;
-  for (const EpochLog& epoch : report->epochs) curve += format_text("%s%.3g", curve.empty() ? "" : " ", epoch.validation_loss);
-  results.push_back(make_result(
+  Curve training_curve, validation_curve;
+  training_curve.name = "training";
+  validation_curve.name = "validation";
+  for (const EpochLog& epoch : report->epochs) {
+    curve += format_text("%s%.3g", curve.empty() ? "" : " ", epoch.validation_loss);
+    training_curve.x.push_back(epoch.epoch);
+    training_curve.y.push_back(epoch.train_loss);
+    validation_curve.x.push_back(epoch.epoch);
+    validation_curve.y.push_back(epoch.validation_loss);
+  }
+  CheckResult generalisation = make_result(
       "train.generalisation", wide ? Verdict::kWarn : Verdict::kPass, gap, config.generalisation_gap_warn,
-      format_text("validation accuracy %.1f%% vs training %.1f%% (gap %.1f points); best validation loss %.4g at epoch "
+      format_text("validation %s %.1f%% vs training %.1f%% (gap %.1f points); best validation loss %.4g at epoch "
                   "%d; validation loss by epoch: %s%s",
-                  100.0 * last.validation_accuracy, 100.0 * on_train->accuracy, 100.0 * gap, report->best_validation_loss,
+                  measure, 100.0 * validation_score, 100.0 * train_score, 100.0 * gap, report->best_validation_loss,
                   report->best_epoch, curve.c_str(),
-                  wide ? ". It overfits: add data or augmentation, regularise (weight decay, dropout), or stop early" : "")));
+                  wide ? ". It overfits: add data or augmentation, regularise (weight decay, dropout), or stop early" : ""));
+  generalisation.curves = {training_curve, validation_curve};
+  results.push_back(std::move(generalisation));
   return results;
 }
 

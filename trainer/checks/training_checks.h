@@ -2,8 +2,9 @@
 // run, then
 //
 //   train.capacity        training accuracy after the run                 fail below 95%
+//                         (regression: R^2 = 1 - MSE / var(y))             fail below 0.5
 //   train.generalisation  validation tracked every epoch, best epoch kept   warn when train - validation
-//                                                                           accuracy > 10 points
+//                                                                           accuracy (R^2) > 10 points
 //   train.lr_default      the optimiser and schedule used                  warn when the schedule drives
 //                                                                           the rate below 1% before the
 //                                                                           last 10% of steps
@@ -17,6 +18,7 @@ namespace preflight {
 struct TrainingCheckConfig {
   TrainConfig train;                     // the full run: Adam at 3e-4, constant, by default
   double capacity_target = 0.95;         // training accuracy
+  double capacity_target_r2 = 0.5;       // regression: training R^2 (1 - MSE / var(y))
   double generalisation_gap_warn = 0.10; // train - validation accuracy
   double schedule_floor = 0.01;          // of the base rate, before the last 10% of steps
   std::string optimizer = "adam";        // what the model was exported with (reported)
