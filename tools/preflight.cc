@@ -375,6 +375,13 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
+// Exit 1 means a check failed; any error before or after the checks (bad data, a model that does
+// not load, a report that cannot be written) is exit 2.
+int refuse(const Status& status) {
+  report(status);
+  return kExitBadInput;
+}
+
 int check(const CheckFlags& flags, ExportFlags export_flags) {
   const std::string data_path = flags.data.empty() ? std::string(PREFLIGHT_BUNDLED_DATA) + "/digits.csv.gz" : flags.data;
   const float scale = flags.scale > 0 ? flags.scale : (flags.data.empty() ? 1.0f / 16.0f : 1.0f);
@@ -387,11 +394,11 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   RecipeOptions recipe;
   if (!flags.config.empty()) {
     const Status status = apply_threshold_file(&recipe, flags.config);
-    if (!status.is_ok()) return report(status);
+    if (!status.is_ok()) return refuse(status);
   }
   for (const std::string& assignment : flags.set) {
     const Status status = set_threshold(&recipe, assignment);
-    if (!status.is_ok()) return report(status);
+    if (!status.is_ok()) return refuse(status);
   }
 
   // The model: a .pfb file, or a reference model built for the data (mlp takes any number of
@@ -401,27 +408,27 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   const std::vector<std::string>& names = models::model_names();
   if (!flags.model.empty() && (is_file(flags.model) || std::find(names.begin(), names.end(), flags.model) == names.end())) {
     Result<Model> model = Model::load_file(flags.model.c_str());
-    if (!model.is_ok()) return report(model.status());
+    if (!model.is_ok()) return refuse(model.status());
     graph = graph::read_graph(*model);
   } else {
     Result<Dataset> peek = load_dataset(data_path, options);
-    if (!peek.is_ok()) return report(peek.status());
+    if (!peek.is_ok()) return refuse(peek.status());
     models::ModelShape shape;
     if (model_name == "mlp") shape.inputs = peek->sample_elements();
     shape.outputs = flags.regression ? 1 : std::max<int64_t>(2, peek->num_classes());
     Result<graph::Graph> built = models::build_model(model_name, flags.batch, flags.seed, shape);
-    if (!built.is_ok()) return report(built.status());
+    if (!built.is_ok()) return refuse(built.status());
     graph = std::move(built).value();
     model_name += flags.model.empty() ? " (bundled)" : " (reference model, built for the data)";
   }
   Status status = graph::set_batch(&graph, flags.batch);
   if (status.is_ok() && graph.find_method("train_step") < 0) status = add_training(&graph, export_flags);
-  if (!status.is_ok()) return report(status.with_context("%s: ", model_name.c_str()));
+  if (!status.is_ok()) return refuse(status.with_context("%s: ", model_name.c_str()));
 
   Dataset train_split, validation_split;
   status = load_splits(data_path, flags.validation_data, options, scale, sample_of(graph), 0.2, flags.seed,
                        flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
-  if (!status.is_ok()) return report(status);
+  if (!status.is_ok()) return refuse(status);
   recipe.init_bias = flags.init_bias;
   recipe.skeleton.train.batch = flags.batch;
   recipe.skeleton.train.lr = flags.lr;
@@ -435,7 +442,7 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   recipe.training.optimizer = export_flags.optimizer;
   if (!flags.out.empty()) {
     if (::mkdir(flags.out.c_str(), 0755) != 0 && errno != EEXIST) {
-      return report(Status::error(Error::kIoError, "%s: cannot create the report folder: %s", flags.out.c_str(),
+      return refuse(Status::error(Error::kIoError, "%s: cannot create the report folder: %s", flags.out.c_str(),
                                   std::strerror(errno)));
     }
     recipe.folder = flags.out;
@@ -458,7 +465,7 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
     for (const auto& file : {std::make_pair(std::string("report.json"), &json), std::make_pair(std::string("report.html"), &html)}) {
       const std::string path = flags.out + "/" + file.first;
       status = write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(file.second->data()), file.second->size());
-      if (!status.is_ok()) return report(status);
+      if (!status.is_ok()) return refuse(status);
       if (!flags.json) std::printf("wrote %s\n", path.c_str());
     }
   }

@@ -117,5 +117,31 @@ TEST_CASE("data checks: duplicates above 1% warn with their rows; outliers warn 
   CHECK(test::contains(r.explanation.c_str(), "row 17 feature 4 = 1e+06"));
 }
 
+TEST_CASE("data.outliers: sentinels and unit mistakes warn; skewed but healthy features and sparse pixels do not") {
+  Dataset digits = load("data/digits.csv.gz");
+  Dataset train, validation;
+  split(digits, &train, &validation);
+  // Border pixels that are 0 in nearly every image are not scored; rare strokes are not outliers.
+  const CheckResult healthy = check_outliers(train, DataCheckThresholds());
+  CHECK_MESSAGE(healthy.verdict == Verdict::kPass, healthy.explanation);
+  CHECK(test::contains(healthy.explanation.c_str(), "near-constant"));
+
+  split(load("data/iris.csv"), &train, &validation);
+  Dataset sentinel = train;
+  sentinel.features[static_cast<size_t>(7 * 4 + 2)] = -999.0f;  // "missing", the old way
+  const CheckResult r = check_outliers(sentinel, DataCheckThresholds());
+  CHECK(r.verdict == Verdict::kWarn);
+  CHECK_MESSAGE(test::contains(r.explanation.c_str(), "row 7 feature 2 = -999"), r.explanation);
+  CHECK(test::contains(r.explanation.c_str(), "samples far from the rest: row 7"));
+  // Two identical sentinels still stand apart from the rest as a pair.
+  sentinel.features[static_cast<size_t>(9 * 4 + 2)] = -999.0f;
+  CHECK(test::contains(check_outliers(sentinel, DataCheckThresholds()).explanation.c_str(), "row 9 feature 2 = -999"));
+  // A larger gap threshold lets them through.
+  DataCheckThresholds lenient;
+  lenient.outlier_gap = 50.0;
+  lenient.outlier_z = 50.0;
+  CHECK(check_outliers(sentinel, lenient).verdict == Verdict::kPass);
+}
+
 }  // namespace
 }  // namespace preflight

@@ -91,5 +91,33 @@ TEST_CASE("planted: a backward with its sign flipped fails skeleton.gradients an
   CHECK_MESSAGE(test::contains(r.explanation.c_str(), "tensor 'linear_2.weight' (relative error"), r.explanation);
 }
 
+TEST_CASE("planted: the flipped backward also fails on regression, where rounding of outputs near 150 is allowed for") {
+  DataOptions options;
+  options.regression = true;
+  options.labels_path = test::source_path("data/diabetes_target.csv.gz");
+  Result<Dataset> data = load_dataset(test::source_path("data/diabetes_data_raw.csv.gz"), options);
+  REQUIRE(data.is_ok());
+  Dataset train, validation;
+  REQUIRE(split_dataset(*data, 0.2, 0, &train, &validation).is_ok());
+  standardize(&train, &validation);
+  models::ModelShape shape;
+  shape.inputs = 10;
+  shape.outputs = 1;
+  Result<graph::Graph> g = models::build_model("mlp", 8, 2, shape);
+  REQUIRE(g.is_ok());
+  graph::TrainingOptions training;
+  training.loss = graph::LossKind::kMse;
+  REQUIRE(graph::add_training_methods(&*g, training).is_ok());
+  REQUIRE(graph::set_final_bias(&*g, prior_bias(train, 0)).is_ok());
+  const CheckResult healthy = check_gradients(*g, train, GradientCheckConfig());
+  CHECK_MESSAGE(healthy.verdict == Verdict::kPass, healthy.explanation);
+  static const Backend wrong = {"wrong-relu-backward", all_nodes, forward_kernel, backward_kernel};
+  GradientCheckConfig config;
+  config.session.backend = &wrong;
+  const CheckResult r = check_gradients(*g, train, config);
+  CHECK(r.verdict == Verdict::kFail);
+  CHECK_MESSAGE(test::contains(r.explanation.c_str(), "tensor 'linear_2.weight' (relative error"), r.explanation);
+}
+
 }  // namespace
 }  // namespace preflight

@@ -321,5 +321,33 @@ TEST_CASE("tabular data: a labels CSV beside the features, whitespace-separated 
   CHECK(validation.features == std::vector<float>{0, 2});
 }
 
+TEST_CASE("train.prediction_dynamics: the true class's probability of fixed validation rows, every tenth of the run") {
+  Dataset digits = load("data/digits.csv.gz");
+  for (float& v : digits.features) v /= 16.0f;
+  Dataset train, validation;
+  REQUIRE(split_dataset(digits, 0.2, 1, &train, &validation).is_ok());
+  graph::Graph g = exported("mlp", models::ModelShape(), 32, "cross_entropy");
+  SkeletonConfig config;
+  config.steps = 50;
+  CheckResult dynamics;
+  const CheckResult decreases = check_loss_decreases(trainer_factory(g), train, config, nullptr, &validation, &dynamics);
+  REQUIRE(decreases.verdict == Verdict::kPass);
+  REQUIRE(decreases.curves.size() == 2);  // training (every step) and validation (every 5 steps, from step 0)
+  CHECK(decreases.curves[0].x.size() == 50);
+  CHECK(decreases.curves[1].x == std::vector<double>{0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50});
+  REQUIRE(dynamics.id == "train.prediction_dynamics");
+  REQUIRE(dynamics.curves.size() == 8);
+  const std::string first_label = std::to_string(validation.labels[0]);
+  CHECK(dynamics.curves[0].name == "row 1 (label " + first_label + ")");
+  double start = 0.0, end = 0.0;
+  for (const Curve& curve : dynamics.curves) {
+    REQUIRE(curve.y.size() == 11);
+    for (double p : curve.y) CHECK((p >= 0.0 && p <= 1.0));
+    start += curve.y.front(), end += curve.y.back();
+  }
+  CHECK(start / 8 < 0.2);  // near 1/10 at initialisation
+  CHECK(end / 8 > 0.5);    // learned
+}
+
 }  // namespace
 }  // namespace preflight

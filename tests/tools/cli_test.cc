@@ -300,5 +300,89 @@ TEST_CASE("cli: check fails (exit 1) on data with a NaN, --json prints the repor
   CHECK(missing.exit_code == 2);
 }
 
+// The recipe's acceptance: on healthy set-ups every check passes. Skipped only where a check
+// does not apply (no --init-bias asked; no class labels in regression; no report folder for the
+// evidence); the one warning is data.outliers on breast_cancer, whose "area error" and "perimeter
+// error" features hold values 10 to 12 standard deviations out, isolated from the rest: real,
+// and worth a look, which is what a warning is for.
+TEST_CASE("cli: check passes on the healthy set-ups (digits cnn8 and mlp, iris, wine, breast cancer, diabetes)") {
+  struct Setup {
+    const char* name;
+    std::string arguments;
+    bool regression, init_bias;
+  };
+  const std::string data = test::source_path("data");
+  const Setup setups[] = {
+      {"digits mlp", "mlp", false, false},
+      {"iris mlp", "mlp --data " + data + "/iris.csv --standardize", false, false},
+      {"wine mlp", "mlp --data " + data + "/wine_data.csv --standardize", false, false},
+      {"breast_cancer mlp, bias at the prior", "mlp --data " + data + "/breast_cancer.csv --standardize --init-bias", false, true},
+      {"diabetes mlp, MSE, bias at the target mean",
+       "mlp --data " + data + "/diabetes_data_raw.csv.gz --labels " + data +
+           "/diabetes_target.csv.gz --regression --standardize --init-bias",
+       true, true},
+  };
+  for (const Setup& setup : setups) {
+    CommandResult result = run_cli("check " + setup.arguments + " --json --out ''");
+    INFO(setup.name);
+    CHECK_MESSAGE(result.exit_code == 0, result.output);
+    const size_t brace = result.output.find('{');
+    REQUIRE(brace != std::string::npos);
+    const nlohmann::json report = nlohmann::json::parse(result.output.substr(brace));
+    CHECK(report["checks"].size() == 19);
+    for (const auto& check : report["checks"]) {
+      const std::string id = check["id"];
+      const std::string verdict = check["verdict"];
+      const bool may_skip = (id == "skeleton.init_bias" && !setup.init_bias) ||
+                            (setup.regression && (id == "data.labels" || id == "data.balance")) ||
+                            id == "skeleton.input_view" || id == "train.first_layer";
+      const bool may_warn = std::string(setup.name).rfind("breast_cancer", 0) == 0 && id == "data.outliers";
+      const std::string expected = may_skip ? "skipped" : (may_warn ? "warn" : "pass");
+      CHECK_MESSAGE(verdict == expected, id << ": " << check["explanation"].get<std::string>());
+    }
+  }
+}
+
+TEST_CASE("cli: check --set, --config and --list-thresholds; a bad threshold exits 2 naming it") {
+  CommandResult listed = run_cli("check --list-thresholds");
+  CHECK(listed.exit_code == 0);
+  CHECK(test::contains(listed.output.c_str(), "skeleton.steps"));
+  CHECK(test::contains(listed.output.c_str(), "data.outlier_z"));
+
+  // A threshold no healthy model meets makes its check fail: the flag reaches the check.
+  const std::string iris = "mlp --data " + test::source_path("data/iris.csv") + " --standardize --json --out ''";
+  CommandResult strict = run_cli("check " + iris + " --set skeleton.input_independent_margin=0.999");
+  CHECK(strict.exit_code == 1);
+  CHECK(test::contains(strict.output.c_str(), "needed 100%"));
+
+  const std::string config = out_path("thresholds.json");
+  const std::string text = "{\"skeleton.init_loss_tolerance\": 0.0001}";
+  REQUIRE(write_file_atomic(config.c_str(), reinterpret_cast<const uint8_t*>(text.data()), text.size()).is_ok());
+  CommandResult from_file = run_cli("check " + iris + " --config " + config);
+  CHECK(from_file.exit_code == 1);
+  CHECK(test::contains(from_file.output.c_str(), "tolerance 0%"));
+
+  CommandResult unknown = run_cli("check --set skeleton.stepz=3");
+  CHECK(unknown.exit_code == 2);
+  CHECK(test::contains(unknown.output.c_str(), "unknown threshold 'skeleton.stepz'"));
+  CommandResult missing = run_cli("check --config /nonexistent.json");
+  CHECK(missing.exit_code == 2);
+  CHECK(test::contains(missing.output.c_str(), "/nonexistent.json: cannot open"));
+  CommandResult bad_model = run_cli("check mlp --data " + test::source_path("data/iris.csv") + " --regression --labels /nonexistent.csv");
+  CHECK(bad_model.exit_code == 2);
+}
+
+TEST_CASE("cli: check writes report.json, report.html and the evidence into --out") {
+  const std::string folder = out_path("report_iris");
+  CommandResult result = run_cli("check mlp --data " + test::source_path("data/iris.csv") + " --standardize --out " + folder);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+  for (const char* file : {"report.json", "report.html", "input_view.csv", "first_layer.png", "data_stats.csv"}) {
+    CHECK_MESSAGE(graph::read_file(folder + "/" + file).is_ok(), file);
+  }
+  CommandResult unwritable = run_cli("check mlp --data " + test::source_path("data/iris.csv") + " --out /proc/none/report");
+  CHECK(unwritable.exit_code == 2);
+  CHECK(test::contains(unwritable.output.c_str(), "cannot create the report folder"));
+}
+
 }  // namespace
 }  // namespace preflight

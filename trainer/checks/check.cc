@@ -26,12 +26,25 @@ CheckResult make_result(const char* id, Verdict verdict, double measured, double
 }
 
 std::string format_text(const char* pattern, ...) {
-  char buffer[1024];
-  va_list args;
+  char buffer[512];
+  va_list args, again;
   va_start(args, pattern);
-  std::vsnprintf(buffer, sizeof buffer, pattern, args);
+  va_copy(again, args);
+  const int needed = std::vsnprintf(buffer, sizeof buffer, pattern, args);
   va_end(args);
-  return buffer;
+  if (needed < 0) {
+    va_end(again);
+    return std::string();
+  }
+  if (static_cast<size_t>(needed) < sizeof buffer) {
+    va_end(again);
+    return std::string(buffer, static_cast<size_t>(needed));
+  }
+  std::string text(static_cast<size_t>(needed) + 1, '\0');  // longer texts: sized exactly
+  std::vsnprintf(&text[0], text.size(), pattern, again);
+  va_end(again);
+  text.resize(static_cast<size_t>(needed));
+  return text;
 }
 
 }  // namespace preflight

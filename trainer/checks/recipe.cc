@@ -181,12 +181,19 @@ std::string report_json(const Report& report) {
   json checks = json::array();
   const auto number = [](double value) { return std::isfinite(value) ? json(value) : json(nullptr); };
   for (const CheckResult& check : report.checks) {
+    json curves = json::array();
+    for (const Curve& curve : check.curves) {
+      json ys = json::array();
+      for (double y : curve.y) ys.push_back(number(y));
+      curves.push_back({{"name", curve.name}, {"x", curve.x}, {"y", ys}});
+    }
     checks.push_back({{"id", check.id},
                       {"verdict", verdict_name(check.verdict)},
                       {"measured", number(check.measured)},
                       {"threshold", number(check.threshold)},
                       {"explanation", check.explanation},
-                      {"evidence", check.evidence}});
+                      {"evidence", check.evidence},
+                      {"curves", curves}});
   }
   const json document = {{"schema", "preflight.report"},
                          {"version", kReportSchemaVersion},

@@ -102,7 +102,7 @@ std::string html_escape(const std::string& text) {
 }
 
 std::string svg_chart(const std::string& title, const std::vector<Curve>& curves, const std::string& x_label,
-                      const std::string& y_label, bool log_y) {
+                      const std::string& y_label, bool log_y, double y_min, double y_max) {
   const double width = 720, height = 340, left = 70, right = 200, top = 30, bottom = 45;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   double x_low = INFINITY, x_high = -INFINITY, y_low = INFINITY, y_high = -INFINITY;
@@ -124,6 +124,7 @@ std::string svg_chart(const std::string& title, const std::vector<Curve>& curves
   if (y_high == y_low) y_high = y_low + 1, y_low -= 1;
   const double y_pad = 0.04 * (y_high - y_low);
   y_low -= y_pad, y_high += y_pad;
+  if (std::isfinite(y_min) && std::isfinite(y_max) && y_max > y_min && !log_y) y_low = y_min, y_high = y_max;
   const auto px = [&](double x) { return left + (x - x_low) / (x_high - x_low) * plot_w; };
   const auto py = [&](double y) { return top + (1.0 - (y - y_low) / (y_high - y_low)) * plot_h; };
   svg += format_text("<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>\n", left, top,
@@ -154,7 +155,7 @@ std::string svg_chart(const std::string& title, const std::vector<Curve>& curves
     const char* color = kPalette[c % (sizeof kPalette / sizeof kPalette[0])];
     std::string points;
     const auto flush = [&]() {
-      if (!points.empty()) svg += format_text("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"%s\"/>\n", color, points.c_str());
+      if (!points.empty()) svg += std::string("<polyline fill=\"none\" stroke=\"") + color + "\" stroke-width=\"1.6\" points=\"" + points + "\"/>\n";
       points.clear();
     };
     const Curve& curve = curves[c];
@@ -237,7 +238,8 @@ std::string report_html(const Report& report, const std::string& folder) {
     const bool classification = report.classes > 0;
     html += "<h2>Prediction dynamics</h2>\n<figure>" +
             svg_chart("Predictions on a fixed batch during training", dynamics, "step",
-                      classification ? "probability of the true class" : "prediction", false) +
+                      classification ? "probability of the true class" : "prediction", false,
+                      classification ? 0.0 : NAN, classification ? 1.0 : NAN) +
             "<figcaption>Each line is one fixed row; healthy training moves them steadily " +
             std::string(classification ? "towards 1" : "towards their targets") +
             " without wild oscillation.</figcaption></figure>\n";

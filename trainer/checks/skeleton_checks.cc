@@ -153,7 +153,7 @@ CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& trai
                                            static_cast<double>(fixed.targets[static_cast<size_t>(r)]));
   }
   if (validation || dynamics) {
-    run.observe_every = std::max<int64_t>(1, config.steps / 20);
+    run.observe_every = std::max<int64_t>(1, config.steps / 10);
     run.observe = [&](Trainer& observed, int64_t step) -> Status {
       if (validation && validation->rows) {
         Result<Evaluation> on_validation = observed.evaluate(*validation);
