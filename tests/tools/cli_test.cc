@@ -302,9 +302,9 @@ TEST_CASE("cli: check fails (exit 1) on data with a NaN, --json prints the repor
 
 // The recipe's acceptance: on healthy set-ups every check passes. Skipped only where a check
 // does not apply (no --init-bias asked; no class labels in regression; no report folder for the
-// evidence); the one warning is data.outliers on breast_cancer, whose "area error" and "perimeter
-// error" features hold values 10 to 12 standard deviations out, isolated from the rest: real,
-// and worth a look, which is what a warning is for.
+// evidence); the one warning is data.outliers on breast_cancer, whose radius, perimeter, area and
+// concavity "error" features hold values 8 to 12 standard deviations out, isolated from the rest:
+// real, and worth a look, which is what a warning is for.
 TEST_CASE("cli: check passes on the healthy set-ups (digits cnn8 and mlp, iris, wine, breast cancer, diabetes)") {
   struct Setup {
     const char* name;
