@@ -366,7 +366,7 @@ struct CheckFlags {
   bool init_bias = false;
   bool regression = false;
   bool standardize = false;
-  int epochs = 30;
+  int epochs = 0;  // 0: at least 30 epochs and at least 1000 steps
   float full_lr = 3e-4f;
 };
 
@@ -437,7 +437,10 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   recipe.full = flags.full;
   recipe.training.train.batch = flags.batch;
   recipe.training.train.seed = flags.seed;
-  recipe.training.train.epochs = flags.epochs;
+  // Small data sets take few steps per epoch: the full run gets at least 1000 steps.
+  const int64_t batches = (train_split.rows + flags.batch - 1) / flags.batch;
+  recipe.training.train.epochs =
+      flags.epochs > 0 ? flags.epochs : static_cast<int>(std::max<int64_t>(30, (1000 + batches - 1) / batches));
   recipe.training.train.lr = flags.full_lr;
   recipe.training.optimizer = export_flags.optimizer;
   if (!flags.out.empty()) {
@@ -526,7 +529,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
   train_cmd->add_option("--data,-d", train_flags.data, "Data: .csv/.csv.gz (label in the last column), .npz (x, y), "
                                                        ".npy or IDX features with --labels")->required();
-  train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy or IDX) for .npy or IDX features");
+  train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
   train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str();
   train_cmd->add_flag("--regression", train_flags.regression, "Labels are float targets (use with --loss mse)");
   train_cmd->add_flag("--standardize", train_flags.standardize,
@@ -570,7 +573,7 @@ int main(int argc, char** argv) {
                         "with --labels; omitted: the bundled digits");
   check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own (else 20% of --data)");
   check_cmd->add_option("--labels", check_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
-  check_cmd->add_flag("--regression", check_flags.regression, "Labels are float targets; the loss is MSE");
+  check_cmd->add_flag("--regression", check_flags.regression, "Labels are float targets; the loss is MSE (sets --loss mse)");
   check_cmd->add_flag("--standardize", check_flags.standardize,
                       "Standardise every feature with the training split's mean and standard deviation");
   check_cmd->add_option("--scale", check_flags.scale, "Multiply every feature by this (default: 1/16 for the bundled digits, else 1)");
@@ -583,7 +586,8 @@ int main(int argc, char** argv) {
   check_cmd->add_flag("--full", check_flags.full, "Also train fully and check capacity, generalisation and the schedule");
   check_cmd->add_flag("--init-bias", check_flags.init_bias,
                       "Start the final bias at the log class priors (the target mean for regression) and check it");
-  check_cmd->add_option("--epochs", check_flags.epochs, "Epochs of the --full run")->capture_default_str();
+  check_cmd->add_option("--epochs", check_flags.epochs,
+                        "Epochs of the --full run (default: 30, or more to make at least 1000 steps on small data)");
   check_cmd->add_option("--full-lr", check_flags.full_lr, "Learning rate of the --full run (the recipe's default: Adam at 3e-4)")
       ->capture_default_str();
   check_cmd->add_option("--set", check_flags.set, "Set a threshold, NAME=VALUE (repeatable; --list-thresholds names them)");

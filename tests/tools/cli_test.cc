@@ -343,6 +343,25 @@ TEST_CASE("cli: check passes on the healthy set-ups (digits cnn8 and mlp, iris, 
   }
 }
 
+TEST_CASE("cli: check --full on small tabular data runs long enough to pass capacity (iris; diabetes by R^2)") {
+  const std::string data = test::source_path("data");
+  for (const std::string& arguments :
+       {"mlp --data " + data + "/iris.csv --standardize",
+        "mlp --data " + data + "/diabetes_data_raw.csv.gz --labels " + data +
+            "/diabetes_target.csv.gz --regression --standardize --init-bias"}) {
+    CommandResult result = run_cli("check " + arguments + " --full --json --out ''");
+    INFO(arguments);
+    CHECK_MESSAGE(result.exit_code == 0, result.output);
+    const size_t brace = result.output.find('{');
+    REQUIRE(brace != std::string::npos);
+    const nlohmann::json report = nlohmann::json::parse(result.output.substr(brace));
+    REQUIRE(report["checks"].size() == 22);
+    for (const auto& check : report["checks"]) {
+      if (check["id"] == "train.capacity") CHECK_MESSAGE(check["verdict"] == "pass", check["explanation"].get<std::string>());
+    }
+  }
+}
+
 TEST_CASE("cli: check --set, --config and --list-thresholds; a bad threshold exits 2 naming it") {
   CommandResult listed = run_cli("check --list-thresholds");
   CHECK(listed.exit_code == 0);
