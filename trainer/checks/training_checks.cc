@@ -79,8 +79,15 @@ std::vector<CheckResult> run_training_checks(const TrainerFactory& make, const D
   Curve training_curve, validation_curve;
   training_curve.name = "training";
   validation_curve.name = "validation";
-  for (const EpochLog& epoch : report->epochs) {
-    curve += format_text("%s%.3g", curve.empty() ? "" : " ", epoch.validation_loss);
+  const size_t epochs = report->epochs.size();
+  for (size_t e = 0; e < epochs; ++e) {
+    const EpochLog& epoch = report->epochs[e];
+    // Long runs list their first and last 5 epochs (the report plots all of them).
+    if (epochs <= 12 || e < 5 || e + 5 >= epochs) {
+      curve += format_text("%s%.3g", curve.empty() ? "" : " ", epoch.validation_loss);
+    } else if (e == 5) {
+      curve += " ...";
+    }
     training_curve.x.push_back(epoch.epoch);
     training_curve.y.push_back(epoch.train_loss);
     validation_curve.x.push_back(epoch.epoch);
