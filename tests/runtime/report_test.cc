@@ -30,6 +30,13 @@ Dataset load(const std::string& file, DataOptions options = DataOptions()) {
   return std::move(data).value();
 }
 
+// The bundled digits scaled to [0, 1], split 80/20 with seed 1.
+void digit_splits(Dataset* train, Dataset* validation) {
+  Dataset digits = load("data/digits.csv.gz");
+  for (float& v : digits.features) v /= 16.0f;
+  REQUIRE(split_dataset(digits, 0.2, 1, train, validation).is_ok());
+}
+
 struct Decoded {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;
@@ -200,10 +207,8 @@ TEST_CASE("svg charts: a polyline per curve, gaps at non-finite values, a log sc
 }
 
 TEST_CASE("report.html: self-contained, every check id, the charts and the embedded images") {
-  Dataset digits = load("data/digits.csv.gz");
-  for (float& v : digits.features) v /= 16.0f;
   Dataset train, validation;
-  REQUIRE(split_dataset(digits, 0.2, 1, &train, &validation).is_ok());
+  digit_splits(&train, &validation);
   graph::Graph g = exported("cnn8", models::ModelShape(), 32, "cross_entropy");
   REQUIRE(reshape_samples(&train, make_desc(DType::F32, {8, 8, 1})).is_ok());
   REQUIRE(reshape_samples(&validation, make_desc(DType::F32, {8, 8, 1})).is_ok());
@@ -322,10 +327,8 @@ TEST_CASE("tabular data: a labels CSV beside the features, whitespace-separated 
 }
 
 TEST_CASE("train.prediction_dynamics: the true class's probability of fixed validation rows, every tenth of the run") {
-  Dataset digits = load("data/digits.csv.gz");
-  for (float& v : digits.features) v /= 16.0f;
   Dataset train, validation;
-  REQUIRE(split_dataset(digits, 0.2, 1, &train, &validation).is_ok());
+  digit_splits(&train, &validation);
   graph::Graph g = exported("mlp", models::ModelShape(), 32, "cross_entropy");
   SkeletonConfig config;
   config.steps = 50;

@@ -47,6 +47,21 @@ Status run(Session& session, const char* method, const std::vector<const void*>&
   return session.run(method, in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()));
 }
 
+// Appends `prefix`_sum_of_squares: loss = sum((a - b)^2), an MseLoss with Sum reduction, whose
+// output is the new tensor `prefix`_loss. Returns that tensor; the node is the graph's last.
+int add_sum_of_squares(graph::Graph* g, const std::string& prefix, int a, int b) {
+  const int loss = graph::add_tensor(g, prefix + "_loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
+  graph::Node mse;
+  mse.name = prefix + "_sum_of_squares";
+  mse.op = OpType::MseLoss;
+  mse.attrs.kind = fb::Attrs::LossAttrs;
+  mse.attrs.loss.reduction = fb::Reduction::Sum;
+  mse.inputs = {a, b};
+  mse.outputs = {loss};
+  g->nodes.push_back(mse);
+  return loss;
+}
+
 }  // namespace
 
 CheckResult check_batch_independence(const graph::Graph& original, const Dataset& data, const GradientCheckConfig& config) {
@@ -68,21 +83,13 @@ CheckResult check_batch_independence(const graph::Graph& original, const Dataset
   const int mask = graph::add_tensor(&g, "independence_mask", p_desc, fb::TensorRole::Input);
   const int masked = graph::add_tensor(&g, "independence_masked", p_desc, fb::TensorRole::Activation);
   const int zero = graph::add_tensor(&g, "independence_zero", p_desc, fb::TensorRole::Constant);
-  const int loss = graph::add_tensor(&g, "independence_loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
   graph::Node mul;
   mul.name = "independence_mul";
   mul.op = OpType::Mul;
   mul.inputs = {prediction, mask};
   mul.outputs = {masked};
   g.nodes.push_back(mul);
-  graph::Node mse;
-  mse.name = "independence_sum_of_squares";
-  mse.op = OpType::MseLoss;
-  mse.attrs.kind = fb::Attrs::LossAttrs;
-  mse.attrs.loss.reduction = fb::Reduction::Sum;
-  mse.inputs = {masked, zero};
-  mse.outputs = {loss};
-  g.nodes.push_back(mse);
+  const int loss = add_sum_of_squares(&g, "independence", masked, zero);
   std::vector<int> forward = infer.nodes;
   forward.push_back(static_cast<int>(g.nodes.size()) - 2);
   forward.push_back(static_cast<int>(g.nodes.size()) - 1);
@@ -169,15 +176,7 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
   const TensorDesc p_desc = g.tensors[static_cast<size_t>(prediction)].desc;
   if (p_desc.dtype != DType::F32) return make_result(id, Verdict::kSkipped, 0, 0, "the predictions are not f32");
   const int target = graph::add_tensor(&g, "gradient_check_target", p_desc, fb::TensorRole::Input);
-  const int loss = graph::add_tensor(&g, "gradient_check_loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
-  graph::Node mse;
-  mse.name = "gradient_check_sum_of_squares";
-  mse.op = OpType::MseLoss;
-  mse.attrs.kind = fb::Attrs::LossAttrs;
-  mse.attrs.loss.reduction = fb::Reduction::Sum;
-  mse.inputs = {prediction, target};
-  mse.outputs = {loss};
-  g.nodes.push_back(mse);
+  const int loss = add_sum_of_squares(&g, "gradient_check", prediction, target);
   std::vector<int> forward = infer.nodes;
   forward.push_back(static_cast<int>(g.nodes.size()) - 1);
   Result<graph::BackwardGraph> backward = graph::append_backward(&g, forward, loss, parameters);
