@@ -56,7 +56,11 @@ Value GraphBuilder::add_tensor(const std::string& name, const TensorDesc& desc, 
 }
 
 Value GraphBuilder::input(const std::string& name, DType dtype, std::initializer_list<int64_t> dims) {
-  const Value value = add_tensor(name, make_desc(dtype, dims), fb::TensorRole::Input);
+  return input(name, make_desc(dtype, dims));
+}
+
+Value GraphBuilder::input(const std::string& name, const TensorDesc& desc) {
+  const Value value = add_tensor(name, desc, fb::TensorRole::Input);
   inputs_.push_back(value.id);
   return value;
 }
@@ -78,7 +82,7 @@ Value GraphBuilder::constant(const std::string& name, const TensorDesc& desc, co
   return value;
 }
 
-Value GraphBuilder::running_statistic(const std::string& name, const TensorDesc& desc, const std::vector<float>& values) {
+Value GraphBuilder::buffer(const std::string& name, const TensorDesc& desc, const std::vector<float>& values) {
   const Value value = parameter(name, desc, values);
   if (value.valid()) graph_.tensors[static_cast<size_t>(value.id)].role = fb::TensorRole::Buffer;
   return value;
@@ -90,7 +94,7 @@ Value GraphBuilder::add_uniform_parameter(const std::string& name, const TensorD
   return parameter(name, desc, values);
 }
 
-Value GraphBuilder::node(OpType op, const OpAttrs& attrs, const std::vector<Value>& inputs) {
+Value GraphBuilder::node(OpType op, const OpAttrs& attrs, const std::vector<Value>& inputs, const std::string& name) {
   if (!status_.is_ok()) return Value{};
   const OpDef* def = find_op(op);
   if (!def) {
@@ -99,7 +103,7 @@ Value GraphBuilder::node(OpType op, const OpAttrs& attrs, const std::vector<Valu
   }
   std::vector<TensorDesc> descs;
   Node node;
-  node.name = next_name(def->name);
+  node.name = name.empty() ? next_name(def->name) : name;
   node.op = op;
   node.attrs = attrs;
   for (const Value& v : inputs) {
@@ -260,8 +264,8 @@ Value GraphBuilder::batch_norm(Value x, float epsilon) {
   attrs.norm.epsilon = epsilon;
   return node(OpType::BatchNorm, attrs,
               {x, parameter(name + ".scale", vector, ones), parameter(name + ".bias", vector, zeros),
-               running_statistic(name + ".running_mean", vector, zeros),
-               running_statistic(name + ".running_var", vector, ones)});
+               buffer(name + ".running_mean", vector, zeros),
+               buffer(name + ".running_var", vector, ones)});
 }
 
 Value GraphBuilder::layer_norm(Value x, int axis, float epsilon, bool affine) {

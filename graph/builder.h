@@ -39,9 +39,13 @@ class GraphBuilder {
   explicit GraphBuilder(uint64_t seed = 0) : rng_(seed) {}
 
   Value input(const std::string& name, DType dtype, std::initializer_list<int64_t> dims);
+  Value input(const std::string& name, const TensorDesc& desc);
   // A persistent tensor with the given bytes (role Parameter or Constant).
   Value parameter(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
   Value constant(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
+  // A Buffer: persistent, not trained, updated by training-mode running statistics (batch norm's
+  // running mean and variance).
+  Value buffer(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
 
   Value linear(Value x, int64_t out_features, bool bias = true);
   Value matmul(Value a, Value b, bool transpose_a = false, bool transpose_b = false);
@@ -74,8 +78,9 @@ class GraphBuilder {
   Value softmax_cross_entropy(Value logits, Value labels, fb::Reduction reduction = fb::Reduction::Mean);
   Value mse_loss(Value prediction, Value target, fb::Reduction reduction = fb::Reduction::Mean);
 
-  // Adds any node from its op and attributes: the general form the helpers above use.
-  Value node(OpType op, const OpAttrs& attrs, const std::vector<Value>& inputs);
+  // Adds any node from its op and attributes: the general form the helpers above use. `name`
+  // names the node (and its output, name + ".out"); empty: op_N.
+  Value node(OpType op, const OpAttrs& attrs, const std::vector<Value>& inputs, const std::string& name = "");
 
   // Marks `value` as a model output named `name`.
   void output(Value value, const std::string& name);
@@ -89,8 +94,6 @@ class GraphBuilder {
 
  private:
   Value add_tensor(const std::string& name, const TensorDesc& desc, fb::TensorRole role);
-  // A Buffer: persistent, not trained, updated by training-mode running statistics.
-  Value running_statistic(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
   Value add_uniform_parameter(const std::string& name, const TensorDesc& desc, float bound);
   std::string next_name(const char* op);
   bool fail(const Status& status);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/models/models.h"
+#include "graph/import/onnx_import.h"
 #include "graph/training.h"
 #include "graph/json.h"
 #include "graph/serialize.h"
@@ -113,11 +114,24 @@ int inspect(const std::string& path, bool list_tensors, bool print_plan) {
   return kExitOk;
 }
 
+// A model from a .pfb file, or from an ONNX file converted in memory (its bytes in `storage`,
+// which must outlive the model).
+Result<Model> load_model(const std::string& path, const graph::OnnxImportOptions& onnx, Bytes* storage) {
+  if (!graph::is_onnx_path(path)) return Model::load_file(path.c_str());
+  Result<graph::Graph> imported = graph::import_onnx(path, onnx);
+  if (!imported.is_ok()) return imported.status();
+  *storage = graph::serialize(*imported);
+  return Model::load_bytes(storage->data(), storage->size());
+}
+
 // ---- run ----
-// Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it.
+// Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it. An
+// ONNX model with a dynamic batch takes the inputs' batch.
 Result<Session> open_for_inputs(const std::string& path, const std::string& method_name,
-                                const std::vector<NpyArray>& inputs, Bytes* storage) {
-  Result<Model> model = Model::load_file(path.c_str());
+                                const std::vector<NpyArray>& inputs, graph::OnnxImportOptions onnx, Bytes* onnx_storage,
+                                Bytes* storage) {
+  if (!inputs.empty() && inputs[0].desc.rank >= 1) onnx.default_batch = inputs[0].desc.dims[0];
+  Result<Model> model = load_model(path, onnx, onnx_storage);
   if (!model.is_ok()) return model.status();
   const int m = model->find_method(method_name.c_str());
   PF_CHECK(m >= 0, Error::kNotFound, "%s: the model has no method '%s'", path.c_str(), method_name.c_str());
@@ -165,15 +179,15 @@ void print_summary(const char* name, const TensorDesc& desc, const float* values
 }
 
 int run(const std::string& path, const std::string& method_name, const std::vector<std::string>& input_paths,
-        const std::vector<std::string>& output_paths) {
+        const std::vector<std::string>& output_paths, const graph::OnnxImportOptions& onnx) {
   std::vector<NpyArray> inputs;
   for (const std::string& input_path : input_paths) {
     Result<NpyArray> array = read_npy(input_path);
     if (!array.is_ok()) return report(array.status());
     inputs.push_back(std::move(array).value());
   }
-  Bytes storage;
-  Result<Session> session = open_for_inputs(path, method_name, inputs, &storage);
+  Bytes onnx_storage, storage;
+  Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, &onnx_storage, &storage);
   if (!session.is_ok()) return report(session.status());
   const Model& model = session->model();
   const MethodInfo& method = model.methods()[static_cast<size_t>(model.find_method(method_name.c_str()))];
@@ -368,6 +382,7 @@ struct CheckFlags {
   bool standardize = false;
   int epochs = 0;  // 0: at least 30 epochs and at least 1000 steps
   float full_lr = 3e-4f;
+  graph::OnnxImportOptions onnx;
 };
 
 bool is_file(const std::string& path) {
@@ -406,7 +421,13 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   graph::Graph graph;
   std::string model_name = flags.model.empty() ? "cnn8" : flags.model;
   const std::vector<std::string>& names = models::model_names();
-  if (!flags.model.empty() && (is_file(flags.model) || std::find(names.begin(), names.end(), flags.model) == names.end())) {
+  if (!flags.model.empty() && graph::is_onnx_path(flags.model)) {
+    graph::OnnxImportOptions onnx = flags.onnx;
+    onnx.default_batch = flags.batch;
+    Result<graph::Graph> imported = graph::import_onnx(flags.model, onnx);
+    if (!imported.is_ok()) return refuse(imported.status());
+    graph = std::move(imported).value();
+  } else if (!flags.model.empty() && (is_file(flags.model) || std::find(names.begin(), names.end(), flags.model) == names.end())) {
     Result<Model> model = Model::load_file(flags.model.c_str());
     if (!model.is_ok()) return refuse(model.status());
     graph = graph::read_graph(*model);
@@ -475,6 +496,29 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   return result.failed() ? kExitFailed : kExitOk;
 }
 
+// ---- convert ----
+int convert(const std::string& path, const std::string& out, const graph::OnnxImportOptions& onnx,
+            const ExportFlags& export_flags) {
+  Result<graph::Graph> imported = graph::import_onnx(path, onnx);
+  if (!imported.is_ok()) return report(imported.status());
+  graph::Graph& graph = *imported;
+  if (export_flags.train) {
+    const Status status = add_training(&graph, export_flags);
+    if (!status.is_ok()) return report(status.with_context("%s: --train: ", path.c_str()));
+  }
+  const graph::Method& infer = graph.methods[static_cast<size_t>(graph.find_method("infer"))];
+  for (int t : infer.inputs) {
+    std::printf("input  %-16s %s\n", graph.tensors[static_cast<size_t>(t)].name.c_str(),
+                describe_desc(graph.tensors[static_cast<size_t>(t)].desc).c_str());
+  }
+  for (int t : infer.outputs) {
+    std::printf("output %-16s %s\n", graph.tensors[static_cast<size_t>(t)].name.c_str(),
+                describe_desc(graph.tensors[static_cast<size_t>(t)].desc).c_str());
+  }
+  std::printf("%zu nodes, %lld parameters\n", infer.nodes.size(), static_cast<long long>(graph.parameter_count()));
+  return write_model(graph::serialize(graph), out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -496,11 +540,15 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand(
       "run", "Run a method on .npy inputs; print the outputs or write them as .npy. When the inputs' batch "
              "(dim 0) differs from the model's, the model is re-planned for that batch");
-  run_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
+  run_cmd->add_option("model", model_path, "Model file (.pfb, or .onnx converted in memory)")->required();
   run_cmd->add_option("--input,-i", inputs, "Input .npy file, one per method input, in order (little-endian C order; float32, int64, int32 or uint8)")
       ->required();
   run_cmd->add_option("--output,-o", outputs, "Output .npy file, one per method output; omitted: print a summary");
   run_cmd->add_option("--method,-m", method, "Method to run")->capture_default_str();
+  graph::OnnxImportOptions onnx_options;
+  std::vector<std::string> input_shapes;
+  bool nhwc_io = false;
+  run_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims (repeatable)");
 
   ExportFlags export_flags;
   const auto add_export_flags = [&export_flags](CLI::App* command) {
@@ -566,8 +614,8 @@ int main(int argc, char** argv) {
                "--out; exit 0 when no check failed, 1 when one did, 2 on bad usage or input. With no arguments: the "
                "bundled cnn8 on the bundled digits");
   check_cmd->add_option("model", check_flags.model,
-                        "Model file (.pfb), or a reference model to build for the data: mlp (any number of features), "
-                        "cnn8 (8x8 images); omitted: cnn8");
+                        "Model file (.pfb, or .onnx converted in memory), or a reference model to build for the data: mlp "
+                        "(any number of features), cnn8 (8x8 images); omitted: cnn8");
   check_cmd->add_option("--data,-d", check_flags.data,
                         "Data: .csv/.csv.gz (label in the last column, or in a --labels file), .npz (x, y), .npy or IDX "
                         "with --labels; omitted: the bundled digits");
@@ -596,6 +644,19 @@ int main(int argc, char** argv) {
   check_cmd->add_flag("--list-thresholds", list_thresholds, "Print every threshold's name, meaning and default, then exit");
   add_export_flags(check_cmd);
 
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert", "Convert an ONNX model (as torch.onnx.export writes it, opsets 11 to 18) to .pfb: initializers become "
+                 "parameters, NCHW becomes NHWC inside with the inputs and outputs in the file's layout, shape "
+                 "subgraphs are folded; docs/onnx.md lists the ops");
+  convert_cmd->add_option("model", model_path, "ONNX file (.onnx)")->required();
+  convert_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
+  convert_cmd->add_option("--input-shape", input_shapes,
+                          "NAME=D0,D1,... for an input with dynamic dims (repeatable); a dynamic batch alone defaults to 1");
+  convert_cmd->add_flag("--nhwc-io", nhwc_io, "Keep 4-D inputs and outputs NHWC (no edge transposes), for device code");
+  convert_cmd->add_flag("--train", export_flags.train, "Also export the train_step and eval methods");
+  add_export_flags(convert_cmd);
+  check_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims other than the batch");
+
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
   to_json_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
   to_json_cmd->add_option("--out,-o", out_path, "Write the JSON here instead of standard output");
@@ -611,7 +672,14 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitBadInput;
   }
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
-  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs);
+  for (const std::string& shape : input_shapes) {
+    const Status status = graph::parse_input_shape(shape, &onnx_options);
+    if (!status.is_ok()) return report(status);
+  }
+  onnx_options.nhwc_io = nhwc_io;
+  check_flags.onnx = onnx_options;
+  if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags);
+  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
   if (check_cmd->parsed() && list_thresholds) {

@@ -52,9 +52,13 @@ CheckResult check_input_view(const Dataset& train, const TrainConfig& config, co
   // An image: [H, W, 1 or 3], [H, W], or a flat sample with a square number of values.
   const TensorDesc& s = train.sample;
   int64_t h = 0, w = 0, c = 1;
+  bool channels_first = false;
   std::string shown_as;
   if (s.rank == 3 && (s.dims[2] == 1 || s.dims[2] == 3)) {
     h = s.dims[0], w = s.dims[1], c = s.dims[2];
+  } else if (s.rank == 3 && (s.dims[0] == 1 || s.dims[0] == 3)) {
+    c = s.dims[0], h = s.dims[1], w = s.dims[2];  // NCHW samples, as ONNX models take them
+    channels_first = true;
   } else if (s.rank == 2) {
     h = s.dims[0], w = s.dims[1];
   } else if (s.rank == 1 && square_side(s.dims[0])) {
@@ -69,6 +73,11 @@ CheckResult check_input_view(const Dataset& train, const TrainConfig& config, co
       Tile& tile = tiles[static_cast<size_t>(i)];
       tile.height = h, tile.width = w, tile.channels = c;
       tile.values.assign(features.begin() + i * width, features.begin() + (i + 1) * width);
+      if (channels_first) {
+        for (int64_t p = 0; p < h * w; ++p) {
+          for (int64_t k = 0; k < c; ++k) tile.values[static_cast<size_t>(p * c + k)] = features[static_cast<size_t>(i * width + k * h * w + p)];
+        }
+      }
       tile.caption = caption(i);
     }
     file = "input_view.png";

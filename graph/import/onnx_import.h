@@ -1,0 +1,51 @@
+// ONNX import (host-only): an .onnx file as torch.onnx.export writes it becomes a preflight graph
+// with one method, "infer". docs/onnx.md lists the ops, opsets and attributes it takes.
+//
+//   - Initializers become parameters (batch norm's running statistics become buffers), so the
+//     graph can be exported for training (graph/training.h) like any other.
+//   - Layout: 4-D NCHW activations are carried NHWC inside (convolution weights transposed once,
+//     here); the model's inputs and outputs keep the file's layout unless `nhwc_io`, so a user
+//     feeds exactly the tensors they fed the framework.
+//   - The shape subgraphs exporters emit (Shape, Gather, Unsqueeze, Concat, ... on constants)
+//     are folded here; what is left must map onto preflight's ops.
+//   - Every node preflight cannot take is listed in one error (name, op type, opset, the reason).
+//
+// Uses Debian's libonnx (the generated protobuf types); nothing here reaches the device library.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace preflight {
+namespace graph {
+
+struct OnnxImportOptions {
+  // Shapes for inputs with dynamic dimensions ("x" -> {1, 3, 32, 32}); a dynamic first dim with
+  // no shape given becomes `default_batch`; any other dynamic dim without a shape is an error.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+  int64_t default_batch = 1;
+  bool nhwc_io = false;  // 4-D inputs and outputs in NHWC (no edge transposes), for device code
+};
+
+// Oldest and newest default-domain opsets imported.
+constexpr int kOnnxMinOpset = 11;
+constexpr int kOnnxMaxOpset = 18;
+
+Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options = OnnxImportOptions());
+
+// From bytes; `base_dir` resolves external data files, `source` names the model in messages.
+Result<Graph> import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir, const std::string& source,
+                                const OnnxImportOptions& options = OnnxImportOptions());
+
+// Parses "x=1,3,32,32" into options->input_shapes.
+Status parse_input_shape(const std::string& text, OnnxImportOptions* options);
+
+// True when `path` names an ONNX file (by its extension).
+bool is_onnx_path(const std::string& path);
+
+}  // namespace graph
+}  // namespace preflight
