@@ -14,6 +14,7 @@ PACKAGES=(
   libstb-dev                                # PNG images in the check report (stb_image_write)
   chromium                                  # the report test: headless Chromium loads report.html
   python3-jsonschema                        # the report test: report.json against its JSON Schema
+  libonnx-dev libprotobuf-dev               # ONNX import (the generated protobuf types of onnx.proto)
 )
 
 missing=()

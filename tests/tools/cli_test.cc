@@ -403,5 +403,39 @@ TEST_CASE("cli: check writes report.json, report.html and the evidence into --ou
   CHECK(test::contains(unwritable.output.c_str(), "cannot create the report folder"));
 }
 
+TEST_CASE("cli: convert an exported ONNX model, run it and the .onnx directly, check it; errors exit 2") {
+  const std::string onnx = test::source_path("tests/fixtures/onnx/cnn8.onnx"), pfb = out_path("cnn8_onnx.pfb");
+  CommandResult converted = run_cli("convert " + onnx + " -o " + pfb + " --train");
+  REQUIRE_MESSAGE(converted.exit_code == 0, converted.output);
+  CHECK(test::contains(converted.output.c_str(), "input  x                f32[1,1,8,8]"));
+  CHECK(test::contains(converted.output.c_str(), "output logits           f32[1,10]"));
+  CommandResult inspected = run_cli("inspect " + pfb);
+  CHECK(test::contains(inspected.output.c_str(), "method 'train_step'"));
+  CHECK(test::contains(inspected.output.c_str(), "onnx_opset = 13"));
+  // The converted file and the .onnx itself, on the batch of 4 PyTorch saw: PyTorch's logits.
+  const std::string x = test::source_path("tests/fixtures/onnx/cnn8_x.npy");
+  const NpyArray expected = test::load_fixture("tests/fixtures/onnx/cnn8_y.npy");
+  for (const std::string& model : {pfb, onnx}) {
+    const std::string logits = out_path("cnn8_onnx_logits.npy");
+    CommandResult ran = run_cli("run " + model + " -i " + x + " -o " + logits);
+    REQUIRE_MESSAGE(ran.exit_code == 0, ran.output);
+    Result<NpyArray> got = read_npy(logits);
+    REQUIRE(got.is_ok());
+    REQUIRE(got->desc == make_desc(DType::F32, {4, 10}));
+    test::check_close(reinterpret_cast<const float*>(got->data.data()), reinterpret_cast<const float*>(expected.data.data()), 40,
+                      1e-4, 1e-5, model);
+  }
+  // The recipe's checks on the exported MLP, on the bundled digits.
+  CommandResult checked = run_cli("check " + test::source_path("tests/fixtures/onnx/mlp.onnx") + " --json --out ''");
+  CHECK_MESSAGE(checked.exit_code == 0, checked.output);
+
+  CommandResult unsupported = run_cli("convert " + test::source_path("tests/fixtures/onnx/unsupported.onnx") + " -o " + out_path("u.pfb"));
+  CHECK(unsupported.exit_code == 2);
+  CHECK(test::contains(unsupported.output.c_str(), "2 nodes preflight cannot import"));
+  CommandResult bad_shape = run_cli("convert " + onnx + " -o " + out_path("u.pfb") + " --input-shape x=1,1,8");
+  CHECK(bad_shape.exit_code == 2);
+  CHECK(test::contains(bad_shape.output.c_str(), "--input-shape x has 3 dims, the input has 4"));
+}
+
 }  // namespace
 }  // namespace preflight
