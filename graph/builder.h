@@ -86,6 +86,7 @@ class GraphBuilder {
   void output(Value value, const std::string& name);
 
   const TensorDesc& desc(Value value) const { return graph_.tensors[static_cast<size_t>(value.id)].desc; }
+  bool is_input(Value value) const { return value.valid() && graph_.tensors[static_cast<size_t>(value.id)].role == fb::TensorRole::Input; }
   const Status& status() const { return status_; }
 
   // The graph with one method, `method_name`, from every input to every output, its nodes in the

@@ -103,11 +103,11 @@ std::string unsupported_reason(const NodeProto& node, int opset) {
   if (op == "BatchNormalization" && (attr_int(node, "training_mode", 0) != 0 || node.output_size() > 1)) {
     return "training_mode (export the model in eval mode)";
   }
-  if (op == "Gemm" && attr_int(node, "transA", 0) != 0) return "transA=1";
   if ((op == "Softmax" || op == "LogSoftmax") && opset < 13 && attr_int(node, "axis", 1) != 1 && attr_int(node, "axis", 1) != -1) {
     return "axis other than 1 or -1 before opset 13 (coerced to 2-D)";
   }
   if (op == "Reshape" && attr_int(node, "allowzero", 0) != 0) return "allowzero=1";
+  if (op == "Dropout" && node.output_size() > 1 && !node.output(1).empty()) return "the mask output (boolean)";
   return "";
 }
 
@@ -338,14 +338,15 @@ Status Importer::conv(const NodeProto& node, const std::string& name) {
   if (!x.is_ok()) return x.status();
   Result<Val*> w = get(node, 1);
   if (!w.is_ok()) return w.status();
-  PF_CHECK((*w)->is_const && (*w)->c.dims.size() == 4 && (*w)->c.dtype == DType::F32, Error::kUnsupported,
-           "%s: node '%s' (Conv): the weight '%s' must be a 4-D float initializer", source_.c_str(), name.c_str(),
+  const std::vector<int64_t> w_dims = onnx_dims(**w);
+  PF_CHECK(w_dims.size() == 4 && ((*w)->is_const ? (*w)->c.dtype == DType::F32 : !(*w)->nhwc), Error::kUnsupported,
+           "%s: node '%s' (Conv): the weight '%s' must be a 4-D float tensor", source_.c_str(), name.c_str(),
            node.input(1).c_str());
   const std::vector<int64_t> in = onnx_dims(**x);
   PF_CHECK(in.size() == 4, Error::kUnsupported, "%s: node '%s' (Conv): only 2-D convolution (input %s)", source_.c_str(),
            name.c_str(), dims_text(in).c_str());
   const HostTensor& weight = (*w)->c;
-  const int64_t out_c = weight.dims[0], in_per_group = weight.dims[1], kh = weight.dims[2], kw = weight.dims[3];
+  const int64_t out_c = w_dims[0], in_per_group = w_dims[1], kh = w_dims[2], kw = w_dims[3];
   OpAttrs attrs;
   attrs.kind = fb::Attrs::Conv2dAttrs;
   Conv2dAttrs& c = attrs.conv;
@@ -371,23 +372,30 @@ Status Importer::conv(const NodeProto& node, const std::string& name) {
   }
   c.pad_top = static_cast<int>(pads[0]), c.pad_left = static_cast<int>(pads[1]);
   c.pad_bottom = static_cast<int>(pads[2]), c.pad_right = static_cast<int>(pads[3]);
-  // OIHW -> OHWI, once.
-  std::vector<float> ohwi(weight.f.size());
-  for (int64_t o = 0; o < out_c; ++o)
-    for (int64_t i = 0; i < in_per_group; ++i)
-      for (int64_t y = 0; y < kh; ++y)
-        for (int64_t z = 0; z < kw; ++z)
-          ohwi[static_cast<size_t>(((o * kh + y) * kw + z) * in_per_group + i)] =
-              weight.f[static_cast<size_t>(((o * in_per_group + i) * kh + y) * kw + z)];
-  std::vector<Value> inputs = {nhwc(*x, name + ".x"),
-                               builder_.parameter(node.input(1), make_desc(DType::F32, {out_c, kh, kw, in_per_group}), ohwi)};
+  // OIHW -> OHWI: once, here, for an initializer; a weight computed by the model (or fed as an
+  // input) is transposed when it runs.
+  Value kernel;
+  if ((*w)->is_const) {
+    std::vector<float> ohwi(weight.f.size());
+    for (int64_t o = 0; o < out_c; ++o)
+      for (int64_t i = 0; i < in_per_group; ++i)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t z = 0; z < kw; ++z)
+            ohwi[static_cast<size_t>(((o * kh + y) * kw + z) * in_per_group + i)] =
+                weight.f[static_cast<size_t>(((o * in_per_group + i) * kh + y) * kw + z)];
+    kernel = builder_.parameter(node.input(1), make_desc(DType::F32, {out_c, kh, kw, in_per_group}), ohwi);
+  } else {
+    kernel = nhwc(*w, name + ".w");  // the same permutation (0, 2, 3, 1)
+  }
+  std::vector<Value> inputs = {nhwc(*x, name + ".x"), kernel};
   if (has_input(node, 2)) {
     Result<Val*> bias = get(node, 2);
     if (!bias.is_ok()) return bias.status();
-    PF_CHECK((*bias)->is_const && (*bias)->c.count() == out_c, Error::kUnsupported,
-             "%s: node '%s' (Conv): the bias '%s' must be a float initializer of %lld values", source_.c_str(), name.c_str(),
+    PF_CHECK(onnx_dims(**bias) == std::vector<int64_t>{out_c}, Error::kUnsupported,
+             "%s: node '%s' (Conv): the bias '%s' must have %lld values", source_.c_str(), name.c_str(),
              node.input(2).c_str(), static_cast<long long>(out_c));
-    inputs.push_back(builder_.parameter(node.input(2), make_desc(DType::F32, {out_c}), (*bias)->c.f));
+    inputs.push_back((*bias)->is_const ? builder_.parameter(node.input(2), make_desc(DType::F32, {out_c}), (*bias)->c.f)
+                                       : (*bias)->v);
   }
   set(node, 0, graph_val(builder_.node(OpType::Conv2D, attrs, inputs, name), true));
   return check(name);
@@ -442,21 +450,39 @@ Status Importer::gemm(const NodeProto& node, const std::string& name, bool matmu
   if (!b.is_ok()) return b.status();
   const bool trans_b = !matmul && attr_int(node, "transB", 0) != 0;
   const float alpha = matmul ? 1.0f : attr_float(node, "alpha", 1.0f), beta = matmul ? 1.0f : attr_float(node, "beta", 1.0f);
-  const Value x = nchw(*a, name + ".a");
+  Value x = nchw(*a, name + ".a");
+  if (!matmul && attr_int(node, "transA", 0) != 0) {
+    OpAttrs attrs;
+    attrs.kind = fb::Attrs::TransposeAttrs;
+    attrs.transpose.rank = 2;
+    attrs.transpose.perm[0] = 1, attrs.transpose.perm[1] = 0;
+    x = builder_.node(OpType::Transpose, attrs, {x}, name + ".a_transposed");
+  }
   if (!(*b)->is_const || (*b)->c.dims.size() != 2) {
-    PF_CHECK(matmul || alpha == 1.0f, Error::kUnsupported, "%s: node '%s' (Gemm): alpha != 1 needs a constant B", source_.c_str(),
-             name.c_str());
     OpAttrs attrs;
     attrs.kind = fb::Attrs::MatMulAttrs;
     attrs.matmul.transpose_b = trans_b;
     Value y = builder_.node(OpType::MatMul, attrs, {x, nchw(*b, name + ".b")}, name);
+    if (alpha != 1.0f) {
+      Val factor;
+      factor.is_const = true;
+      factor.c.f = {alpha};
+      y = builder_.node(OpType::Mul, OpAttrs(), {y, materialize(factor, name + ".alpha", false)}, name + ".alpha_ab");
+    }
     if (!matmul && has_input(node, 2)) {
       Result<Val*> c = get(node, 2);
       if (!c.is_ok()) return c.status();
-      PF_CHECK(beta == 1.0f || (*c)->is_const, Error::kUnsupported, "%s: node '%s' (Gemm): beta != 1 needs a constant C",
-               source_.c_str(), name.c_str());
-      if ((*c)->is_const) for (float& v : (*c)->c.f) v *= beta;
-      y = builder_.node(OpType::Add, OpAttrs(), {y, nchw(*c, name + ".c")}, name + ".bias");
+      Val scaled = **c;
+      if (scaled.is_const) {
+        for (float& v : scaled.c.f) v *= beta;
+      } else if (beta != 1.0f) {
+        Val factor;
+        factor.is_const = true;
+        factor.c.f = {beta};
+        scaled = graph_val(builder_.node(OpType::Mul, OpAttrs(), {scaled.v, materialize(factor, name + ".beta", false)},
+                                         name + ".beta_c"), false);
+      }
+      y = builder_.node(OpType::Add, OpAttrs(), {y, nchw(&scaled, name + ".c")}, name + ".bias");
     }
     set(node, 0, graph_val(y, false));
     return check(name);
@@ -746,9 +772,13 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
     for (int i = 1; i <= 4; ++i) {
       Result<Val*> p = get(node, i);
       if (!p.is_ok()) return p.status();
-      PF_CHECK((*p)->is_const && (*p)->c.dtype == DType::F32 && (*p)->c.dims.size() == 1, Error::kUnsupported,
-               "%s: node '%s' (BatchNormalization): input '%s' must be a 1-D float initializer", source_.c_str(),
-               name.c_str(), node.input(i).c_str());
+      PF_CHECK(onnx_dims(**p).size() == 1 && (!(*p)->is_const || (*p)->c.dtype == DType::F32), Error::kUnsupported,
+               "%s: node '%s' (BatchNormalization): input '%s' must be a 1-D float tensor", source_.c_str(), name.c_str(),
+               node.input(i).c_str());
+      if (!(*p)->is_const) {
+        inputs.push_back((*p)->v);  // fed at run time
+        continue;
+      }
       const TensorDesc desc = make_desc(DType::F32, {(*p)->c.dims[0]});
       inputs.push_back(i <= 2 ? builder_.parameter(node.input(i), desc, (*p)->c.f) : builder_.buffer(node.input(i), desc, (*p)->c.f));
     }
@@ -939,8 +969,8 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
         }
       }
     }
-    PF_CHECK(!dims.empty() && dims.size() <= static_cast<size_t>(kMaxRank), Error::kUnsupported,
-             "%s: input '%s' has rank %zu", source_.c_str(), input.name().c_str(), dims.size());
+    PF_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Error::kUnsupported, "%s: input '%s' has rank %zu",
+             source_.c_str(), input.name().c_str(), dims.size());
     const bool nhwc_input = options_.nhwc_io && dims.size() == 4;
     std::vector<int64_t> stored = dims;
     if (nhwc_input) stored = {dims[0], dims[2], dims[3], dims[1]};
@@ -958,6 +988,7 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     names.insert(name);
     PF_RETURN_IF_ERROR(convert(node, name));
   }
+  std::vector<int> outputs;
   for (const onnx::ValueInfoProto& output : g.output()) {
     auto found = values_.find(output.name());
     PF_CHECK(found != values_.end(), Error::kInvalidModel, "%s: output '%s' is produced by no node", source_.c_str(),
@@ -967,6 +998,17 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
              source_.c_str(), output.name().c_str());
     Value v = val.v;
     if (val.nhwc && !options_.nhwc_io) v = nchw(&val, output.name());
+    // An output that is a model input (Identity, inference Dropout) or already another output
+    // gets a copy of its own: a Reshape to the same shape.
+    if (v.valid() && (builder_.is_input(v) || std::find(outputs.begin(), outputs.end(), v.id) != outputs.end())) {
+      const TensorDesc& d = builder_.desc(v);
+      OpAttrs attrs;
+      attrs.kind = fb::Attrs::ReshapeAttrs;
+      attrs.reshape.rank = d.rank;
+      for (int k = 0; k < d.rank; ++k) attrs.reshape.shape[k] = d.dims[k];
+      v = builder_.node(OpType::Reshape, attrs, {v}, output.name() + ".copy");
+    }
+    outputs.push_back(v.id);
     builder_.output(v, output.name());
   }
   Result<Graph> graph = builder_.finish("infer");
