@@ -45,11 +45,24 @@ struct Metadata {
   std::vector<std::pair<std::string, std::string>> entries;  // written sorted by key
 };
 
+// Inputs and expected outputs of one run of a method (schemas/model.fbs, TestVector).
+struct TestTensor {
+  std::string name;
+  TensorDesc desc;
+  std::vector<uint8_t> data;
+};
+struct TestVector {
+  std::string method;
+  std::vector<TestTensor> inputs, expected;
+  float rtol = 1e-4f, atol = 1e-5f;
+};
+
 struct Graph {
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;
   std::vector<Method> methods;
   Metadata metadata;
+  std::vector<TestVector> test_vectors;
 
   int find_tensor(const std::string& name) const;  // -1 when absent
   int find_method(const std::string& name) const;

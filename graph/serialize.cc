@@ -116,8 +116,25 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
   }
   const auto metadata = fb::CreateMetadata(b, b.CreateString(graph.metadata.producer),
                                            b.CreateString(graph.metadata.description), b.CreateVector(key_values));
+  std::vector<Offset<fb::TestVector>> vectors;
+  const auto test_tensors = [&b](const std::vector<TestTensor>& list) {
+    std::vector<Offset<fb::TestTensor>> out;
+    for (const TestTensor& t : list) {
+      out.push_back(fb::CreateTestTensor(b, b.CreateString(t.name), t.desc.dtype,
+                                         b.CreateVector(std::vector<int64_t>(t.desc.dims, t.desc.dims + t.desc.rank)),
+                                         b.CreateVector(t.data)));
+    }
+    return b.CreateVector(out);
+  };
+  for (const TestVector& v : graph.test_vectors) {
+    const auto method = b.CreateString(v.method);
+    const auto inputs = test_tensors(v.inputs);
+    const auto expected = test_tensors(v.expected);
+    vectors.push_back(fb::CreateTestVector(b, method, inputs, expected, v.rtol, v.atol));
+  }
   const auto root = fb::CreateModel(b, kSchemaVersion, b.CreateVector(tensors), b.CreateVector(nodes),
-                                    b.CreateVector(methods), b.CreateVector(buffers), metadata);
+                                    b.CreateVector(methods), b.CreateVector(buffers), metadata,
+                                    vectors.empty() ? 0 : b.CreateVector(vectors));
   fb::FinishSizePrefixedModelBuffer(b, root);
 
   const size_t segment_start = align_up(b.GetSize(), kBufferAlignment);
@@ -156,6 +173,18 @@ Graph read_graph(const Model& model) {
   }
   for (const MethodInfo& info : model.methods()) {
     graph.methods.push_back(Method{info.name, info.inputs, info.outputs, info.nodes});
+  }
+  for (const TestVectorInfo& info : model.test_vectors()) {
+    TestVector vector;
+    vector.method = info.method;
+    vector.rtol = info.rtol, vector.atol = info.atol;
+    for (int side = 0; side < 2; ++side) {
+      for (const TestTensorInfo& t : side ? info.expected : info.inputs) {
+        const auto* begin = static_cast<const uint8_t*>(t.data);
+        (side ? vector.expected : vector.inputs).push_back(TestTensor{t.name, t.desc, std::vector<uint8_t>(begin, begin + t.desc.num_bytes())});
+      }
+    }
+    graph.test_vectors.push_back(std::move(vector));
   }
   if (const fb::Metadata* metadata = model.flatbuffer().metadata()) {
     graph.metadata.producer = metadata->producer() ? metadata->producer()->str() : "";

@@ -79,6 +79,7 @@ Model& Model::operator=(Model&& other) noexcept {
   tensors_ = std::move(other.tensors_);
   nodes_ = std::move(other.nodes_);
   methods_ = std::move(other.methods_);
+  test_vectors_ = std::move(other.test_vectors_);
   other.mapping_ = nullptr;
   other.bytes_ = nullptr;
   other.root_ = nullptr;

@@ -62,6 +62,19 @@ struct MethodInfo {
   std::vector<int> nodes;  // execution order
 };
 
+// A stored test vector (schemas/model.fbs, TestVector), verified: every tensor's data has exactly
+// its shape's bytes; data points into the model bytes (unaligned: copy before reading).
+struct TestTensorInfo {
+  const char* name = "";
+  TensorDesc desc;
+  const void* data = nullptr;
+};
+struct TestVectorInfo {
+  const char* method = "";
+  std::vector<TestTensorInfo> inputs, expected;
+  float rtol = 0.0f, atol = 0.0f;
+};
+
 class Model {
  public:
   // Verifies `size` bytes at `data`, which must stay alive and unchanged while the Model is used.
@@ -80,6 +93,7 @@ class Model {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::vector<NodeInfo>& nodes() const { return nodes_; }
   const std::vector<MethodInfo>& methods() const { return methods_; }
+  const std::vector<TestVectorInfo>& test_vectors() const { return test_vectors_; }
   const LoadLimits& limits() const { return limits_; }
   // Index of the method called `name`, or -1.
   int find_method(const char* name) const;
@@ -100,6 +114,7 @@ class Model {
   std::vector<TensorInfo> tensors_;
   std::vector<NodeInfo> nodes_;
   std::vector<MethodInfo> methods_;
+  std::vector<TestVectorInfo> test_vectors_;
 };
 
 // Runs every check on model->bytes_ and fills the derived tables (runtime/verify.cc).

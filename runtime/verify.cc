@@ -1,5 +1,6 @@
 // Model verification: the FlatBuffers Verifier, then semantic checks. Every message names where
 // the problem is (tensor, node, method, with index and name) and what was expected.
+#include <cmath>
 #include <cstring>
 
 #include "flatbuffers/flatbuffers.h"
@@ -354,6 +355,50 @@ Status verify_model(Model* model) {
     }
     const Status status = verify_method(*model, *method, &info);
     if (!status.is_ok()) return status.with_context("method '%s': ", info.name);
+  }
+
+  // Test vectors: a method of the model, and data of exactly each tensor's size.
+  const uint32_t vector_count = root->test_vectors() ? root->test_vectors()->size() : 0;
+  PF_CHECK(vector_count <= limits.max_methods * 16u, Error::kResourceLimit, "%u test vectors", vector_count);
+  model->test_vectors_.assign(vector_count, TestVectorInfo());
+  for (uint32_t v = 0; v < vector_count; ++v) {
+    const fb::TestVector* vector = root->test_vectors()->Get(v);
+    PF_CHECK(vector != nullptr, Error::kInvalidModel, "test vector %u is null", v);
+    TestVectorInfo& info = model->test_vectors_[v];
+    info.method = name_or_empty(vector->method());
+    info.rtol = vector->rtol(), info.atol = vector->atol();
+    PF_CHECK(model->find_method(info.method) >= 0, Error::kInvalidModel, "test vector %u: no method '%s'", v, info.method);
+    PF_CHECK(std::isfinite(info.rtol) && std::isfinite(info.atol) && info.rtol >= 0 && info.atol >= 0, Error::kInvalidModel,
+             "test vector %u: tolerances must be finite and >= 0", v);
+    for (int side = 0; side < 2; ++side) {
+      const auto* list = side ? vector->expected() : vector->inputs();
+      std::vector<TestTensorInfo>& out = side ? info.expected : info.inputs;
+      for (uint32_t t = 0; list && t < list->size(); ++t) {
+        const fb::TestTensor* tensor = list->Get(t);
+        PF_CHECK(tensor != nullptr, Error::kInvalidModel, "test vector %u: tensor %u is null", v, t);
+        TestTensorInfo entry;
+        entry.name = name_or_empty(tensor->name());
+        PF_CHECK(dtype_size(tensor->dtype()) != 0, Error::kInvalidModel, "test vector %u '%s': unknown dtype %d", v, entry.name,
+                 static_cast<int>(tensor->dtype()));
+        entry.desc.dtype = tensor->dtype();
+        const uint32_t rank = tensor->dims() ? tensor->dims()->size() : 0;
+        PF_CHECK(rank <= static_cast<uint32_t>(kMaxRank), Error::kInvalidModel, "test vector %u '%s': rank %u", v, entry.name, rank);
+        entry.desc.rank = static_cast<int>(rank);
+        int64_t elements = 1;
+        for (uint32_t d = 0; d < rank; ++d) {
+          const int64_t dim = tensor->dims()->Get(d);
+          PF_CHECK(dim >= 0 && checked_mul(elements, dim, &elements) && elements <= limits.max_tensor_elements,
+                   Error::kInvalidModel, "test vector %u '%s': dim %u is %lld", v, entry.name, d, static_cast<long long>(dim));
+          entry.desc.dims[d] = dim;
+        }
+        const uint32_t bytes_given = tensor->data() ? tensor->data()->size() : 0;
+        PF_CHECK(static_cast<uint64_t>(bytes_given) == entry.desc.num_bytes(), Error::kInvalidModel,
+                 "test vector %u '%s': %u bytes of data for %llu", v, entry.name, bytes_given,
+                 static_cast<unsigned long long>(entry.desc.num_bytes()));
+        entry.data = tensor->data() ? tensor->data()->data() : nullptr;
+        out.push_back(entry);
+      }
+    }
   }
   return Status::ok();
 }

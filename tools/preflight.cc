@@ -496,12 +496,39 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   return result.failed() ? kExitFailed : kExitOk;
 }
 
-// ---- convert ----
+// ---- convert, verify ----
+// Test vectors from an .npz holding an array per input and output of `infer`, named as they are.
+Status add_test_vectors(graph::Graph* graph, const std::string& npz, float rtol, float atol) {
+  const graph::Method& infer = graph->methods[static_cast<size_t>(graph->find_method("infer"))];
+  graph::TestVector vector;
+  vector.method = "infer";
+  vector.rtol = rtol, vector.atol = atol;
+  for (int side = 0; side < 2; ++side) {
+    for (int t : side ? infer.outputs : infer.inputs) {
+      const graph::Tensor& tensor = graph->tensors[static_cast<size_t>(t)];
+      Result<NpyArray> array = load_npz_array(npz, tensor.name);
+      if (!array.is_ok()) return array.status().with_context("--test-vectors: ");
+      const TensorDesc& want = tensor.desc;
+      bool fits = array->desc.dtype == want.dtype && array->desc.rank == want.rank;
+      for (int d = 1; fits && d < want.rank; ++d) fits = array->desc.dims[d] == want.dims[d];
+      PF_CHECK(fits, Error::kInvalidArgument, "--test-vectors %s: '%s' is %s, the model's is %s (any batch)", npz.c_str(),
+               tensor.name.c_str(), describe_desc(array->desc).c_str(), describe_desc(want).c_str());
+      (side ? vector.expected : vector.inputs).push_back(graph::TestTensor{tensor.name, array->desc, array->data});
+    }
+  }
+  graph->test_vectors.push_back(std::move(vector));
+  return Status::ok();
+}
+
 int convert(const std::string& path, const std::string& out, const graph::OnnxImportOptions& onnx,
-            const ExportFlags& export_flags) {
+            const ExportFlags& export_flags, const std::string& test_vectors, float rtol, float atol) {
   Result<graph::Graph> imported = graph::import_onnx(path, onnx);
   if (!imported.is_ok()) return report(imported.status());
   graph::Graph& graph = *imported;
+  if (!test_vectors.empty()) {
+    const Status status = add_test_vectors(&graph, test_vectors, rtol, atol);
+    if (!status.is_ok()) return report(status);
+  }
   if (export_flags.train) {
     const Status status = add_training(&graph, export_flags);
     if (!status.is_ok()) return report(status.with_context("%s: --train: ", path.c_str()));
@@ -515,8 +542,72 @@ int convert(const std::string& path, const std::string& out, const graph::OnnxIm
     std::printf("output %-16s %s\n", graph.tensors[static_cast<size_t>(t)].name.c_str(),
                 describe_desc(graph.tensors[static_cast<size_t>(t)].desc).c_str());
   }
-  std::printf("%zu nodes, %lld parameters\n", infer.nodes.size(), static_cast<long long>(graph.parameter_count()));
+  std::printf("%zu nodes, %lld parameters%s\n", infer.nodes.size(), static_cast<long long>(graph.parameter_count()),
+              graph.test_vectors.empty() ? "" : ", 1 test vector");
   return write_model(graph::serialize(graph), out);
+}
+
+// Runs every stored test vector on the backend and compares: max absolute and relative error per
+// output; exit 1 beyond the tolerance, 2 when the model has none.
+int verify(const std::string& path, const std::string& backend) {
+  if (backend != "reference") {
+    return report(Status::error(Error::kInvalidArgument, "--backend %s: this build has the reference backend only",
+                                backend.c_str()));
+  }
+  Result<Model> model = Model::load_file(path.c_str());
+  if (!model.is_ok()) return report(model.status());
+  const graph::Graph stored = graph::read_graph(*model);
+  if (stored.test_vectors.empty()) {
+    return report(Status::error(Error::kInvalidArgument,
+                                "%s has no test vectors (preflight convert MODEL.onnx --test-vectors io.npz stores them)",
+                                path.c_str()));
+  }
+  bool all_ok = true;
+  for (size_t v = 0; v < stored.test_vectors.size(); ++v) {
+    const graph::TestVector& vector = stored.test_vectors[v];
+    graph::Graph graph = stored;
+    const int64_t batch = vector.inputs.empty() || vector.inputs[0].desc.rank == 0 ? 0 : vector.inputs[0].desc.dims[0];
+    Status status = batch > 0 ? graph::set_batch(&graph, batch) : Status::ok();
+    if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
+    Bytes bytes = graph::serialize(graph);
+    Result<Model> rebatched = Model::load_bytes(bytes.data(), bytes.size());
+    if (!rebatched.is_ok()) return report(rebatched.status());
+    Result<Session> session = Session::open(std::move(rebatched).value());
+    if (!session.is_ok()) return report(session.status());
+    std::vector<TensorView> inputs, outputs;
+    std::vector<std::vector<uint8_t>> input_data, output_data(vector.expected.size());
+    for (const graph::TestTensor& t : vector.inputs) input_data.push_back(t.data);
+    for (size_t i = 0; i < vector.inputs.size(); ++i) inputs.push_back(TensorView{vector.inputs[i].desc, input_data[i].data()});
+    for (size_t o = 0; o < vector.expected.size(); ++o) {
+      output_data[o].resize(vector.expected[o].desc.num_bytes());
+      outputs.push_back(TensorView{vector.expected[o].desc, output_data[o].data()});
+    }
+    status = session->run(vector.method.c_str(), inputs.data(), static_cast<int>(inputs.size()), outputs.data(),
+                          static_cast<int>(outputs.size()));
+    if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
+    std::printf("test vector %zu: method '%s', batch %lld, tolerance %g relative + %g absolute\n", v, vector.method.c_str(),
+                static_cast<long long>(batch), static_cast<double>(vector.rtol), static_cast<double>(vector.atol));
+    for (size_t o = 0; o < vector.expected.size(); ++o) {
+      const graph::TestTensor& want = vector.expected[o];
+      if (want.desc.dtype != DType::F32) continue;
+      std::vector<float> expected(static_cast<size_t>(want.desc.num_elements()));
+      std::memcpy(expected.data(), want.data.data(), want.data.size());
+      const float* got = reinterpret_cast<const float*>(output_data[o].data());
+      double max_abs = 0.0, max_rel = 0.0;
+      bool ok = true;
+      for (size_t k = 0; k < expected.size(); ++k) {
+        const double diff = std::fabs(static_cast<double>(got[k]) - expected[k]);
+        max_abs = std::max(max_abs, diff);
+        if (expected[k] != 0.0f) max_rel = std::max(max_rel, diff / std::fabs(static_cast<double>(expected[k])));
+        ok = ok && diff <= vector.rtol * std::fabs(static_cast<double>(expected[k])) + vector.atol;
+      }
+      std::printf("  output %-16s max abs error %.3g, max rel error %.3g: %s\n", want.name.c_str(), max_abs, max_rel,
+                  ok ? "ok" : "BEYOND TOLERANCE");
+      all_ok = all_ok && ok;
+    }
+  }
+  std::printf("%s\n", all_ok ? "verified: the model computes what the framework did" : "FAILED: outputs differ beyond the tolerance");
+  return all_ok ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -654,7 +745,21 @@ int main(int argc, char** argv) {
                           "NAME=D0,D1,... for an input with dynamic dims (repeatable); a dynamic batch alone defaults to 1");
   convert_cmd->add_flag("--nhwc-io", nhwc_io, "Keep 4-D inputs and outputs NHWC (no edge transposes), for device code");
   convert_cmd->add_flag("--train", export_flags.train, "Also export the train_step and eval methods");
+  std::string test_vectors;
+  float vector_rtol = 1e-4f, vector_atol = 1e-5f;
+  convert_cmd->add_option("--test-vectors", test_vectors,
+                          "An .npz with an array per model input and output, named as they are (the inputs and what "
+                          "the framework computed): stored in the .pfb for `preflight verify`");
+  convert_cmd->add_option("--rtol", vector_rtol, "Relative tolerance stored with the test vectors")->capture_default_str();
+  convert_cmd->add_option("--atol", vector_atol, "Absolute tolerance stored with the test vectors")->capture_default_str();
   add_export_flags(convert_cmd);
+
+  std::string backend = "reference";
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Run the test vectors stored in a model on this device's backend and print the max absolute and "
+                "relative error per output; exit 1 beyond the tolerance");
+  verify_cmd->add_option("model", model_path, "Model file (.pfb) with test vectors")->required();
+  verify_cmd->add_option("--backend", backend, "reference (the SIMD and GPU backends come with their issues)")->capture_default_str();
   check_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims other than the batch");
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
@@ -678,7 +783,8 @@ int main(int argc, char** argv) {
   }
   onnx_options.nhwc_io = nhwc_io;
   check_flags.onnx = onnx_options;
-  if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags);
+  if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags, test_vectors, vector_rtol, vector_atol);
+  if (verify_cmd->parsed()) return verify(model_path, backend);
   if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);

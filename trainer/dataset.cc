@@ -352,6 +352,14 @@ Result<Dataset> load_npz(const std::string& path, const DataOptions& options) {
   return load_arrays(path, *x, *y, path + ": y", options);
 }
 
+Result<NpyArray> load_npz_array(const std::string& path, const std::string& name) {
+  Result<std::vector<uint8_t>> zip = read_binary(path);
+  if (!zip.is_ok()) return zip.status();
+  std::vector<uint8_t> member;
+  PF_RETURN_IF_ERROR(npz_member(*zip, path, name, &member));
+  return parse_npy(member.data(), member.size(), path + ": " + name);
+}
+
 Result<Dataset> load_dataset(const std::string& path, const DataOptions& options) {
   if (ends_with(path, ".csv") || ends_with(path, ".csv.gz")) return load_csv(path, options);
   if (ends_with(path, ".npz")) return load_npz(path, options);

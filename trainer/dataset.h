@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "trainer/npy.h"
 
 namespace preflight {
 
@@ -40,6 +41,10 @@ struct DataOptions {
 Result<Dataset> load_dataset(const std::string& path, const DataOptions& options = DataOptions());
 
 Result<Dataset> load_csv(const std::string& path, const DataOptions& options);
+
+// One array of a .npz archive by its name ("x" reads x.npy); a missing name is an error that lists
+// the archive's arrays.
+Result<NpyArray> load_npz_array(const std::string& path, const std::string& name);
 Result<Dataset> load_npz(const std::string& path, const DataOptions& options);
 
 // The bias that starts a model at the data's prior: log(count_c / rows) per class (a class with

@@ -160,5 +160,42 @@ TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims
                        "ONNX opset 9; preflight imports opsets 11 to 18"));
 }
 
+TEST_CASE("test vectors: stored with the model, read back, and refused when their data does not fit") {
+  Result<graph::Graph> graph = graph::import_onnx(fixture("mlp.onnx"));
+  REQUIRE(graph.is_ok());
+  const NpyArray x = test::load_fixture("tests/fixtures/onnx/mlp_x.npy");
+  const NpyArray y = test::load_fixture("tests/fixtures/onnx/mlp_y.npy");
+  graph::TestVector vector;
+  vector.method = "infer";
+  vector.rtol = 1e-3f;
+  vector.inputs.push_back(graph::TestTensor{"x", x.desc, x.data});
+  vector.expected.push_back(graph::TestTensor{"logits", y.desc, y.data});
+  graph->test_vectors.push_back(vector);
+  {
+    test::LoadedModel loaded = test::load_graph(*graph);
+    REQUIRE(loaded.model->test_vectors().size() == 1);
+    const graph::Graph back = graph::read_graph(*loaded.model);
+    REQUIRE(back.test_vectors.size() == 1);
+    CHECK(back.test_vectors[0].method == "infer");
+    CHECK(back.test_vectors[0].rtol == 1e-3f);
+    CHECK(back.test_vectors[0].inputs[0].desc == x.desc);
+    CHECK(back.test_vectors[0].inputs[0].data == x.data);
+    CHECK(back.test_vectors[0].expected[0].data == y.data);
+  }
+  // Data of the wrong size, or a method the model lacks: the loader refuses the file.
+  graph::Graph short_data = *graph;
+  short_data.test_vectors[0].expected[0].data.resize(8);
+  Bytes bytes = graph::serialize(short_data);
+  Result<Model> refused = Model::load_bytes(bytes.data(), bytes.size());
+  REQUIRE(!refused.is_ok());
+  CHECK(test::contains(refused.status().message(), "test vector 0 'logits': 8 bytes of data for 160"));
+  graph::Graph no_method = *graph;
+  no_method.test_vectors[0].method = "train_step";
+  const Bytes other = graph::serialize(no_method);
+  const Result<Model> unknown = Model::load_bytes(other.data(), other.size());
+  REQUIRE(!unknown.is_ok());
+  CHECK(test::contains(unknown.status().message(), "test vector 0: no method 'train_step'"));
+}
+
 }  // namespace
 }  // namespace preflight

@@ -437,5 +437,39 @@ TEST_CASE("cli: convert an exported ONNX model, run it and the .onnx directly, c
   CHECK(test::contains(bad_shape.output.c_str(), "--input-shape x has 3 dims, the input has 4"));
 }
 
+TEST_CASE("cli: convert --test-vectors stores the framework's outputs; verify proves them or exits 1") {
+  const std::string onnx = test::source_path("tests/fixtures/onnx/cnn8.onnx"), pfb = out_path("cnn8_vectors.pfb");
+  CommandResult converted = run_cli("convert " + onnx + " -o " + pfb + " --test-vectors " +
+                                    test::source_path("tests/fixtures/onnx/cnn8_io.npz"));
+  REQUIRE_MESSAGE(converted.exit_code == 0, converted.output);
+  CHECK(test::contains(converted.output.c_str(), "1 test vector"));
+  CommandResult verified = run_cli("verify " + pfb);
+  CHECK_MESSAGE(verified.exit_code == 0, verified.output);
+  CHECK(test::contains(verified.output.c_str(), "test vector 0: method 'infer', batch 4"));
+  CHECK(test::contains(verified.output.c_str(), "output logits"));
+  CHECK(test::contains(verified.output.c_str(), ": ok"));
+
+  // Planted: expected logits off by 0.01.
+  const std::string wrong = out_path("cnn8_vectors_wrong.pfb");
+  REQUIRE(run_cli("convert " + onnx + " -o " + wrong + " --test-vectors " +
+                  test::source_path("tests/fixtures/onnx/cnn8_io_wrong.npz")).exit_code == 0);
+  CommandResult refused = run_cli("verify " + wrong);
+  CHECK(refused.exit_code == 1);
+  CHECK(test::contains(refused.output.c_str(), "max abs error 0.01"));
+  CHECK(test::contains(refused.output.c_str(), "BEYOND TOLERANCE"));
+
+  const std::string plain = out_path("cnn8_plain.pfb");
+  REQUIRE(run_cli("convert " + onnx + " -o " + plain).exit_code == 0);
+  CommandResult none = run_cli("verify " + plain);
+  CHECK(none.exit_code == 2);
+  CHECK(test::contains(none.output.c_str(), "has no test vectors"));
+  CommandResult backend = run_cli("verify " + pfb + " --backend xnnpack");
+  CHECK(backend.exit_code == 2);
+  CommandResult missing = run_cli("convert " + test::source_path("tests/fixtures/onnx/mlp.onnx") + " -o " + out_path("m.pfb") +
+                                  " --test-vectors " + test::source_path("tests/fixtures/onnx/cnn8_io.npz"));
+  CHECK(missing.exit_code == 2);
+  CHECK(test::contains(missing.output.c_str(), "'x' is f32[4,1,8,8], the model's is f32[1,64]"));
+}
+
 }  // namespace
 }  // namespace preflight
