@@ -85,7 +85,7 @@ std::string unsupported_reason(const NodeProto& node, int opset) {
       "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "Tanh", "Flatten",
       "Reshape", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Softmax", "LogSoftmax",
       "Transpose", "Concat", "Identity", "Dropout", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
-      "ConstantOfShape", "Slice"};
+      "ConstantOfShape", "Slice", "LayerNormalization"};
   if (!node.domain().empty() && node.domain() != "ai.onnx") return "domain '" + node.domain() + "' is not ONNX's";
   if (!kOps.count(node.op_type())) return "no such op in preflight";
   const std::string& op = node.op_type();
@@ -108,6 +108,11 @@ std::string unsupported_reason(const NodeProto& node, int opset) {
   }
   if (op == "Reshape" && attr_int(node, "allowzero", 0) != 0) return "allowzero=1";
   if (op == "Dropout" && node.output_size() > 1 && !node.output(1).empty()) return "the mask output (boolean)";
+  if (op == "LayerNormalization") {
+    for (int o = 1; o < node.output_size(); ++o) {
+      if (!node.output(o).empty()) return "the Mean and InvStdDev outputs";
+    }
+  }
   return "";
 }
 
@@ -783,6 +788,40 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
       inputs.push_back(i <= 2 ? builder_.parameter(node.input(i), desc, (*p)->c.f) : builder_.buffer(node.input(i), desc, (*p)->c.f));
     }
     set(node, 0, graph_val(builder_.node(OpType::BatchNorm, attrs, inputs, name), dims.size() == 4));
+    return check(name);
+  }
+  if (op == "LayerNormalization") {
+    // Over the ONNX axes [axis, rank): in the ONNX layout (an NHWC value goes back to NCHW).
+    const std::vector<int64_t> dims = onnx_dims(*x);
+    const int64_t rank = static_cast<int64_t>(dims.size());
+    int64_t axis = attr_int(node, "axis", -1);
+    if (axis < 0) axis += rank;
+    PF_CHECK(axis >= 0 && axis < rank, Error::kInvalidModel, "%s: node '%s' (LayerNormalization): axis out of range",
+             source_.c_str(), name.c_str());
+    OpAttrs attrs;
+    attrs.kind = fb::Attrs::NormAttrs;
+    attrs.norm.axis = static_cast<int>(axis);
+    attrs.norm.epsilon = attr_float(node, "epsilon", 1e-5f);
+    std::vector<Value> inputs = {nchw(x, name + ".x")};
+    TensorDesc normalized;
+    normalized.dtype = DType::F32;
+    normalized.rank = static_cast<int>(rank - axis);
+    for (int64_t d = axis; d < rank; ++d) normalized.dims[d - axis] = dims[static_cast<size_t>(d)];
+    for (int i = 1; i <= 2 && has_input(node, i); ++i) {
+      Result<Val*> p = get(node, i);
+      if (!p.is_ok()) return p.status();
+      PF_CHECK((*p)->is_const ? (*p)->c.count() == normalized.num_elements() : onnx_dims(**p).size() == static_cast<size_t>(normalized.rank),
+               Error::kUnsupported, "%s: node '%s' (LayerNormalization): '%s' must have the normalized shape", source_.c_str(),
+               name.c_str(), node.input(i).c_str());
+      if ((*p)->is_const) {
+        std::vector<float> values(static_cast<size_t>(normalized.num_elements()));
+        for (int64_t k = 0; k < normalized.num_elements(); ++k) values[static_cast<size_t>(k)] = static_cast<float>((*p)->c.at(k));
+        inputs.push_back(builder_.parameter(node.input(i), normalized, values));
+      } else {
+        inputs.push_back((*p)->v);
+      }
+    }
+    set(node, 0, graph_val(builder_.node(OpType::LayerNorm, attrs, inputs, name), false));
     return check(name);
   }
   if (op == "Softmax" || op == "LogSoftmax") {

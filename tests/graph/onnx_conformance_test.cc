@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "graph/import/onnx_import.h"
 #include "graph/serialize.h"
@@ -112,7 +113,8 @@ TEST_CASE("onnx conformance: every backend node test of an imported op passes or
   const std::vector<std::string> cases = list_dir(root);
   REQUIRE(cases.size() >= 200);
   std::map<std::string, int> totals;
-  std::map<std::string, std::map<std::string, int>> by_op;  // first op of the model -> verdict -> count
+  std::map<std::string, std::map<std::string, int>> by_op;  // last op of the model -> verdict -> count
+  std::map<std::string, std::set<int>> opsets;               // last op -> the opsets of its passing cases
   std::string listing;
   for (const std::string& name : cases) {
     const Outcome outcome = run_case(root + "/" + name);
@@ -124,14 +126,22 @@ TEST_CASE("onnx conformance: every backend node test of an imported op passes or
       op = proto.graph().node(proto.graph().node_size() - 1).op_type();
     }
     ++by_op[op][outcome.verdict];
+    if (outcome.verdict == "pass") {
+      for (const auto& entry : proto.opset_import()) {
+        if (entry.domain().empty() || entry.domain() == "ai.onnx") opsets[op].insert(static_cast<int>(entry.version()));
+      }
+    }
     listing += "| " + name + " | " + outcome.verdict + " | " + outcome.reason.substr(0, 160) + " |\n";
     CHECK_MESSAGE(outcome.verdict != "fail", name << ": " << outcome.reason);
   }
-  std::string table = "| ONNX op (the case's last node) | pass | unsupported | fail |\n|---|---|---|---|\n";
+  std::string table = "| ONNX op (the case's last node) | opsets of the passing cases | pass | unsupported | fail |\n"
+                      "|---|---|---|---|---|\n";
   for (const auto& [op, counts] : by_op) {
     const auto count = [&](const char* v) { return counts.count(v) ? counts.at(v) : 0; };
-    table += "| " + op + " | " + std::to_string(count("pass")) + " | " + std::to_string(count("unsupported")) + " | " +
-             std::to_string(count("fail")) + " |\n";
+    std::string versions;
+    for (int v : opsets[op]) versions += (versions.empty() ? "" : ", ") + std::to_string(v);
+    table += "| " + op + " | " + (versions.empty() ? "-" : versions) + " | " + std::to_string(count("pass")) + " | " +
+             std::to_string(count("unsupported")) + " | " + std::to_string(count("fail")) + " |\n";
   }
   const std::string summary = "ONNX backend node tests (onnx 1.13.1): " + std::to_string(cases.size()) + " cases: " +
                               std::to_string(totals["pass"]) + " pass, " + std::to_string(totals["unsupported"]) +

@@ -24,7 +24,7 @@ SUPPORTED = {
     "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "Tanh", "Flatten", "Reshape",
     "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Softmax", "LogSoftmax", "Transpose",
     "Concat", "Identity", "Dropout", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
-    "ConstantOfShape", "Slice",
+    "ConstantOfShape", "Slice", "LayerNormalization",
 }
 PREFIX = "onnx/backend/test/data/node/"
 
