@@ -82,6 +82,17 @@ Value GraphBuilder::constant(const std::string& name, const TensorDesc& desc, co
   return value;
 }
 
+Value GraphBuilder::constant_bytes(const std::string& name, const TensorDesc& desc, const std::vector<uint8_t>& bytes) {
+  if (bytes.size() != desc.num_bytes()) {
+    fail(Status::error(Error::kInvalidArgument, "constant '%s': %zu bytes for %llu", name.c_str(), bytes.size(),
+                       static_cast<unsigned long long>(desc.num_bytes())));
+    return Value{};
+  }
+  const Value value = add_tensor(name, desc, fb::TensorRole::Constant);
+  graph_.tensors.back().data = bytes;
+  return value;
+}
+
 Value GraphBuilder::buffer(const std::string& name, const TensorDesc& desc, const std::vector<float>& values) {
   const Value value = parameter(name, desc, values);
   if (value.valid()) graph_.tensors[static_cast<size_t>(value.id)].role = fb::TensorRole::Buffer;

@@ -43,6 +43,8 @@ class GraphBuilder {
   // A persistent tensor with the given bytes (role Parameter or Constant).
   Value parameter(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
   Value constant(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
+  // A constant of any dtype from its little-endian bytes (exactly the shape's size).
+  Value constant_bytes(const std::string& name, const TensorDesc& desc, const std::vector<uint8_t>& bytes);
   // A Buffer: persistent, not trained, updated by training-mode running statistics (batch norm's
   // running mean and variance).
   Value buffer(const std::string& name, const TensorDesc& desc, const std::vector<float>& values);
@@ -86,6 +88,7 @@ class GraphBuilder {
   void output(Value value, const std::string& name);
 
   const TensorDesc& desc(Value value) const { return graph_.tensors[static_cast<size_t>(value.id)].desc; }
+  bool is_constant(Value value) const { return value.valid() && graph_.tensors[static_cast<size_t>(value.id)].role == fb::TensorRole::Constant; }
   bool is_input(Value value) const { return value.valid() && graph_.tensors[static_cast<size_t>(value.id)].role == fb::TensorRole::Input; }
   const Status& status() const { return status_; }
 

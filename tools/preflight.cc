@@ -744,6 +744,10 @@ int main(int argc, char** argv) {
   convert_cmd->add_option("--input-shape", input_shapes,
                           "NAME=D0,D1,... for an input with dynamic dims (repeatable); a dynamic batch alone defaults to 1");
   convert_cmd->add_flag("--nhwc-io", nhwc_io, "Keep 4-D inputs and outputs NHWC (no edge transposes), for device code");
+  std::vector<std::string> bound_inputs;
+  convert_cmd->add_option("--bind", bound_inputs,
+                          "NAME=V0,V1,...: an integer input (a shape, axes) fixed to this 1-D value; it folds like an "
+                          "initializer (repeatable)");
   convert_cmd->add_flag("--train", export_flags.train, "Also export the train_step and eval methods");
   std::string test_vectors;
   float vector_rtol = 1e-4f, vector_atol = 1e-5f;
@@ -779,6 +783,10 @@ int main(int argc, char** argv) {
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
   for (const std::string& shape : input_shapes) {
     const Status status = graph::parse_input_shape(shape, &onnx_options);
+    if (!status.is_ok()) return report(status);
+  }
+  for (const std::string& bound : bound_inputs) {
+    const Status status = graph::parse_bound_input(bound, &onnx_options);
     if (!status.is_ok()) return report(status);
   }
   onnx_options.nhwc_io = nhwc_io;

@@ -985,6 +985,22 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
   }
   for (const onnx::ValueInfoProto& input : g.input()) {
     if (values_.count(input.name())) continue;  // an initializer listed as an input (older exporters)
+    const auto bound = options_.constant_inputs.find(input.name());
+    if (bound != options_.constant_inputs.end()) {
+      Val val;
+      val.is_const = true;
+      val.c.dtype = bound->second.dtype;
+      val.c.dims = bound->second.dims;
+      for (double v : bound->second.values) {
+        if (val.c.dtype == DType::F32) val.c.f.push_back(static_cast<float>(v));
+        else val.c.i.push_back(static_cast<int64_t>(v));
+      }
+      PF_CHECK(val.c.count() == static_cast<int64_t>(bound->second.values.size()), Error::kInvalidArgument,
+               "%s: input '%s' is bound to %zu values for shape %s", source_.c_str(), input.name().c_str(),
+               bound->second.values.size(), dims_text(val.c.dims).c_str());
+      values_[input.name()] = std::move(val);
+      continue;
+    }
     const auto& type = input.type().tensor_type();
     PF_CHECK(type.elem_type() == TensorProto::FLOAT, Error::kUnsupported, "%s: input '%s' has ONNX type %d; preflight takes float inputs",
              source_.c_str(), input.name().c_str(), type.elem_type());
@@ -1033,13 +1049,25 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     PF_CHECK(found != values_.end(), Error::kInvalidModel, "%s: output '%s' is produced by no node", source_.c_str(),
              output.name().c_str());
     Val& val = found->second;
-    PF_CHECK(!val.is_const, Error::kUnsupported, "%s: output '%s' is a constant; preflight models compute their outputs",
-             source_.c_str(), output.name().c_str());
+    if (val.is_const) {
+      // Folded to a constant (the Shape of an input): stored, and copied out by a node.
+      TensorDesc desc;
+      desc.dtype = val.c.dtype;
+      desc.rank = static_cast<int>(val.c.dims.size());
+      PF_CHECK(desc.rank <= kMaxRank, Error::kUnsupported, "%s: output '%s' has rank %d", source_.c_str(),
+               output.name().c_str(), desc.rank);
+      for (int d = 0; d < desc.rank; ++d) desc.dims[d] = val.c.dims[static_cast<size_t>(d)];
+      std::vector<uint8_t> bytes(desc.num_bytes());
+      if (desc.dtype == DType::F32 && !bytes.empty()) std::memcpy(bytes.data(), val.c.f.data(), bytes.size());
+      if (desc.dtype == DType::I64 && !bytes.empty()) std::memcpy(bytes.data(), val.c.i.data(), bytes.size());
+      val = graph_val(builder_.constant_bytes(output.name() + ".value", desc, bytes), false);
+    }
     Value v = val.v;
     if (val.nhwc && !options_.nhwc_io) v = nchw(&val, output.name());
     // An output that is a model input (Identity, inference Dropout) or already another output
     // gets a copy of its own: a Reshape to the same shape.
-    if (v.valid() && (builder_.is_input(v) || std::find(outputs.begin(), outputs.end(), v.id) != outputs.end())) {
+    if (v.valid() && (builder_.is_input(v) || builder_.is_constant(v) ||
+                      std::find(outputs.begin(), outputs.end(), v.id) != outputs.end())) {
       const TensorDesc& d = builder_.desc(v);
       OpAttrs attrs;
       attrs.kind = fb::Attrs::ReshapeAttrs;
@@ -1104,6 +1132,27 @@ Status parse_input_shape(const std::string& text, OnnxImportOptions* options) {
   PF_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Error::kInvalidArgument, "--input-shape %.80s: rank above %d",
            text.c_str(), kMaxRank);
   options->input_shapes[text.substr(0, equals)] = dims;
+  return Status::ok();
+}
+
+Status parse_bound_input(const std::string& text, OnnxImportOptions* options) {
+  const size_t equals = text.find('=');
+  PF_CHECK(equals != std::string::npos && equals > 0, Error::kInvalidArgument, "--bind takes NAME=V0,V1,..., got '%.80s'",
+           text.c_str());
+  OnnxImportOptions::Bound bound;
+  size_t at = equals + 1;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string field = text.substr(at, comma - at);
+    char* end = nullptr;
+    const long long value = std::strtoll(field.c_str(), &end, 10);
+    PF_CHECK(!field.empty() && end && *end == '\0', Error::kInvalidArgument, "--bind %.80s: '%.20s' is not an integer",
+             text.c_str(), field.c_str());
+    bound.values.push_back(static_cast<double>(value));
+    at = comma + 1;
+  }
+  bound.dims = {static_cast<int64_t>(bound.values.size())};
+  options->constant_inputs[text.substr(0, equals)] = bound;
   return Status::ok();
 }
 

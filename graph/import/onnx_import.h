@@ -29,6 +29,14 @@ struct OnnxImportOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;
   int64_t default_batch = 1;
   bool nhwc_io = false;  // 4-D inputs and outputs in NHWC (no edge transposes), for device code
+  // Inputs bound to values at conversion (a shape, axes or indices fed as a graph input): they
+  // become constants and fold like initializers. Values as doubles; dtype I64 or F32.
+  struct Bound {
+    DType dtype = DType::I64;
+    std::vector<int64_t> dims;
+    std::vector<double> values;
+  };
+  std::map<std::string, Bound> constant_inputs;
 };
 
 // Oldest and newest default-domain opsets imported.
@@ -43,6 +51,8 @@ Result<Graph> import_onnx_bytes(const uint8_t* data, size_t size, const std::str
 
 // Parses "x=1,3,32,32" into options->input_shapes.
 Status parse_input_shape(const std::string& text, OnnxImportOptions* options);
+// Parses "shape=1,-1" into options->constant_inputs (a 1-D int64 value).
+Status parse_bound_input(const std::string& text, OnnxImportOptions* options);
 
 // True when `path` names an ONNX file (by its extension).
 bool is_onnx_path(const std::string& path);

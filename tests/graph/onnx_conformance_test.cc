@@ -52,57 +52,121 @@ struct Outcome {
   std::string verdict, reason;
 };
 
+// The values of an int64 or int32 TensorProto; false for other types.
+bool ints_of(const onnx::TensorProto& tensor, std::vector<double>* values) {
+  values->clear();
+  if (tensor.data_type() == onnx::TensorProto::INT64) {
+    if (!tensor.raw_data().empty()) {
+      std::vector<int64_t> v(tensor.raw_data().size() / 8);
+      std::memcpy(v.data(), tensor.raw_data().data(), v.size() * 8);
+      values->assign(v.begin(), v.end());
+    } else {
+      values->assign(tensor.int64_data().begin(), tensor.int64_data().end());
+    }
+    return true;
+  }
+  if (tensor.data_type() == onnx::TensorProto::INT32) {
+    if (!tensor.raw_data().empty()) {
+      std::vector<int32_t> v(tensor.raw_data().size() / 4);
+      std::memcpy(v.data(), tensor.raw_data().data(), v.size() * 4);
+      values->assign(v.begin(), v.end());
+    } else {
+      values->assign(tensor.int32_data().begin(), tensor.int32_data().end());
+    }
+    return true;
+  }
+  return false;
+}
+
 Outcome run_case(const std::string& dir) {
   Result<Bytes> bytes = graph::read_file(dir + "/model.onnx");
   if (!bytes.is_ok()) return {"fail", bytes.status().message()};
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) return {"fail", "model.onnx does not parse"};
-  Result<graph::Graph> graph = graph::import_onnx_bytes(bytes->data(), bytes->size(), dir, "model.onnx");
+  // Float inputs are fed at run time; integer inputs (shapes, axes, indices) are bound as
+  // constants at conversion, as a static graph takes them.
+  std::set<std::string> initializers;
+  for (const auto& init : proto.graph().initializer()) initializers.insert(init.name());
+  graph::OnnxImportOptions options;
+  std::map<std::string, std::vector<float>> feeds;
+  int index = 0;
+  for (const auto& input : proto.graph().input()) {
+    if (initializers.count(input.name())) continue;
+    onnx::TensorProto tensor;
+    const std::string file = dir + "/test_data_set_0/input_" + std::to_string(index++) + ".pb";
+    if (!read_proto(file, &tensor)) return {"fail", "cannot read " + file};
+    std::vector<float> values;
+    std::vector<double> ints;
+    if (floats_of(tensor, &values)) {
+      feeds[input.name()] = values;
+    } else if (ints_of(tensor, &ints)) {
+      graph::OnnxImportOptions::Bound bound;
+      bound.dims.assign(tensor.dims().begin(), tensor.dims().end());
+      bound.values = ints;
+      options.constant_inputs[input.name()] = bound;
+    } else {
+      return {"unsupported", "input '" + input.name() + "' has ONNX type " + std::to_string(tensor.data_type())};
+    }
+  }
+  Result<graph::Graph> graph = graph::import_onnx_bytes(bytes->data(), bytes->size(), dir, "model.onnx", options);
   if (!graph.is_ok()) {
     const bool refused = graph.status().code() == Error::kUnsupported ||
                          test::contains(graph.status().message(), "is dynamic");
     return {refused ? "unsupported" : "fail", graph.status().message()};
   }
   const graph::Method& infer = graph->methods[static_cast<size_t>(graph->find_method("infer"))];
-  std::vector<std::vector<float>> inputs(infer.inputs.size());
   std::vector<TensorView> views;
-  for (size_t i = 0; i < infer.inputs.size(); ++i) {
-    onnx::TensorProto tensor;
-    if (!read_proto(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb", &tensor)) return {"fail", "input_" + std::to_string(i) + ".pb"};
-    if (!floats_of(tensor, &inputs[i])) return {"unsupported", "input " + std::to_string(i) + " has ONNX type " + std::to_string(tensor.data_type())};
-    const TensorDesc& desc = graph->tensors[static_cast<size_t>(infer.inputs[i])].desc;
-    if (static_cast<int64_t>(inputs[i].size()) != desc.num_elements()) return {"fail", "input " + std::to_string(i) + " size"};
-    views.push_back(TensorView{desc, inputs[i].data()});
+  for (int t : infer.inputs) {
+    const graph::Tensor& tensor = graph->tensors[static_cast<size_t>(t)];
+    auto feed = feeds.find(tensor.name);
+    if (feed == feeds.end()) return {"fail", "no test data for input '" + tensor.name + "'"};
+    if (static_cast<int64_t>(feed->second.size()) != tensor.desc.num_elements()) return {"fail", "input '" + tensor.name + "' size"};
+    views.push_back(TensorView{tensor.desc, feed->second.data()});
   }
   Bytes model_bytes = graph::serialize(*graph);
   Result<Model> model = Model::load_bytes(model_bytes.data(), model_bytes.size());
   if (!model.is_ok()) return {"fail", model.status().message()};
   Result<Session> session = Session::open(std::move(model).value());
   if (!session.is_ok()) return {"fail", session.status().message()};
-  std::vector<std::vector<float>> results(infer.outputs.size());
+  std::vector<std::vector<uint8_t>> results(infer.outputs.size());
   std::vector<TensorView> outputs;
   for (size_t o = 0; o < infer.outputs.size(); ++o) {
     const TensorDesc& desc = graph->tensors[static_cast<size_t>(infer.outputs[o])].desc;
-    results[o].resize(static_cast<size_t>(desc.num_elements()));
+    results[o].resize(desc.num_bytes());
     outputs.push_back(TensorView{desc, results[o].data()});
   }
   const Status status = session->run("infer", views.data(), static_cast<int>(views.size()), outputs.data(), static_cast<int>(outputs.size()));
   if (!status.is_ok()) return {"fail", status.message()};
   for (size_t o = 0; o < results.size(); ++o) {
     onnx::TensorProto tensor;
-    std::vector<float> expected;
     if (!read_proto(dir + "/test_data_set_0/output_" + std::to_string(o) + ".pb", &tensor)) return {"fail", "output_" + std::to_string(o) + ".pb"};
-    if (!floats_of(tensor, &expected)) return {"unsupported", "output " + std::to_string(o) + " has ONNX type " + std::to_string(tensor.data_type())};
-    if (expected.size() != results[o].size()) {
-      return {"fail", "output " + std::to_string(o) + ": " + std::to_string(results[o].size()) + " values, expected " + std::to_string(expected.size())};
-    }
-    for (size_t k = 0; k < expected.size(); ++k) {
-      // The backend tests' tolerance: rtol 1e-3, atol 1e-7 (a little more for float32 sums).
-      const double diff = std::fabs(static_cast<double>(results[o][k]) - expected[k]);
-      if (!(diff <= 1e-3 * std::fabs(static_cast<double>(expected[k])) + 1e-6)) {
-        return {"fail", "output " + std::to_string(o) + " element " + std::to_string(k) + ": " + std::to_string(results[o][k]) +
-                            ", expected " + std::to_string(expected[k])};
+    std::vector<float> expected;
+    std::vector<double> expected_ints;
+    const TensorDesc& desc = outputs[o].desc;
+    if (floats_of(tensor, &expected)) {
+      if (desc.dtype != DType::F32 || static_cast<int64_t>(expected.size()) != desc.num_elements()) {
+        return {"fail", "output " + std::to_string(o) + ": " + std::to_string(desc.num_elements()) + " values, expected " +
+                            std::to_string(expected.size())};
       }
+      const float* got = reinterpret_cast<const float*>(results[o].data());
+      for (size_t k = 0; k < expected.size(); ++k) {
+        // The backend tests' tolerance: rtol 1e-3, atol 1e-7 (a little more for float32 sums).
+        const double diff = std::fabs(static_cast<double>(got[k]) - expected[k]);
+        if (!(diff <= 1e-3 * std::fabs(static_cast<double>(expected[k])) + 1e-6)) {
+          return {"fail", "output " + std::to_string(o) + " element " + std::to_string(k) + ": " + std::to_string(got[k]) +
+                              ", expected " + std::to_string(expected[k])};
+        }
+      }
+    } else if (ints_of(tensor, &expected_ints)) {
+      if (desc.dtype != DType::I64 || static_cast<int64_t>(expected_ints.size()) != desc.num_elements()) {
+        return {"fail", "output " + std::to_string(o) + ": not the expected int64 shape"};
+      }
+      const int64_t* got = reinterpret_cast<const int64_t*>(results[o].data());
+      for (size_t k = 0; k < expected_ints.size(); ++k) {
+        if (static_cast<double>(got[k]) != expected_ints[k]) return {"fail", "output " + std::to_string(o) + " element " + std::to_string(k)};
+      }
+    } else {
+      return {"unsupported", "output " + std::to_string(o) + " has ONNX type " + std::to_string(tensor.data_type())};
     }
   }
   return {"pass", ""};
@@ -150,7 +214,7 @@ TEST_CASE("onnx conformance: every backend node test of an imported op passes or
       << "# " << summary << "\n\n" << table << "\n| case | verdict | reason |\n|---|---|---|\n" << listing;
   MESSAGE(summary);
   CHECK(totals["fail"] == 0);
-  CHECK(totals["pass"] >= 105);  // the count when this test was committed (docs/onnx.md): none may regress
+  CHECK(totals["pass"] >= 134);  // the count when this test was committed (docs/onnx.md): none may regress
 }
 
 }  // namespace

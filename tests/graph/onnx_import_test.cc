@@ -160,6 +160,59 @@ TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims
                        "ONNX opset 9; preflight imports opsets 11 to 18"));
 }
 
+TEST_CASE("onnx: --bind fixes an integer shape input; a folded output is stored and copied out") {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(14);
+  onnx::GraphProto* g = model.mutable_graph();
+  onnx::NodeProto* reshape = g->add_node();
+  reshape->set_op_type("Reshape");
+  reshape->add_input("x");
+  reshape->add_input("shape");
+  reshape->add_output("y");
+  onnx::NodeProto* shape = g->add_node();
+  shape->set_op_type("Shape");
+  shape->add_input("y");
+  shape->add_output("y_shape");
+  const auto add_value = [](onnx::ValueInfoProto* value, const char* name, int type, std::vector<int64_t> dims) {
+    value->set_name(name);
+    auto* tensor = value->mutable_type()->mutable_tensor_type();
+    tensor->set_elem_type(type);
+    for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 6});
+  add_value(g->add_input(), "shape", onnx::TensorProto::INT64, {2});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {3, 4});
+  add_value(g->add_output(), "y_shape", onnx::TensorProto::INT64, {2});
+  std::string bytes;
+  REQUIRE(model.SerializeToString(&bytes));
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  CHECK(test::contains(graph::import_onnx_bytes(data, bytes.size(), ".", "r.onnx").status().message(),
+                       "input 'shape' has ONNX type 7"));
+  graph::OnnxImportOptions options;
+  REQUIRE(graph::parse_bound_input("shape=3,-1", &options).is_ok());
+  graph::OnnxImportOptions bad;
+  CHECK(test::contains(graph::parse_bound_input("shape=3,x", &bad).message(), "'x' is not an integer"));
+  Result<graph::Graph> graph = graph::import_onnx_bytes(data, bytes.size(), ".", "r.onnx", options);
+  REQUIRE_MESSAGE(graph.is_ok(), std::string(graph.status().message()));
+  const graph::Method& infer = graph->methods[0];
+  REQUIRE(infer.inputs.size() == 1);  // "shape" is folded away
+  REQUIRE(infer.outputs.size() == 2);
+  test::LoadedModel loaded = test::load_graph(*graph);
+  Result<Session> session = Session::open(std::move(*loaded.model));
+  REQUIRE(session.is_ok());
+  std::vector<float> x(12);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+  int64_t y_shape[2] = {0, 0};
+  std::vector<float> y(12);
+  TensorView in{make_desc(DType::F32, {2, 6}), x.data()};
+  TensorView out[2] = {{make_desc(DType::F32, {3, 4}), y.data()}, {make_desc(DType::I64, {2}), y_shape}};
+  REQUIRE(session->run("infer", &in, 1, out, 2).is_ok());
+  CHECK(y == x);
+  CHECK(y_shape[0] == 3);
+  CHECK(y_shape[1] == 4);
+}
+
 TEST_CASE("test vectors: stored with the model, read back, and refused when their data does not fit") {
   Result<graph::Graph> graph = graph::import_onnx(fixture("mlp.onnx"));
   REQUIRE(graph.is_ok());
