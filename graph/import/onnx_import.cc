@@ -135,6 +135,7 @@ class Importer {
   Value materialize(const Val& val, const std::string& name, bool nhwc);
   Value nchw(Val* val, const std::string& name);
   Value nhwc(Val* val, const std::string& name);
+  Value transpose(Value v, std::initializer_list<int> perm, const std::string& name);
   Val graph_val(Value v, bool nhwc) const {
     Val val;
     val.v = v;
@@ -295,26 +296,22 @@ Value Importer::materialize(const Val& val, const std::string& name, bool nhwc) 
   return builder_.constant(name, desc, values);
 }
 
-Value Importer::nchw(Val* val, const std::string& name) {
-  if (val->is_const) return materialize(*val, name, false);
-  if (!val->nhwc) return val->v;
+Value Importer::transpose(Value v, std::initializer_list<int> perm, const std::string& name) {
   OpAttrs attrs;
   attrs.kind = fb::Attrs::TransposeAttrs;
-  attrs.transpose.rank = 4;
-  const int perm[4] = {0, 3, 1, 2};
-  std::copy(perm, perm + 4, attrs.transpose.perm);
-  return builder_.node(OpType::Transpose, attrs, {val->v}, name + ".to_nchw");
+  attrs.transpose.rank = static_cast<int>(perm.size());
+  std::copy(perm.begin(), perm.end(), attrs.transpose.perm);
+  return builder_.node(OpType::Transpose, attrs, {v}, name);
+}
+
+Value Importer::nchw(Val* val, const std::string& name) {
+  if (val->is_const) return materialize(*val, name, false);
+  return val->nhwc ? transpose(val->v, {0, 3, 1, 2}, name + ".to_nchw") : val->v;
 }
 
 Value Importer::nhwc(Val* val, const std::string& name) {
   if (val->is_const) return materialize(*val, name, true);
-  if (val->nhwc) return val->v;
-  OpAttrs attrs;
-  attrs.kind = fb::Attrs::TransposeAttrs;
-  attrs.transpose.rank = 4;
-  const int perm[4] = {0, 2, 3, 1};
-  std::copy(perm, perm + 4, attrs.transpose.perm);
-  return builder_.node(OpType::Transpose, attrs, {val->v}, name + ".to_nhwc");
+  return val->nhwc ? val->v : transpose(val->v, {0, 2, 3, 1}, name + ".to_nhwc");
 }
 
 Status Importer::binary(const NodeProto& node, const std::string& name, OpType op) {
@@ -456,13 +453,7 @@ Status Importer::gemm(const NodeProto& node, const std::string& name, bool matmu
   const bool trans_b = !matmul && attr_int(node, "transB", 0) != 0;
   const float alpha = matmul ? 1.0f : attr_float(node, "alpha", 1.0f), beta = matmul ? 1.0f : attr_float(node, "beta", 1.0f);
   Value x = nchw(*a, name + ".a");
-  if (!matmul && attr_int(node, "transA", 0) != 0) {
-    OpAttrs attrs;
-    attrs.kind = fb::Attrs::TransposeAttrs;
-    attrs.transpose.rank = 2;
-    attrs.transpose.perm[0] = 1, attrs.transpose.perm[1] = 0;
-    x = builder_.node(OpType::Transpose, attrs, {x}, name + ".a_transposed");
-  }
+  if (!matmul && attr_int(node, "transA", 0) != 0) x = transpose(x, {1, 0}, name + ".a_transposed");
   if (!(*b)->is_const || (*b)->c.dims.size() != 2) {
     OpAttrs attrs;
     attrs.kind = fb::Attrs::MatMulAttrs;
@@ -1113,46 +1104,50 @@ Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& opti
   return import_onnx_bytes(bytes->data(), bytes->size(), base_dir, path, options);
 }
 
-Status parse_input_shape(const std::string& text, OnnxImportOptions* options) {
+namespace {
+
+// "NAME=V0,V1,..." as a name and integers (positive ones only with `positive`).
+Status parse_assignment(const std::string& text, const char* flag, bool positive, std::string* name,
+                        std::vector<int64_t>* values) {
   const size_t equals = text.find('=');
-  PF_CHECK(equals != std::string::npos && equals > 0, Error::kInvalidArgument,
-           "--input-shape takes NAME=D0,D1,..., got '%.80s'", text.c_str());
-  std::vector<int64_t> dims;
+  PF_CHECK(equals != std::string::npos && equals > 0, Error::kInvalidArgument, "%s takes NAME=D0,D1,..., got '%.80s'",
+           flag, text.c_str());
+  *name = text.substr(0, equals);
   size_t at = equals + 1;
   while (at <= text.size()) {
     const size_t comma = std::min(text.find(',', at), text.size());
     const std::string field = text.substr(at, comma - at);
     char* end = nullptr;
     const long long value = std::strtoll(field.c_str(), &end, 10);
-    PF_CHECK(!field.empty() && end && *end == '\0' && value > 0, Error::kInvalidArgument,
-             "--input-shape %.80s: '%.20s' is not a positive dimension", text.c_str(), field.c_str());
-    dims.push_back(value);
+    PF_CHECK(!field.empty() && end && *end == '\0' && (!positive || value > 0), Error::kInvalidArgument,
+             "%s %.80s: '%.20s' is not a%s", flag, text.c_str(), field.c_str(),
+             positive ? " positive dimension" : "n integer");
+    values->push_back(value);
     at = comma + 1;
   }
-  PF_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Error::kInvalidArgument, "--input-shape %.80s: rank above %d",
-           text.c_str(), kMaxRank);
-  options->input_shapes[text.substr(0, equals)] = dims;
+  PF_CHECK(values->size() <= static_cast<size_t>(kMaxRank) || !positive, Error::kInvalidArgument, "%s %.80s: rank above %d",
+           flag, text.c_str(), kMaxRank);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status parse_input_shape(const std::string& text, OnnxImportOptions* options) {
+  std::string name;
+  std::vector<int64_t> dims;
+  PF_RETURN_IF_ERROR(parse_assignment(text, "--input-shape", true, &name, &dims));
+  options->input_shapes[name] = dims;
   return Status::ok();
 }
 
 Status parse_bound_input(const std::string& text, OnnxImportOptions* options) {
-  const size_t equals = text.find('=');
-  PF_CHECK(equals != std::string::npos && equals > 0, Error::kInvalidArgument, "--bind takes NAME=V0,V1,..., got '%.80s'",
-           text.c_str());
+  std::string name;
+  std::vector<int64_t> values;
+  PF_RETURN_IF_ERROR(parse_assignment(text, "--bind", false, &name, &values));
   OnnxImportOptions::Bound bound;
-  size_t at = equals + 1;
-  while (at <= text.size()) {
-    const size_t comma = std::min(text.find(',', at), text.size());
-    const std::string field = text.substr(at, comma - at);
-    char* end = nullptr;
-    const long long value = std::strtoll(field.c_str(), &end, 10);
-    PF_CHECK(!field.empty() && end && *end == '\0', Error::kInvalidArgument, "--bind %.80s: '%.20s' is not an integer",
-             text.c_str(), field.c_str());
-    bound.values.push_back(static_cast<double>(value));
-    at = comma + 1;
-  }
-  bound.dims = {static_cast<int64_t>(bound.values.size())};
-  options->constant_inputs[text.substr(0, equals)] = bound;
+  bound.values.assign(values.begin(), values.end());
+  bound.dims = {static_cast<int64_t>(values.size())};
+  options->constant_inputs[name] = bound;
   return Status::ok();
 }
 
