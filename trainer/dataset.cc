@@ -379,9 +379,9 @@ Result<Dataset> load_dataset(const std::string& path, const DataOptions& options
 
 std::vector<float> prior_bias(const Dataset& data, int64_t classes) {
   if (!data.classification) {
-    double sum = 0.0;
-    for (float t : data.targets) sum += t;
-    return {static_cast<float>(data.targets.empty() ? 0.0 : sum / static_cast<double>(data.targets.size()))};
+    double mean = 0.0, variance = 0.0;
+    target_moments(data, &mean, &variance);
+    return {static_cast<float>(mean)};
   }
   std::vector<double> counts(static_cast<size_t>(classes > 0 ? classes : 0), 0.0);
   for (int64_t label : data.labels) {
@@ -420,6 +420,14 @@ FeatureScaling standardize(Dataset* train, Dataset* validation) {
     }
   }
   return scaling;
+}
+
+void target_moments(const Dataset& data, double* mean, double* variance) {
+  double sum = 0.0, squares = 0.0;
+  for (float t : data.targets) sum += t;
+  *mean = data.targets.empty() ? 0.0 : sum / static_cast<double>(data.targets.size());
+  for (float t : data.targets) squares += (t - *mean) * (t - *mean);
+  *variance = data.targets.empty() ? 0.0 : squares / static_cast<double>(data.targets.size());
 }
 
 Status reshape_samples(Dataset* data, const TensorDesc& sample) {

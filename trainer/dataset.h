@@ -60,6 +60,9 @@ struct FeatureScaling {
 };
 FeatureScaling standardize(Dataset* train, Dataset* validation);
 
+// Mean and (population) variance of the regression targets; 0 and 0 without targets.
+void target_moments(const Dataset& data, double* mean, double* variance);
+
 // Gives every sample the shape `sample` (same element count), e.g. [64] -> [8, 8, 1].
 Status reshape_samples(Dataset* data, const TensorDesc& sample);
 

@@ -275,11 +275,9 @@ CheckResult check_stats(const Dataset& train, const std::string& folder) {
   std::string text = format_text("%lld rows x %lld features; values in [%g, %g], mean %.4g", static_cast<long long>(train.rows),
                             static_cast<long long>(width), lowest, highest, mean);
   if (!train.classification && !train.targets.empty()) {
-    double target_sum = 0.0, target_squares = 0.0;
-    for (float t : train.targets) target_sum += t;
-    const double target_mean = target_sum / static_cast<double>(train.targets.size());
-    for (float t : train.targets) target_squares += (t - target_mean) * (t - target_mean);
-    text += format_text("; target mean %.4g, std %.4g", target_mean, std::sqrt(target_squares / static_cast<double>(train.targets.size())));
+    double target_mean = 0.0, target_variance = 0.0;
+    target_moments(train, &target_mean, &target_variance);
+    text += format_text("; target mean %.4g, std %.4g", target_mean, std::sqrt(target_variance));
   }
   CheckResult result = make_result("data.stats", Verdict::kPass, mean, 0, text);
   if (!folder.empty()) {

@@ -41,13 +41,15 @@ Result<TrainReport> run_steps(Trainer* trainer, const Dataset& data, TrainConfig
   return trainer->fit(data, Dataset(), config);
 }
 
-// Mean and variance of the targets (regression).
-void target_moments(const Dataset& data, double* mean, double* variance) {
-  double sum = 0.0, squares = 0.0;
-  for (float t : data.targets) sum += t;
-  *mean = data.targets.empty() ? 0.0 : sum / static_cast<double>(data.targets.size());
-  for (float t : data.targets) squares += (t - *mean) * (t - *mean);
-  *variance = data.targets.empty() ? 0.0 : squares / static_cast<double>(data.targets.size());
+// One value per step (1-based) as a curve for the report.
+Curve step_curve(const std::string& name, const std::vector<float>& losses) {
+  Curve curve;
+  curve.name = name;
+  for (size_t i = 0; i < losses.size(); ++i) {
+    curve.x.push_back(static_cast<double>(i + 1));
+    curve.y.push_back(losses[i]);
+  }
+  return curve;
 }
 
 }  // namespace
@@ -190,12 +192,7 @@ CheckResult check_loss_decreases(const TrainerFactory& make, const Dataset& trai
     dynamics->curves = std::move(samples);
   }
   const std::vector<float>& losses = report->losses;
-  Curve training_curve;
-  training_curve.name = "training";
-  for (size_t i = 0; i < losses.size(); ++i) {
-    training_curve.x.push_back(static_cast<double>(i + 1));
-    training_curve.y.push_back(losses[i]);
-  }
+  Curve training_curve = step_curve("training", losses);
   const size_t tenth = std::max<size_t>(1, losses.size() / 10);
   const double first = mean_of(losses, 0, tenth), last = mean_of(losses, losses.size() - tenth, losses.size());
   const double initial = losses.front();
@@ -254,13 +251,7 @@ CheckResult check_overfit_batch(const TrainerFactory& make, const Dataset& train
                   low && exact ? ""
                                : ": a model that cannot memorise 8 samples has a bug (frozen weights, learning rate 0, a "
                                  "broken backward, labels that do not match inputs)"));
-  Curve curve;
-  curve.name = "overfit one batch";
-  for (size_t i = 0; i < report->losses.size(); ++i) {
-    curve.x.push_back(static_cast<double>(i + 1));
-    curve.y.push_back(report->losses[i]);
-  }
-  result.curves.push_back(std::move(curve));
+  result.curves.push_back(step_curve("overfit one batch", report->losses));
   return result;
 }
 
@@ -278,11 +269,7 @@ CheckResult check_input_independent(const TrainerFactory& make, const Dataset& t
     const std::vector<float>& losses = report->losses;
     const size_t tenth = std::max<size_t>(1, losses.size() / 10);
     final_losses[zeroed] = mean_of(losses, losses.size() - tenth, losses.size());
-    curves[static_cast<size_t>(zeroed)].name = zeroed ? "zero-input baseline" : "real inputs";
-    for (size_t i = 0; i < losses.size(); ++i) {
-      curves[static_cast<size_t>(zeroed)].x.push_back(static_cast<double>(i + 1));
-      curves[static_cast<size_t>(zeroed)].y.push_back(losses[i]);
-    }
+    curves[static_cast<size_t>(zeroed)] = step_curve(zeroed ? "zero-input baseline" : "real inputs", losses);
   }
   const double gain = final_losses[1] > 0 ? 1.0 - final_losses[0] / final_losses[1] : 0.0;
   const bool ok = gain >= config.input_independent_margin;

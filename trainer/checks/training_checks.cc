@@ -51,10 +51,7 @@ std::vector<CheckResult> run_training_checks(const TrainerFactory& make, const D
   const auto score = [&](const Dataset& data, double loss, double accuracy) {
     if (classification) return accuracy;
     double mean = 0.0, variance = 0.0;
-    for (float t : data.targets) mean += t;
-    mean /= static_cast<double>(data.targets.empty() ? 1 : data.targets.size());
-    for (float t : data.targets) variance += (t - mean) * (t - mean);
-    variance /= static_cast<double>(data.targets.empty() ? 1 : data.targets.size());
+    target_moments(data, &mean, &variance);
     return variance > 0 ? 1.0 - loss / variance : 0.0;
   };
   const char* measure = classification ? "accuracy" : "R^2";
