@@ -151,13 +151,17 @@ class Importer {
   Status pool(const NodeProto& node, const std::string& name);
   Status gemm(const NodeProto& node, const std::string& name, bool matmul);
   Status fold(const NodeProto& node, const std::string& name);
+  void find_gelus(const onnx::GraphProto& g);
 
   const OnnxImportOptions& options_;
   std::string base_dir_, source_;
   GraphBuilder builder_;
   std::map<std::string, Val> values_;
   int opset_ = 0;
-  std::set<int> batch_inputs_;  // graph inputs whose dim 0 is the batch
+  // GELU as exporters write it before opset 20, x * (1 + erf(x / sqrt(2))) * 0.5: the nodes folded
+  // into one Gelu (skipped), and the last node of each pattern -> the name of x.
+  std::set<int> gelu_parts_;
+  std::map<int, std::string> gelu_at_;
 };
 
 Status Importer::read_tensor(const TensorProto& proto, HostTensor* out) {
@@ -943,6 +947,58 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
                        name.c_str(), op.c_str());
 }
 
+void Importer::find_gelus(const onnx::GraphProto& g) {
+  std::map<std::string, int> producer;
+  std::map<std::string, std::vector<int>> consumers;
+  std::map<std::string, double> scalars;  // single-value constants (initializers, Constant nodes)
+  const auto scalar_of = [&](const TensorProto& t, const std::string& name) {
+    HostTensor value;
+    if (read_tensor(t, &value).is_ok() && value.count() == 1) scalars[name] = value.at(0);
+  };
+  for (const TensorProto& init : g.initializer()) scalar_of(init, init.name());
+  std::set<std::string> outputs;
+  for (const auto& output : g.output()) outputs.insert(output.name());
+  for (int n = 0; n < g.node_size(); ++n) {
+    const NodeProto& node = g.node(n);
+    for (const std::string& out : node.output()) producer[out] = n;
+    for (const std::string& in : node.input()) consumers[in].push_back(n);
+    const onnx::AttributeProto* a = nullptr;
+    if (node.op_type() == "Constant" && node.output_size() == 1 && attr(node, "value", &a)) scalar_of(a->t(), node.output(0));
+  }
+  // The one node reading `value` (which no graph output exposes), if it is `op`.
+  const auto sole = [&](const std::string& value, const char* op) -> int {
+    const auto found = consumers.find(value);
+    if (found == consumers.end() || found->second.size() != 1 || outputs.count(value)) return -1;
+    return g.node(found->second[0]).op_type() == op ? found->second[0] : -1;
+  };
+  // The input of binary `node` that is not `other`, as a scalar near `want`.
+  const auto other_is = [&](const NodeProto& node, const std::string& other, double want) {
+    if (node.input_size() != 2) return false;
+    const std::string& candidate = node.input(0) == other ? node.input(1) : node.input(0);
+    const auto value = scalars.find(candidate);
+    return value != scalars.end() && std::fabs(value->second - want) < 1e-3;
+  };
+  for (int e = 0; e < g.node_size(); ++e) {
+    const NodeProto& erf = g.node(e);
+    if (erf.op_type() != "Erf" || erf.input_size() != 1 || !producer.count(erf.input(0))) continue;
+    const int div = producer[erf.input(0)];
+    const NodeProto& d = g.node(div);
+    if (d.op_type() != "Div" || d.input_size() != 2 || sole(erf.input(0), "Erf") != e) continue;
+    const std::string x = d.input(0);
+    const auto divisor = scalars.find(d.input(1));
+    if (divisor == scalars.end() || std::fabs(divisor->second - std::sqrt(2.0)) > 1e-3) continue;
+    const int add = sole(erf.output(0), "Add");
+    if (add < 0 || !other_is(g.node(add), erf.output(0), 1.0)) continue;
+    const int mul = sole(g.node(add).output(0), "Mul");
+    if (mul < 0 || g.node(mul).input_size() != 2 ||
+        (g.node(mul).input(0) != x && g.node(mul).input(1) != x)) continue;
+    const int half = sole(g.node(mul).output(0), "Mul");
+    if (half < 0 || !other_is(g.node(half), g.node(mul).output(0), 0.5)) continue;
+    gelu_parts_.insert({div, e, add, mul});
+    gelu_at_[half] = x;
+  }
+}
+
 Result<Graph> Importer::run(const onnx::ModelProto& model) {
   for (const auto& entry : model.opset_import()) {
     if (entry.domain().empty() || entry.domain() == "ai.onnx") opset_ = static_cast<int>(entry.version());
@@ -951,11 +1007,13 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
            "%s: ONNX opset %d; preflight imports opsets %d to %d (torch.onnx.export(..., opset_version=13) works)",
            source_.c_str(), opset_, kOnnxMinOpset, kOnnxMaxOpset);
   const onnx::GraphProto& g = model.graph();
+  find_gelus(g);
 
   // Every node preflight cannot take, in one message.
   std::string refused;
   int refused_count = 0;
   for (int n = 0; n < g.node_size(); ++n) {
+    if (gelu_parts_.count(n)) continue;
     const std::string reason = unsupported_reason(g.node(n), opset_);
     if (reason.empty()) continue;
     if (refused.size() < 250) {
@@ -1032,6 +1090,18 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
     while (names.count(name)) name += "_";
     names.insert(name);
+    if (gelu_parts_.count(n)) continue;
+    const auto gelu = gelu_at_.find(n);
+    if (gelu != gelu_at_.end()) {
+      auto x = values_.find(gelu->second);
+      PF_CHECK(x != values_.end() && !x->second.is_const, Error::kUnsupported, "%s: node '%s': GELU of a constant",
+               source_.c_str(), name.c_str());
+      OpAttrs attrs;
+      attrs.kind = fb::Attrs::GeluAttrs;
+      set(node, 0, graph_val(builder_.node(OpType::Gelu, attrs, {x->second.v}, name), x->second.nhwc));
+      PF_RETURN_IF_ERROR(check(name));
+      continue;
+    }
     PF_RETURN_IF_ERROR(convert(node, name));
   }
   std::vector<int> outputs;

@@ -60,6 +60,14 @@ TEST_CASE("onnx: layers map to preflight's ops; weights are parameters, batch-no
   CHECK(resnet->tensors[static_cast<size_t>(weight)].desc == make_desc(DType::F32, {16, 3, 3, 3}));  // OHWI
 }
 
+TEST_CASE("onnx: GELU, exported as x * (1 + erf(x / sqrt 2)) * 0.5, becomes one Gelu node; LayerNormalization a LayerNorm") {
+  Result<graph::Graph> graph = graph::import_onnx(fixture("layernorm.onnx"));
+  REQUIRE_MESSAGE(graph.is_ok(), std::string(graph.status().message()));
+  std::vector<OpType> ops;
+  for (int n : graph->methods[0].nodes) ops.push_back(graph->nodes[static_cast<size_t>(n)].op);
+  CHECK(ops == std::vector<OpType>{OpType::Linear, OpType::LayerNorm, OpType::Gelu, OpType::Linear});
+}
+
 TEST_CASE("onnx: --nhwc-io takes NHWC inputs with no edge transpose; an explicit input shape fixes the batch") {
   graph::OnnxImportOptions options;
   options.nhwc_io = true;
