@@ -58,13 +58,14 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     const int n = method.nodes[static_cast<size_t>(step)];
     const NodeInfo& node = model.nodes()[static_cast<size_t>(n)];
     const Backend& chosen = backend.supports(model, node) ? backend : reference_backend();
-    Step planned = {n, nullptr, nullptr, program.views_.size(), 0};
+    Step planned = {n, nullptr, nullptr, program.views_.size(), 0, &chosen, PreparedKernel()};
     if (node.backward) {
       planned.backward_kernel = chosen.backward_kernel(model, node);
-    } else {
+    } else if (!chosen.prepare) {
       planned.kernel = chosen.kernel(model, node);
     }
-    PF_CHECK(planned.kernel != nullptr || planned.backward_kernel != nullptr, Error::kUnsupported,
+    PF_CHECK(planned.kernel != nullptr || planned.backward_kernel != nullptr || (!node.backward && chosen.prepare),
+             Error::kUnsupported,
              "method '%s' node %d (%s '%s'): backend %s has no %s kernel", method.name, n, node.op->name, node.name,
              chosen.name, node.backward ? "backward" : "forward");
     for (int t : node.inputs) program.view_tensors_.push_back(t);
@@ -88,7 +89,35 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
   return Result<Program>(std::move(program));
 }
 
-void Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
+Program::Program(Program&& other) noexcept { *this = std::move(other); }
+
+Program& Program::operator=(Program&& other) noexcept {
+  if (this == &other) return *this;
+  release_prepared();
+  model_ = other.model_;
+  method_index_ = other.method_index_;
+  steps_ = std::move(other.steps_);
+  views_ = std::move(other.views_);
+  view_tensors_ = std::move(other.view_tensors_);
+  arena_offsets_ = std::move(other.arena_offsets_);
+  tensor_data_ = std::move(other.tensor_data_);
+  step_backends_ = std::move(other.step_backends_);
+  plan_ = std::move(other.plan_);
+  lower_bound_ = other.lower_bound_;
+  other.steps_.clear();  // the prepared states now belong here
+  return *this;
+}
+
+Program::~Program() { release_prepared(); }
+
+void Program::release_prepared() {
+  for (Step& step : steps_) {
+    if (step.prepared.destroy) step.prepared.destroy(step.prepared.state);
+    step.prepared = PreparedKernel();
+  }
+}
+
+Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   const auto& tensors = model_->tensors();
   for (size_t t = 0; t < tensors.size(); ++t) {
     if (arena_offsets_[t] >= 0) {
@@ -103,6 +132,21 @@ void Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   for (size_t v = 0; v < views_.size(); ++v) {
     views_[v].data = view_tensors_[v] >= 0 ? tensor_data_[static_cast<size_t>(view_tensors_[v])] : nullptr;
   }
+  release_prepared();
+  for (Step& step : steps_) {
+    if (step.backward_kernel || step.kernel || !step.backend->prepare) continue;
+    const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
+    const int num_inputs = static_cast<int>(node.inputs.size());
+    const Status status = step.backend->prepare(*model_, node, &views_[step.first_view], num_inputs,
+                                                &views_[step.first_view + node.inputs.size()],
+                                                static_cast<int>(node.outputs.size()), &step.prepared);
+    if (!status.is_ok()) {
+      return status.with_context("method '%s' node %d (%s '%s'), backend %s: ",
+                                 model_->methods()[static_cast<size_t>(method_index_)].name, step.node, node.op->name,
+                                 node.name, step.backend->name);
+    }
+  }
+  return Status::ok();
 }
 
 namespace {
@@ -143,6 +187,8 @@ Status Program::run(bool check_numerics) {
       }
       status = step.backward_kernel(node.attrs, inputs, forward_inputs, inputs + forward_inputs,
                                     inputs + forward_inputs + forward_outputs, grads);
+    } else if (step.prepared.run) {
+      status = step.prepared.run(step.prepared.state);
     } else {
       status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
     }

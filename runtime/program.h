@@ -17,10 +17,18 @@ class Program {
   // the arena. Allocates; call bind() with an arena of arena_bytes() before run().
   static Result<Program> prepare(const Model& model, int method_index, const Backend& backend);
 
+  Program() = default;
+  Program(Program&& other) noexcept;
+  Program& operator=(Program&& other) noexcept;
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+  ~Program();
+
   // Points every view at its place: arena offsets for activations; for persistent tensors,
   // writable[t] when it is set (tensors that training updates), else the model bytes.
-  // `arena` is aligned to kBufferAlignment and at least arena_bytes() long.
-  void bind(uint8_t* arena, const std::vector<void*>& writable);
+  // `arena` is aligned to kBufferAlignment and at least arena_bytes() long. Backends that prepare
+  // their nodes do it here (once: the addresses stay fixed); a failure names the node.
+  Status bind(uint8_t* arena, const std::vector<void*>& writable);
 
   // Runs the steps in order. Never allocates. A kernel error names the method, node and op.
   // With check_numerics, every value a step writes (outputs, gradients, updated parameters) is
@@ -48,7 +56,10 @@ class Program {
     BackwardFn backward_kernel;
     size_t first_view;
     size_t first_grad_view;
+    const Backend* backend;   // the one that runs it
+    PreparedKernel prepared;  // when that backend prepares its nodes (made by bind)
   };
+  void release_prepared();
 
   const Model* model_ = nullptr;
   int method_index_ = 0;

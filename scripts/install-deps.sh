@@ -15,6 +15,7 @@ PACKAGES=(
   chromium                                  # the report test: headless Chromium loads report.html
   python3-jsonschema                        # the report test: report.json against its JSON Schema
   libonnx-dev libprotobuf-dev               # ONNX import (the generated protobuf types of onnx.proto)
+  libxnnpack-dev                            # the XNNPACK backend (SIMD inference kernels)
 )
 
 missing=()

@@ -128,8 +128,10 @@ Result<Model> load_model(const std::string& path, const graph::OnnxImportOptions
 // Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it. An
 // ONNX model with a dynamic batch takes the inputs' batch.
 Result<Session> open_for_inputs(const std::string& path, const std::string& method_name,
-                                const std::vector<NpyArray>& inputs, graph::OnnxImportOptions onnx, Bytes* onnx_storage,
-                                Bytes* storage) {
+                                const std::vector<NpyArray>& inputs, graph::OnnxImportOptions onnx, const Backend* backend,
+                                Bytes* onnx_storage, Bytes* storage) {
+  SessionOptions options;
+  options.backend = backend;
   if (!inputs.empty() && inputs[0].desc.rank >= 1) onnx.default_batch = inputs[0].desc.dims[0];
   Result<Model> model = load_model(path, onnx, onnx_storage);
   if (!model.is_ok()) return model.status();
@@ -160,9 +162,9 @@ Result<Session> open_for_inputs(const std::string& path, const std::string& meth
     *storage = graph::serialize(graph);
     Result<Model> rebatched = Model::load_bytes(storage->data(), storage->size());
     if (!rebatched.is_ok()) return rebatched.status();
-    return Session::open(std::move(rebatched).value());
+    return Session::open(std::move(rebatched).value(), options);
   }
-  return Session::open(std::move(model).value());
+  return Session::open(std::move(model).value(), options);
 }
 
 void print_summary(const char* name, const TensorDesc& desc, const float* values) {
@@ -178,8 +180,18 @@ void print_summary(const char* name, const TensorDesc& desc, const float* values
   }
 }
 
+// The backend named by --backend; an error lists the ones this build has.
+Result<const Backend*> backend_named(const std::string& name) {
+  const Backend* backend = find_backend(name.c_str());
+  PF_CHECK(backend != nullptr, Error::kInvalidArgument, "--backend %s: unknown or not in this build (this build has: %s)",
+           name.c_str(), backend_names());
+  return backend;
+}
+
 int run(const std::string& path, const std::string& method_name, const std::vector<std::string>& input_paths,
-        const std::vector<std::string>& output_paths, const graph::OnnxImportOptions& onnx) {
+        const std::vector<std::string>& output_paths, const graph::OnnxImportOptions& onnx, const std::string& backend_name) {
+  Result<const Backend*> backend = backend_named(backend_name);
+  if (!backend.is_ok()) return report(backend.status());
   std::vector<NpyArray> inputs;
   for (const std::string& input_path : input_paths) {
     Result<NpyArray> array = read_npy(input_path);
@@ -187,7 +199,7 @@ int run(const std::string& path, const std::string& method_name, const std::vect
     inputs.push_back(std::move(array).value());
   }
   Bytes onnx_storage, storage;
-  Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, &onnx_storage, &storage);
+  Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, *backend, &onnx_storage, &storage);
   if (!session.is_ok()) return report(session.status());
   const Model& model = session->model();
   const MethodInfo& method = model.methods()[static_cast<size_t>(model.find_method(method_name.c_str()))];
@@ -549,11 +561,11 @@ int convert(const std::string& path, const std::string& out, const graph::OnnxIm
 
 // Runs every stored test vector on the backend and compares: max absolute and relative error per
 // output; exit 1 beyond the tolerance, 2 when the model has none.
-int verify(const std::string& path, const std::string& backend) {
-  if (backend != "reference") {
-    return report(Status::error(Error::kInvalidArgument, "--backend %s: this build has the reference backend only",
-                                backend.c_str()));
-  }
+int verify(const std::string& path, const std::string& backend_name) {
+  Result<const Backend*> backend = backend_named(backend_name);
+  if (!backend.is_ok()) return report(backend.status());
+  SessionOptions options;
+  options.backend = *backend;
   Result<Model> model = Model::load_file(path.c_str());
   if (!model.is_ok()) return report(model.status());
   const graph::Graph stored = graph::read_graph(*model);
@@ -572,7 +584,7 @@ int verify(const std::string& path, const std::string& backend) {
     Bytes bytes = graph::serialize(graph);
     Result<Model> rebatched = Model::load_bytes(bytes.data(), bytes.size());
     if (!rebatched.is_ok()) return report(rebatched.status());
-    Result<Session> session = Session::open(std::move(rebatched).value());
+    Result<Session> session = Session::open(std::move(rebatched).value(), options);
     if (!session.is_ok()) return report(session.status());
     std::vector<TensorView> inputs, outputs;
     std::vector<std::vector<uint8_t>> input_data, output_data(vector.expected.size());
@@ -585,8 +597,9 @@ int verify(const std::string& path, const std::string& backend) {
     status = session->run(vector.method.c_str(), inputs.data(), static_cast<int>(inputs.size()), outputs.data(),
                           static_cast<int>(outputs.size()));
     if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
-    std::printf("test vector %zu: method '%s', batch %lld, tolerance %g relative + %g absolute\n", v, vector.method.c_str(),
-                static_cast<long long>(batch), static_cast<double>(vector.rtol), static_cast<double>(vector.atol));
+    std::printf("test vector %zu: method '%s', batch %lld, backend %s, tolerance %g relative + %g absolute\n", v,
+                vector.method.c_str(), static_cast<long long>(batch), (*backend)->name, static_cast<double>(vector.rtol),
+                static_cast<double>(vector.atol));
     for (size_t o = 0; o < vector.expected.size(); ++o) {
       const graph::TestTensor& want = vector.expected[o];
       if (want.desc.dtype != DType::F32) continue;
@@ -763,7 +776,10 @@ int main(int argc, char** argv) {
       "verify", "Run the test vectors stored in a model on this device's backend and print the max absolute and "
                 "relative error per output; exit 1 beyond the tolerance");
   verify_cmd->add_option("model", model_path, "Model file (.pfb) with test vectors")->required();
-  verify_cmd->add_option("--backend", backend, "reference (the SIMD and GPU backends come with their issues)")->capture_default_str();
+  verify_cmd->add_option("--backend", backend, "reference | xnnpack | auto (XNNPACK where it runs a node, else reference)")
+      ->capture_default_str();
+  run_cmd->add_option("--backend", backend, "reference | xnnpack | auto (XNNPACK where it runs a node, else reference)")
+      ->capture_default_str();
   check_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims other than the batch");
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
@@ -793,7 +809,7 @@ int main(int argc, char** argv) {
   check_flags.onnx = onnx_options;
   if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags, test_vectors, vector_rtol, vector_atol);
   if (verify_cmd->parsed()) return verify(model_path, backend);
-  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options);
+  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options, backend);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
   if (check_cmd->parsed() && list_thresholds) {

@@ -463,8 +463,14 @@ TEST_CASE("cli: convert --test-vectors stores the framework's outputs; verify pr
   CommandResult none = run_cli("verify " + plain);
   CHECK(none.exit_code == 2);
   CHECK(test::contains(none.output.c_str(), "has no test vectors"));
-  CommandResult backend = run_cli("verify " + pfb + " --backend xnnpack");
+  CommandResult backend = run_cli("verify " + pfb + " --backend nonsense");
   CHECK(backend.exit_code == 2);
+  CHECK(test::contains(backend.output.c_str(), "--backend nonsense: unknown or not in this build"));
+  if (xnnpack_backend()) {
+    CommandResult on_xnnpack = run_cli("verify " + pfb + " --backend xnnpack");
+    CHECK_MESSAGE(on_xnnpack.exit_code == 0, on_xnnpack.output);
+    CHECK(test::contains(on_xnnpack.output.c_str(), "backend xnnpack"));
+  }
   CommandResult missing = run_cli("convert " + test::source_path("tests/fixtures/onnx/mlp.onnx") + " -o " + out_path("m.pfb") +
                                   " --test-vectors " + test::source_path("tests/fixtures/onnx/cnn8_io.npz"));
   CHECK(missing.exit_code == 2);

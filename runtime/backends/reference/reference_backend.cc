@@ -2,6 +2,8 @@
 // op with the forward kernel in ops/<op>.cc (double accumulation, no SIMD, no threads).
 #include "runtime/backend.h"
 
+#include <string>
+
 namespace preflight {
 namespace {
 
@@ -12,9 +14,18 @@ BackwardFn reference_backward_kernel(const Model&, const NodeInfo& node) { retur
 }  // namespace
 
 const Backend& reference_backend() {
-  static const Backend backend = {"reference", reference_supports, reference_kernel,
-                                         reference_backward_kernel};
+  static const Backend backend = {"reference", reference_supports, reference_kernel, reference_backward_kernel, nullptr};
   return backend;
 }
+
+const Backend* find_backend(const char* name) {
+  const std::string wanted = name ? name : "";
+  if (wanted == "reference") return &reference_backend();
+  if (wanted == "xnnpack") return xnnpack_backend();
+  if (wanted == "auto") return xnnpack_backend() ? xnnpack_backend() : &reference_backend();
+  return nullptr;
+}
+
+const char* backend_names() { return xnnpack_backend() ? "reference, xnnpack, auto" : "reference, auto"; }
 
 }  // namespace preflight
