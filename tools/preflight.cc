@@ -395,6 +395,7 @@ struct CheckFlags {
   int epochs = 0;  // 0: at least 30 epochs and at least 1000 steps
   float full_lr = 3e-4f;
   graph::OnnxImportOptions onnx;
+  std::string backend = "reference";
 };
 
 bool is_file(const std::string& path) {
@@ -419,6 +420,9 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   if (flags.regression) export_flags.loss = "mse";
 
   RecipeOptions recipe;
+  Result<const Backend*> backend = backend_named(flags.backend);
+  if (!backend.is_ok()) return refuse(backend.status());
+  recipe.backend = *backend;
   if (!flags.config.empty()) {
     const Status status = apply_threshold_file(&recipe, flags.config);
     if (!status.is_ok()) return refuse(status);
@@ -484,8 +488,9 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
     recipe.folder = flags.out;
   }
   if (!flags.json) {
-    std::printf("preflight check: %s on %s (%lld train, %lld validation rows)\n", model_name.c_str(), data_path.c_str(),
-                static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
+    std::printf("preflight check: %s on %s (%lld train, %lld validation rows), backend %s\n", model_name.c_str(),
+                data_path.c_str(), static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows),
+                (*backend)->name);
     recipe.progress = stdout;
   }
   Report result = run_recipe(graph, train_split, validation_split, recipe);
@@ -744,6 +749,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check_cmd->add_option("--set", check_flags.set, "Set a threshold, NAME=VALUE (repeatable; --list-thresholds names them)");
   check_cmd->add_option("--config", check_flags.config, "A JSON file of thresholds, {\"NAME\": VALUE, ...}");
+  check_cmd->add_option("--backend", check_flags.backend,
+                        "reference | xnnpack | auto: the backend the probes run on (XNNPACK takes inference nodes; "
+                        "training nodes fall back to the reference)")
+      ->capture_default_str();
   bool list_thresholds = false;
   check_cmd->add_flag("--list-thresholds", list_thresholds, "Print every threshold's name, meaning and default, then exit");
   add_export_flags(check_cmd);

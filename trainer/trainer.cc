@@ -45,7 +45,7 @@ std::vector<int64_t> epoch_order(int64_t rows, uint64_t seed, uint32_t epoch) {
 }
 
 
-Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph) {
+Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph, const SessionOptions& options) {
   const int train = graph.find_method("train_step");
   PF_CHECK(train >= 0 && graph.find_method("eval") >= 0, Error::kInvalidArgument,
            "the model has no train_step and eval methods (export it for training first)");
@@ -54,6 +54,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph) {
   std::unique_ptr<Trainer> trainer(new Trainer());
   trainer->batch_ = x.desc.dims[0];
   trainer->graph_ = std::move(graph);
+  trainer->options_ = options;
   Result<Session*> first = trainer->session_for(trainer->batch_);
   if (!first.is_ok()) return first.status();
   return Result<std::unique_ptr<Trainer>>(std::move(trainer));
@@ -76,7 +77,7 @@ Result<Session*> Trainer::session_for(int64_t batch) {
     std::unique_ptr<Bytes> bytes(new Bytes(graph::serialize(planned)));
     Result<Model> model = Model::load_bytes(bytes->data(), bytes->size());
     if (!model.is_ok()) return model.status();
-    Result<Session> opened = Session::open(std::move(model).value());
+    Result<Session> opened = Session::open(std::move(model).value(), options_);
     if (!opened.is_ok()) return opened.status();
     std::unique_ptr<Session> owned(new Session(std::move(opened).value()));
     session = owned.get();

@@ -86,8 +86,9 @@ std::vector<int64_t> epoch_order(int64_t rows, uint64_t seed, uint32_t epoch);
 
 class Trainer {
  public:
-  // `graph` must have train_step and eval (graph::add_training_methods).
-  static Result<std::unique_ptr<Trainer>> create(graph::Graph graph);
+  // `graph` must have train_step and eval (graph::add_training_methods). `options` (the backend)
+  // apply to every session the trainer opens.
+  static Result<std::unique_ptr<Trainer>> create(graph::Graph graph, const SessionOptions& options = SessionOptions());
 
   Result<TrainReport> fit(const Dataset& train, const Dataset& validation, const TrainConfig& config);
   // Loss and accuracy of eval over every row of `data`.
@@ -110,6 +111,7 @@ class Trainer {
                    std::vector<float>* predictions = nullptr);
 
   graph::Graph graph_;
+  SessionOptions options_;
   int64_t batch_ = 0;
   std::map<int64_t, std::unique_ptr<Bytes>> bytes_;
   std::map<int64_t, std::unique_ptr<Session>> sessions_;

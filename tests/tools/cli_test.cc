@@ -381,6 +381,15 @@ TEST_CASE("cli: check --set, --config and --list-thresholds; a bad threshold exi
   CHECK(from_file.exit_code == 1);
   CHECK(test::contains(from_file.output.c_str(), "tolerance 0%"));
 
+  // The probes run on the backend asked for; an unknown one is refused.
+  if (xnnpack_backend()) {
+    CommandResult on_xnnpack = run_cli("check " + iris + " --backend xnnpack");
+    CHECK_MESSAGE(on_xnnpack.exit_code == 0, on_xnnpack.output);
+  }
+  CommandResult bad_backend = run_cli("check " + iris + " --backend nonsense");
+  CHECK(bad_backend.exit_code == 2);
+  CHECK(test::contains(bad_backend.output.c_str(), "--backend nonsense"));
+
   CommandResult unknown = run_cli("check --set skeleton.stepz=3");
   CHECK(unknown.exit_code == 2);
   CHECK(test::contains(unknown.output.c_str(), "unknown threshold 'skeleton.stepz'"));

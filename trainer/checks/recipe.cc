@@ -39,7 +39,9 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   for (CheckResult& result : run_data_checks(train, validation, report.classes, options.data, options.folder)) {
     add(std::move(result));
   }
-  const TrainerFactory make = trainer_factory(graph);
+  const TrainerFactory make = trainer_factory(graph, options.backend);
+  GradientCheckConfig gradients = options.gradients;
+  gradients.session.backend = options.backend;
   std::unique_ptr<Trainer> trained;
   add(check_determinism([&] { return short_run(make, train, options.skeleton); }));
   add(check_init_loss(make, train, report.classes, options.skeleton));
@@ -50,8 +52,8 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   add(check_dumb_baseline(trained.get(), train, validation, options.skeleton.dumb_baseline_margin));
   add(check_input_independent(make, train, options.skeleton));
   add(check_overfit_batch(make, train, options.skeleton));
-  add(check_batch_independence(graph, train, options.gradients));
-  add(check_gradients(graph, train, options.gradients));
+  add(check_batch_independence(graph, train, gradients));
+  add(check_gradients(graph, train, gradients));
   add(std::move(dynamics));
   if (trained) {
     add(check_first_layer(trained->trained_graph(),

@@ -27,6 +27,7 @@ struct RecipeOptions {
   double init_bias_tolerance = 0.05;
   TrainingCheckConfig training;
   std::string folder;        // where the evidence goes (report.json's folder); empty: evidence skipped
+  const Backend* backend = nullptr;  // what the probes and gradient checks run on (null: reference)
   FILE* progress = nullptr;  // one line per check as it finishes
 };
 

@@ -54,8 +54,10 @@ Curve step_curve(const std::string& name, const std::vector<float>& losses) {
 
 }  // namespace
 
-TrainerFactory trainer_factory(const graph::Graph& graph) {
-  return [graph]() { return Trainer::create(graph); };
+TrainerFactory trainer_factory(const graph::Graph& graph, const Backend* backend) {
+  SessionOptions options;
+  options.backend = backend;
+  return [graph, options]() { return Trainer::create(graph, options); };
 }
 
 CheckResult check_init_loss(const TrainerFactory& make, const Dataset& train, int64_t classes, const SkeletonConfig& config) {

@@ -46,8 +46,9 @@ struct SkeletonConfig {
 // A fresh trainer with the exported initial weights (each experiment starts from them).
 using TrainerFactory = std::function<Result<std::unique_ptr<Trainer>>()>;
 
-// Makes a factory from a graph that has train_step and eval.
-TrainerFactory trainer_factory(const graph::Graph& graph);
+// Makes a factory from a graph that has train_step and eval; its trainers run on `backend`
+// (null: the reference backend).
+TrainerFactory trainer_factory(const graph::Graph& graph, const Backend* backend = nullptr);
 
 // `requested`: the final bias was set from the prior (graph::set_final_bias); skipped otherwise.
 CheckResult check_init_bias(const TrainerFactory& make, const Dataset& train, int64_t classes, bool requested,
