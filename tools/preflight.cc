@@ -114,14 +114,18 @@ int inspect(const std::string& path, bool list_tensors, bool print_plan) {
   return kExitOk;
 }
 
-// A model from a .pfb file, or from an ONNX file converted in memory (its bytes in `storage`,
-// which must outlive the model).
+// A graph as a verified model (its bytes in `storage`, which must outlive the model).
+Result<Model> model_of(const graph::Graph& graph, Bytes* storage) {
+  *storage = graph::serialize(graph);
+  return Model::load_bytes(storage->data(), storage->size());
+}
+
+// A model from a .pfb file, or from an ONNX file converted in memory (its bytes in `storage`).
 Result<Model> load_model(const std::string& path, const graph::OnnxImportOptions& onnx, Bytes* storage) {
   if (!graph::is_onnx_path(path)) return Model::load_file(path.c_str());
   Result<graph::Graph> imported = graph::import_onnx(path, onnx);
   if (!imported.is_ok()) return imported.status();
-  *storage = graph::serialize(*imported);
-  return Model::load_bytes(storage->data(), storage->size());
+  return model_of(*imported, storage);
 }
 
 // ---- run ----
@@ -159,8 +163,7 @@ Result<Session> open_for_inputs(const std::string& path, const std::string& meth
     graph::Graph graph = graph::read_graph(*model);
     PF_RETURN_IF_ERROR(graph::set_batch(&graph, inputs[0].desc.dims[0]).with_context("re-planning for batch %lld: ",
                                                                                    static_cast<long long>(inputs[0].desc.dims[0])));
-    *storage = graph::serialize(graph);
-    Result<Model> rebatched = Model::load_bytes(storage->data(), storage->size());
+    Result<Model> rebatched = model_of(graph, storage);
     if (!rebatched.is_ok()) return rebatched.status();
     return Session::open(std::move(rebatched).value(), options);
   }
@@ -586,8 +589,8 @@ int verify(const std::string& path, const std::string& backend_name) {
     const int64_t batch = vector.inputs.empty() || vector.inputs[0].desc.rank == 0 ? 0 : vector.inputs[0].desc.dims[0];
     Status status = batch > 0 ? graph::set_batch(&graph, batch) : Status::ok();
     if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
-    Bytes bytes = graph::serialize(graph);
-    Result<Model> rebatched = Model::load_bytes(bytes.data(), bytes.size());
+    Bytes bytes;
+    Result<Model> rebatched = model_of(graph, &bytes);
     if (!rebatched.is_ok()) return report(rebatched.status());
     Result<Session> session = Session::open(std::move(rebatched).value(), options);
     if (!session.is_ok()) return report(session.status());

@@ -79,6 +79,25 @@ std::string dims_text(const std::vector<int64_t>& dims) {
   return text + "]";
 }
 
+// The shape after Unsqueeze (a 1 inserted at each of `axes`, counted in the output's rank) or
+// Squeeze (the listed dims dropped; with no axes, every dim of 1). Negative axes count from the end.
+std::vector<int64_t> squeezed_shape(bool unsqueeze, const std::vector<int64_t>& dims, std::vector<int64_t> axes) {
+  const int64_t rank = static_cast<int64_t>(dims.size() + (unsqueeze ? axes.size() : 0));
+  for (int64_t& a : axes) a = a < 0 ? a + rank : a;
+  std::vector<int64_t> shape;
+  if (unsqueeze) {
+    shape = dims;
+    std::sort(axes.begin(), axes.end());
+    for (int64_t a : axes) shape.insert(shape.begin() + std::min<int64_t>(a, static_cast<int64_t>(shape.size())), 1);
+    return shape;
+  }
+  for (int64_t d = 0; d < static_cast<int64_t>(dims.size()); ++d) {
+    const bool listed = std::find(axes.begin(), axes.end(), d) != axes.end();
+    if (!(listed || (axes.empty() && dims[static_cast<size_t>(d)] == 1))) shape.push_back(dims[static_cast<size_t>(d)]);
+  }
+  return shape;
+}
+
 // The ops this importer takes; the reason a node is refused, or empty.
 std::string unsupported_reason(const NodeProto& node, int opset) {
   static const std::set<std::string> kOps = {
@@ -584,21 +603,7 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     std::vector<int64_t> axes = opset_ >= 13 ? (in.size() > 1 && !in[1].dims.empty() ? ints_of(in[1]) : std::vector<int64_t>{})
                                               : attr_ints(node, "axes", {});
     out = data;
-    if (op == "Unsqueeze") {
-      const int64_t rank = static_cast<int64_t>(data.dims.size() + axes.size());
-      for (int64_t& a : axes) a = a < 0 ? a + rank : a;
-      std::sort(axes.begin(), axes.end());
-      for (int64_t a : axes) out.dims.insert(out.dims.begin() + std::min<int64_t>(a, static_cast<int64_t>(out.dims.size())), 1);
-    } else {
-      std::vector<int64_t> kept;
-      const int64_t rank = static_cast<int64_t>(data.dims.size());
-      for (int64_t& a : axes) a = a < 0 ? a + rank : a;
-      for (int64_t d = 0; d < rank; ++d) {
-        const bool listed = std::find(axes.begin(), axes.end(), d) != axes.end();
-        if (!(listed || (axes.empty() && data.dims[static_cast<size_t>(d)] == 1))) kept.push_back(data.dims[static_cast<size_t>(d)]);
-      }
-      out.dims = kept;
-    }
+    out.dims = squeezed_shape(op == "Unsqueeze", data.dims, axes);
   } else if (op == "Concat") {
     int64_t axis = attr_int(node, "axis", 0);
     const int64_t rank = static_cast<int64_t>(in[0].dims.size());
@@ -869,18 +874,7 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
         axes.clear();
         for (int64_t k = 0; k < (*s)->c.count(); ++k) axes.push_back(static_cast<int64_t>((*s)->c.at(k)));
       }
-      const int64_t rank = static_cast<int64_t>(dims.size() + (op == "Unsqueeze" ? axes.size() : 0));
-      for (int64_t& a : axes) a = a < 0 ? a + rank : a;
-      if (op == "Unsqueeze") {
-        shape = dims;
-        std::sort(axes.begin(), axes.end());
-        for (int64_t a : axes) shape.insert(shape.begin() + std::min<int64_t>(a, static_cast<int64_t>(shape.size())), 1);
-      } else {
-        for (int64_t d = 0; d < static_cast<int64_t>(dims.size()); ++d) {
-          const bool listed = std::find(axes.begin(), axes.end(), d) != axes.end();
-          if (!(listed || (axes.empty() && dims[static_cast<size_t>(d)] == 1))) shape.push_back(dims[static_cast<size_t>(d)]);
-        }
-      }
+      shape = squeezed_shape(op == "Unsqueeze", dims, axes);
     }
     PF_CHECK(!shape.empty() && shape.size() <= static_cast<size_t>(kMaxRank), Error::kUnsupported,
              "%s: node '%s' (%s): target rank %zu", source_.c_str(), name.c_str(), op.c_str(), shape.size());
