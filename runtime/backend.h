@@ -21,29 +21,63 @@ struct PreparedKernel {
   void (*destroy)(void* state) = nullptr;
 };
 
+// What a backend prepares a node for. Forward node: its inputs and outputs. Backward node: the
+// forward inputs, outputs and output gradients (`inputs`, as NodeInfo has them), and one gradient
+// view per forward input (`outputs`, num_forward_inputs of them, data null where grad_mask does
+// not ask for it). A prepared backward kernel *writes* its gradients (the Program does not zero
+// them first, and no other step of the method writes them). The data pointers stay as they are
+// until the program is freed.
+struct PrepareArgs {
+  const TensorView* inputs = nullptr;
+  int num_inputs = 0;
+  const TensorView* outputs = nullptr;
+  int num_outputs = 0;
+  // A Relu or Clamp fused into this forward node's output (Backend::fuses said yes): the output
+  // views are the activation's, and the node writes clamp(node(x), min, max). Without one, the
+  // bounds are -inf and +inf.
+  bool fused_clamp = false;
+  float clamp_min = 0.0f, clamp_max = 0.0f;
+};
+
 struct Backend {
   const char* name;
   // Whether this backend runs the node (forward or backward, see NodeInfo::backward).
   bool (*supports)(const Model& model, const NodeInfo& node);
   ForwardFn (*kernel)(const Model& model, const NodeInfo& node);           // forward nodes
   BackwardFn (*backward_kernel)(const Model& model, const NodeInfo& node);  // backward nodes
-  // Optional, for forward nodes it supports (null: kernel() runs on views at run time): prepares
-  // the node for these views, whose data pointers stay as they are until the program is freed.
-  Status (*prepare)(const Model& model, const NodeInfo& node, const TensorView* inputs, int num_inputs,
-                    const TensorView* outputs, int num_outputs, PreparedKernel* prepared);
+  // Optional (null: kernel() and backward_kernel() run on views at run time): prepares a node it
+  // supports once the program is bound. `prepares` says for which nodes (null: all it supports).
+  Status (*prepare)(const Model& model, const NodeInfo& node, const PrepareArgs& args, PreparedKernel* prepared);
+  bool (*prepares)(const Model& model, const NodeInfo& node);
+  // Optional: whether it can fuse `activation` (a Relu or Clamp reading node's only output, read
+  // by nothing else) into the prepared forward `node`.
+  bool (*fuses)(const Model& model, const NodeInfo& node, const NodeInfo& activation);
+  // Optional, for a backend that picks among others per node ("auto"): the backend that runs the
+  // node. Null: this backend when it supports the node, else the reference backend.
+  const Backend* (*select)(const Model& model, const NodeInfo& node);
 };
+
+// The backend that runs `node` when `backend` is asked for (select, else supports, else the
+// reference backend).
+const Backend& backend_for(const Backend& backend, const Model& model, const NodeInfo& node);
+
+// One thread count for every backend (XNNPACK's pthreadpool, oneDNN's OpenMP): n >= 1. Set it
+// before opening sessions: XNNPACK takes its pool at prepare. The default is 1.
+void set_num_threads(int n);
+int num_threads();
 
 // The portable reference backend: runs every op with the ops' own forward kernels.
 const Backend& reference_backend();
 
-// A backend by name: "reference"; "xnnpack" when this build has it; "auto", the rule of
-// docs/design.md (today: XNNPACK for the nodes it runs where built, the reference backend for
-// the rest). Null for an unknown name or one this build lacks.
+// A backend by name: "reference"; "xnnpack" and "onednn" when this build has them; "auto", the
+// per-node rule of docs/design.md. Null for an unknown name or one this build lacks.
 const Backend* find_backend(const char* name);
-// The names this build knows, for messages ("reference, xnnpack, auto").
+// The names this build knows, for messages ("reference, xnnpack, onednn, auto").
 const char* backend_names();
 
 // XNNPACK (runtime/backends/xnnpack/), or null when the build has none.
 const Backend* xnnpack_backend();
+// oneDNN (runtime/backends/onednn/), or null when the build has none.
+const Backend* onednn_backend();
 
 }  // namespace preflight

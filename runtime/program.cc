@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace preflight {
 
@@ -17,8 +18,32 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
   program.arena_offsets_.assign(tensors.size(), -1);
   program.tensor_data_.assign(tensors.size(), nullptr);
 
-  // Lifetimes of the tensors this method keeps in the arena.
+  // Which backend runs each node, and which Relu or Clamp runs inside the prepared forward node
+  // before it (reading that node's only output, and the only reader of it), when the backend fuses.
   const int end_step = static_cast<int>(method.nodes.size());
+  std::vector<const Backend*> chosen(method.nodes.size());
+  std::vector<bool> prepared(method.nodes.size()), fused_into_previous(method.nodes.size() + 1, false);
+  std::vector<int> readers(tensors.size(), 0);
+  for (int n : method.nodes) {
+    for (int t : model.nodes()[static_cast<size_t>(n)].inputs) ++readers[static_cast<size_t>(t)];
+  }
+  for (int t : method.outputs) ++readers[static_cast<size_t>(t)];
+  for (int step = 0; step < end_step; ++step) {
+    const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];
+    chosen[step] = &backend_for(backend, model, node);
+    prepared[step] = chosen[step]->prepare && (!chosen[step]->prepares || chosen[step]->prepares(model, node));
+  }
+  for (int step = 0; step + 1 < end_step; ++step) {
+    const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];
+    const NodeInfo& next = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step + 1)])];
+    if (!prepared[step] || node.backward || fused_into_previous[step] || !chosen[step]->fuses || node.outputs.size() != 1) continue;
+    const int t = node.outputs[0];
+    fused_into_previous[step + 1] = !next.backward && (next.op->type == OpType::Relu || next.op->type == OpType::Clamp) &&
+                                    next.inputs.size() == 1 && next.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 &&
+                                    chosen[step + 1] == chosen[step] && chosen[step]->fuses(model, node, next);
+  }
+
+  // Lifetimes of the tensors this method keeps in the arena.
   std::vector<int> first(tensors.size(), -1), last(tensors.size(), -1);
   auto in_arena = [&](int t) {
     const fb::TensorRole role = tensors[static_cast<size_t>(t)].role;
@@ -30,7 +55,10 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     for (int t : node.inputs) {
       if (in_arena(t)) last[t] = std::max(last[t], step);
     }
-    for (int t : node.outputs) first[t] = last[t] = step;
+    // A fused activation's output is written by the step before it.
+    for (int t : node.outputs) first[t] = last[t] = fused_into_previous[step] ? step - 1 : step;
+    // and its input is never written: no place for it.
+    if (fused_into_previous[step]) first[node.inputs[0]] = -1;
   }
   for (int t : method.outputs) {
     if (in_arena(t)) last[t] = end_step;
@@ -57,17 +85,23 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
   for (int step = 0; step < end_step; ++step) {
     const int n = method.nodes[static_cast<size_t>(step)];
     const NodeInfo& node = model.nodes()[static_cast<size_t>(n)];
-    const Backend& chosen = backend.supports(model, node) ? backend : reference_backend();
-    Step planned = {n, nullptr, nullptr, program.views_.size(), 0, &chosen, PreparedKernel()};
-    if (node.backward) {
-      planned.backward_kernel = chosen.backward_kernel(model, node);
-    } else if (!chosen.prepare) {
-      planned.kernel = chosen.kernel(model, node);
+    const Backend& runs = *chosen[step];
+    Step planned = {n, nullptr, nullptr, program.views_.size(), 0, &runs, PreparedKernel(), -1};
+    if (prepared[step]) {
+      // Nothing to look up: bind() prepares it.
+    } else if (node.backward) {
+      planned.backward_kernel = runs.backward_kernel(model, node);
+    } else {
+      planned.kernel = runs.kernel(model, node);
     }
-    PF_CHECK(planned.kernel != nullptr || planned.backward_kernel != nullptr || (!node.backward && chosen.prepare),
-             Error::kUnsupported,
+    PF_CHECK(prepared[step] || planned.kernel != nullptr || planned.backward_kernel != nullptr, Error::kUnsupported,
              "method '%s' node %d (%s '%s'): backend %s has no %s kernel", method.name, n, node.op->name, node.name,
-             chosen.name, node.backward ? "backward" : "forward");
+             runs.name, node.backward ? "backward" : "forward");
+    const NodeInfo* fused = nullptr;
+    if (fused_into_previous[step + 1]) {
+      planned.fused_node = method.nodes[static_cast<size_t>(step + 1)];
+      fused = &model.nodes()[static_cast<size_t>(planned.fused_node)];
+    }
     for (int t : node.inputs) program.view_tensors_.push_back(t);
     if (node.backward) {
       planned.first_grad_view = program.view_tensors_.size();
@@ -76,11 +110,15 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
         program.view_tensors_.push_back(node.grad_mask >> i & 1u ? node.outputs[output++] : -1);
       }
     } else {
-      for (int t : node.outputs) program.view_tensors_.push_back(t);
+      for (int t : (fused ? fused->outputs : node.outputs)) program.view_tensors_.push_back(t);
     }
     program.views_.resize(program.view_tensors_.size());
     program.steps_.push_back(planned);
-    program.step_backends_.push_back(chosen.name);
+    program.step_backends_.push_back(runs.name);
+    if (fused) {
+      program.step_backends_.push_back(runs.name);
+      ++step;
+    }
   }
   for (size_t v = 0; v < program.views_.size(); ++v) {
     const int t = program.view_tensors_[v];
@@ -134,12 +172,31 @@ Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   }
   release_prepared();
   for (Step& step : steps_) {
-    if (step.backward_kernel || step.kernel || !step.backend->prepare) continue;
+    if (step.backward_kernel || step.kernel) continue;
     const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
-    const int num_inputs = static_cast<int>(node.inputs.size());
-    const Status status = step.backend->prepare(*model_, node, &views_[step.first_view], num_inputs,
-                                                &views_[step.first_view + node.inputs.size()],
-                                                static_cast<int>(node.outputs.size()), &step.prepared);
+    PrepareArgs args;
+    args.inputs = &views_[step.first_view];
+    args.num_inputs = static_cast<int>(node.inputs.size());
+    if (node.backward) {
+      args.outputs = &views_[step.first_grad_view];
+      args.num_outputs = node.num_forward_inputs;
+    } else {
+      args.outputs = &views_[step.first_view + node.inputs.size()];
+      args.num_outputs = static_cast<int>(node.outputs.size());
+    }
+    args.clamp_min = -std::numeric_limits<float>::infinity();
+    args.clamp_max = std::numeric_limits<float>::infinity();
+    if (step.fused_node >= 0) {
+      const NodeInfo& activation = model_->nodes()[static_cast<size_t>(step.fused_node)];
+      args.fused_clamp = true;
+      if (activation.op->type == OpType::Relu) {
+        args.clamp_min = 0.0f;
+      } else {
+        args.clamp_min = activation.attrs.clamp.min;
+        args.clamp_max = activation.attrs.clamp.max;
+      }
+    }
+    const Status status = step.backend->prepare(*model_, node, args, &step.prepared);
     if (!status.is_ok()) {
       return status.with_context("method '%s' node %d (%s '%s'), backend %s: ",
                                  model_->methods()[static_cast<size_t>(method_index_)].name, step.node, node.op->name,
@@ -178,7 +235,9 @@ Status Program::run(bool check_numerics) {
     const int num_inputs = static_cast<int>(node.inputs.size());
     const TensorView* inputs = &views_[step.first_view];
     Status status;
-    if (step.backward_kernel) {
+    if (step.prepared.run) {
+      status = step.prepared.run(step.prepared.state);
+    } else if (step.backward_kernel) {
       const int forward_inputs = node.num_forward_inputs;
       const int forward_outputs = node.op->num_outputs;
       TensorView* grads = &views_[step.first_grad_view];
@@ -187,21 +246,18 @@ Status Program::run(bool check_numerics) {
       }
       status = step.backward_kernel(node.attrs, inputs, forward_inputs, inputs + forward_inputs,
                                     inputs + forward_inputs + forward_outputs, grads);
-    } else if (step.prepared.run) {
-      status = step.prepared.run(step.prepared.state);
     } else {
       status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
     }
     if (status.is_ok() && check_numerics) {
       // What this step wrote: its outputs (the gradients of a backward step), or the inputs an
       // optimizer update wrote in place.
-      const size_t first = step.backward_kernel ? step.first_grad_view : step.first_view + node.inputs.size();
-      const size_t end = step.backward_kernel ? first + static_cast<size_t>(node.num_forward_inputs)
-                                              : first + node.outputs.size();
+      const size_t first = node.backward ? step.first_grad_view : step.first_view + node.inputs.size();
+      const size_t end = node.backward ? first + static_cast<size_t>(node.num_forward_inputs) : first + node.outputs.size();
       for (size_t v = first; v < end && status.is_ok(); ++v) {
         if (view_tensors_[v] >= 0) status = check_finite(*model_, view_tensors_[v], views_[v], "output");
       }
-      for (int i = 0; i < (step.backward_kernel ? 0 : node.op->num_updated_inputs) && status.is_ok(); ++i) {
+      for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs) && status.is_ok(); ++i) {
         status = check_finite(*model_, node.inputs[static_cast<size_t>(i)], views_[step.first_view + static_cast<size_t>(i)],
                               "updated");
       }

@@ -42,14 +42,14 @@ class Program {
   size_t lower_bound_bytes() const { return lower_bound_; }
   // Where tensor `t` lives once bound; nullptr for tensors this method does not touch.
   void* tensor_data(int t) const { return tensor_data_[static_cast<size_t>(t)]; }
-  // Which backend runs each step, in order.
+  // Which backend runs each node of the method, in order (a fused activation: its producer's).
   const std::vector<const char*>& step_backends() const { return step_backends_; }
 
  private:
   // A forward step's views: its inputs, then its outputs. A backward step's views: the forward
   // inputs, outputs and output gradients (its inputs), then one gradient view per forward input,
   // null where grad_mask does not ask for it; the asked ones are the node's outputs, zeroed before
-  // the kernel accumulates into them.
+  // a backward kernel accumulates into them (a prepared one writes them).
   struct Step {
     int node;
     ForwardFn kernel;
@@ -58,6 +58,7 @@ class Program {
     size_t first_grad_view;
     const Backend* backend;   // the one that runs it
     PreparedKernel prepared;  // when that backend prepares its nodes (made by bind)
+    int fused_node;           // a Relu or Clamp this step computes too (its outputs are this step's), or -1
   };
   void release_prepared();
 

@@ -7,7 +7,9 @@
 // GlobalAvgPool, Relu and Clamp, Add (broadcasting), Softmax over the last axis; float32,
 // forward only. Weights that training updates are never packed (they would go stale after the
 // first step): a Linear or Conv2D whose weight or bias a node of the model updates is left to
-// the reference backend. One thread for now (the thread count comes with --threads).
+// the reference backend. A Relu or Clamp after a Linear or Conv2D runs as that operator's output
+// clamp. Threads: a pthreadpool of num_threads() (none for one thread), taken at prepare.
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include <cmath>
@@ -24,12 +26,24 @@ bool xnnpack_ready() {
   return ready;
 }
 
+// One pool per thread count, made on first use and kept for the process (operators prepared with
+// a pool keep using it).
+pthreadpool_t threadpool_for(int threads) {
+  if (threads <= 1) return nullptr;
+  static pthreadpool_t pools[64] = {nullptr};
+  const int slot = threads < 64 ? threads : 63;
+  if (!pools[slot]) pools[slot] = pthreadpool_create(static_cast<size_t>(slot));
+  return pools[slot];
+}
+
 struct State {
   xnn_operator_t op = nullptr;
+  pthreadpool_t pool = nullptr;
 };
 
 Status run_state(void* state) {
-  const xnn_status status = xnn_run_operator(static_cast<State*>(state)->op, nullptr);
+  State* s = static_cast<State*>(state);
+  const xnn_status status = xnn_run_operator(s->op, s->pool);
   PF_CHECK(status == xnn_status_success, Error::kInternal, "xnn_run_operator failed (status %d)", static_cast<int>(status));
   return Status::ok();
 }
@@ -92,6 +106,11 @@ bool xnnpack_supports(const Model& model, const NodeInfo& node) {
 ForwardFn no_kernel(const Model&, const NodeInfo&) { return nullptr; }
 BackwardFn no_backward(const Model&, const NodeInfo&) { return nullptr; }
 
+// Fully connected and convolution operators clamp their output: a following Relu or Clamp is free.
+bool xnnpack_fuses(const Model&, const NodeInfo& node, const NodeInfo&) {
+  return node.op->type == OpType::Linear || node.op->type == OpType::Conv2D;
+}
+
 constexpr float kLowest = -std::numeric_limits<float>::infinity();
 constexpr float kHighest = std::numeric_limits<float>::infinity();
 
@@ -100,10 +119,14 @@ Status check(xnn_status status, const char* what) {
   return Status::ok();
 }
 
-Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in, int num_inputs, const TensorView* out, int,
-                       PreparedKernel* prepared) {
+Status xnnpack_prepare(const Model&, const NodeInfo& node, const PrepareArgs& args, PreparedKernel* prepared) {
   State* state = new (std::nothrow) State();
   PF_CHECK(state != nullptr, Error::kOutOfMemory, "cannot allocate the XNNPACK state");
+  state->pool = threadpool_for(num_threads());
+  const TensorView* in = args.inputs;
+  const TensorView* out = args.outputs;
+  const int num_inputs = args.num_inputs;
+  const float out_min = args.clamp_min, out_max = args.clamp_max;
   prepared->state = state;
   prepared->run = run_state;
   prepared->destroy = destroy_state;
@@ -118,9 +141,9 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
       const size_t batch = static_cast<size_t>(x.num_elements()) / (in_features ? in_features : 1);
       PF_RETURN_IF_ERROR(check(xnn_create_fully_connected_nc_f32(in_features, out_features, in_features, out_features,
                                                                  in[1].f32(), num_inputs > 2 ? in[2].f32() : nullptr,
-                                                                 kLowest, kHighest, 0, &state->op),
+                                                                 out_min, out_max, 0, &state->op),
                                "create fully connected"));
-      return check(xnn_setup_fully_connected_nc_f32(state->op, batch, input, output, nullptr), "setup fully connected");
+      return check(xnn_setup_fully_connected_nc_f32(state->op, batch, input, output, state->pool), "setup fully connected");
     }
     case OpType::Conv2D: {
       const Conv2dAttrs& c = attrs.conv;
@@ -134,11 +157,11 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
                                    static_cast<uint32_t>(c.stride_h), static_cast<uint32_t>(c.stride_w),
                                    static_cast<uint32_t>(c.dilation_h), static_cast<uint32_t>(c.dilation_w),
                                    static_cast<uint32_t>(groups), group_in, group_out, groups * group_in,
-                                   groups * group_out, in[1].f32(), num_inputs > 2 ? in[2].f32() : nullptr, kLowest,
-                                   kHighest, 0, &state->op),
+                                   groups * group_out, in[1].f32(), num_inputs > 2 ? in[2].f32() : nullptr, out_min,
+                                   out_max, 0, &state->op),
                                "create convolution"));
       return check(xnn_setup_convolution2d_nhwc_f32(state->op, static_cast<size_t>(x.dims[0]), static_cast<size_t>(x.dims[1]),
-                                                    static_cast<size_t>(x.dims[2]), input, output, nullptr),
+                                                    static_cast<size_t>(x.dims[2]), input, output, state->pool),
                    "setup convolution");
     }
     case OpType::MaxPool2D: {
@@ -152,7 +175,7 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
                                    channels, channels, kLowest, kHighest, 0, &state->op),
                                "create max pooling"));
       return check(xnn_setup_max_pooling2d_nhwc_f32(state->op, static_cast<size_t>(x.dims[0]), static_cast<size_t>(x.dims[1]),
-                                                    static_cast<size_t>(x.dims[2]), input, output, nullptr),
+                                                    static_cast<size_t>(x.dims[2]), input, output, state->pool),
                    "setup max pooling");
     }
     case OpType::GlobalAvgPool: {
@@ -162,7 +185,7 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
                                "create global average pooling"));
       return check(xnn_setup_global_average_pooling_nwc_f32(state->op, static_cast<size_t>(x.dims[0]),
                                                             static_cast<size_t>(x.dims[1] * x.dims[2]), input, output,
-                                                            nullptr),
+                                                            state->pool),
                    "setup global average pooling");
     }
     case OpType::Relu:
@@ -172,7 +195,7 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
       const float low = node.op->type == OpType::Relu ? 0.0f : attrs.clamp.min;
       const float high = node.op->type == OpType::Relu ? kHighest : attrs.clamp.max;
       PF_RETURN_IF_ERROR(check(xnn_create_clamp_nc_f32(1, 1, 1, low, high, 0, &state->op), "create clamp"));
-      return check(xnn_setup_clamp_nc_f32(state->op, count, input, output, nullptr), "setup clamp");
+      return check(xnn_setup_clamp_nc_f32(state->op, count, input, output, state->pool), "setup clamp");
     }
     case OpType::Add: {
       size_t a_shape[kMaxRank], b_shape[kMaxRank];
@@ -181,14 +204,14 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
       for (int d = 0; d < b.rank; ++d) b_shape[d] = static_cast<size_t>(b.dims[d]);
       PF_RETURN_IF_ERROR(check(xnn_create_add_nd_f32(kLowest, kHighest, 0, &state->op), "create add"));
       return check(xnn_setup_add_nd_f32(state->op, static_cast<size_t>(x.rank), a_shape, static_cast<size_t>(b.rank), b_shape,
-                                        input, in[1].f32(), output, nullptr),
+                                        input, in[1].f32(), output, state->pool),
                    "setup add");
     }
     case OpType::Softmax: {
       const size_t channels = static_cast<size_t>(x.dims[x.rank - 1]);
       const size_t rows = static_cast<size_t>(x.num_elements()) / (channels ? channels : 1);
       PF_RETURN_IF_ERROR(check(xnn_create_softmax_nc_f32(channels, channels, channels, 0, &state->op), "create softmax"));
-      return check(xnn_setup_softmax_nc_f32(state->op, rows, input, output, nullptr), "setup softmax");
+      return check(xnn_setup_softmax_nc_f32(state->op, rows, input, output, state->pool), "setup softmax");
     }
     default:
       return Status::error(Error::kUnsupported, "XNNPACK has no kernel for %s", node.op->name);
@@ -198,7 +221,8 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const TensorView* in,
 }  // namespace
 
 const Backend* xnnpack_backend() {
-  static const Backend backend = {"xnnpack", xnnpack_supports, no_kernel, no_backward, xnnpack_prepare};
+  static const Backend backend = {"xnnpack",       xnnpack_supports, no_kernel, no_backward,
+                                  xnnpack_prepare, nullptr,          xnnpack_fuses, nullptr};
   return xnnpack_ready() ? &backend : nullptr;
 }
 

@@ -1,0 +1,583 @@
+// The oneDNN backend (Debian's libdnnl-dev 2.6, its C++ API): forward and backward primitives on
+// oneDNN's JIT kernels (AVX2/AVX-512 on x86-64, chosen by oneDNN for the CPU it runs on).
+//
+// Every node is prepared once the program is bound: primitive descriptors, primitives, reorders,
+// packed weights and scratchpads are made there, with the tensors' fixed addresses wrapped as
+// oneDNN memory objects; running is dnnl_primitive_execute on argument arrays built at prepare.
+// Activations stay NHWC (channels last, as the rest of preflight) between nodes; weights take the
+// layout oneDNN prefers (`format_tag::any`): packed once when constant, re-packed by a reorder at
+// every run when training updates them (never stale). A Relu or Clamp after a convolution or
+// fully connected layer runs as its eltwise post-op.
+//
+// Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
+// Relu, Clamp, Softmax over the last axis, Add (broadcasting into the first input's shape).
+// Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
+// MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
+// GlobalAvgPool, Relu, Softmax over the last axis. float32 only.
+//
+// The device library builds without exceptions; this file alone is compiled with them (oneDNN's
+// C++ API throws dnnl::error): every exception is caught here, at prepare, and becomes a Status.
+// The run path calls oneDNN's C API, which returns status codes.
+#include <omp.h>
+
+#include <dnnl.hpp>
+#include <limits>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "runtime/backend.h"
+
+namespace preflight {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+bool onednn_ready() {
+  static const bool ready = [] {
+    try {
+      cpu_stream();
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }();
+  return ready;
+}
+
+// One primitive execution: the primitive and its arguments, built at prepare.
+struct Exec {
+  dnnl::primitive primitive;
+  std::vector<dnnl_exec_arg_t> args;
+  const char* what;
+};
+
+struct State {
+  std::vector<memory> memories;  // every memory an argument names stays alive with the state
+  std::vector<Exec> execs;       // run in order
+  void add(const char* what, const dnnl::primitive& primitive, const std::vector<std::pair<int, memory>>& args) {
+    Exec exec{primitive, {}, what};
+    for (const auto& arg : args) {
+      memories.push_back(arg.second);
+      exec.args.push_back(dnnl_exec_arg_t{arg.first, arg.second.get()});
+    }
+    execs.push_back(std::move(exec));
+  }
+};
+
+Status run_state(void* state) {
+  // OpenMP's thread count is per calling thread: set here, where the work starts.
+  if (omp_get_max_threads() != num_threads()) omp_set_num_threads(num_threads());
+  for (const Exec& exec : static_cast<State*>(state)->execs) {
+    const dnnl_status_t status = dnnl_primitive_execute(exec.primitive.get(), cpu_stream().get(),
+                                                        static_cast<int>(exec.args.size()), exec.args.data());
+    PF_CHECK(status == dnnl_success, Error::kInternal, "oneDNN %s failed (status %d)", exec.what, static_cast<int>(status));
+  }
+  const dnnl_status_t status = dnnl_stream_wait(cpu_stream().get());
+  PF_CHECK(status == dnnl_success, Error::kInternal, "oneDNN stream wait failed (status %d)", static_cast<int>(status));
+  return Status::ok();
+}
+
+void destroy_state(void* state) { delete static_cast<State*>(state); }
+
+// ---- which nodes ----
+
+bool updated_by_training(const Model& model, int t) {
+  for (const NodeInfo& node : model.nodes()) {
+    if (node.backward) continue;
+    for (int i = 0; i < node.op->num_updated_inputs && i < static_cast<int>(node.inputs.size()); ++i) {
+      if (node.inputs[static_cast<size_t>(i)] == t) return true;
+    }
+  }
+  return false;
+}
+
+bool all_f32(const Model& model, const NodeInfo& node) {
+  for (int t : node.inputs) {
+    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
+  }
+  for (int t : node.outputs) {
+    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
+  }
+  return true;
+}
+
+bool softmax_on_last_axis(const NodeInfo& node, const TensorDesc& x) {
+  const int axis = node.attrs.axis.axis < 0 ? node.attrs.axis.axis + x.rank : node.attrs.axis.axis;
+  return x.rank >= 1 && axis == x.rank - 1;
+}
+
+// Add broadcasts b into a's shape (oneDNN's binary primitive broadcasts the second source only).
+bool add_broadcasts_into_first(const TensorDesc& a, const TensorDesc& b) {
+  if (b.rank > a.rank) return false;
+  for (int d = 0; d < b.rank; ++d) {
+    const int64_t bd = b.dims[d], ad = a.dims[a.rank - b.rank + d];
+    if (bd != ad && bd != 1) return false;
+  }
+  return a.rank >= 1;
+}
+
+bool onednn_supports(const Model& model, const NodeInfo& node) {
+  if (!node.op || !all_f32(model, node) || !onednn_ready()) return false;
+  const TensorDesc& x = model.tensors()[static_cast<size_t>(node.inputs[0])].desc;
+  if (node.backward) {
+    // Gradients are written, not accumulated: a forward input used twice would need both.
+    for (int i = 0; i < node.num_forward_inputs; ++i) {
+      for (int j = 0; j < i; ++j) {
+        if (node.inputs[static_cast<size_t>(i)] == node.inputs[static_cast<size_t>(j)]) return false;
+      }
+    }
+  }
+  switch (node.op->type) {
+    case OpType::Linear:
+      return x.rank >= 1;
+    case OpType::Conv2D:
+    case OpType::MaxPool2D:
+    case OpType::AvgPool2D:
+    case OpType::GlobalAvgPool:
+      return x.rank == 4;
+    case OpType::Relu:
+      return x.rank >= 1;
+    case OpType::Clamp:
+      return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
+    case OpType::Softmax:
+      return softmax_on_last_axis(node, x);
+    case OpType::Add:
+      return !node.backward &&
+             add_broadcasts_into_first(x, model.tensors()[static_cast<size_t>(node.inputs[1])].desc);
+    default:
+      return false;
+  }
+}
+
+bool onednn_fuses(const Model&, const NodeInfo& node, const NodeInfo&) {
+  return node.op->type == OpType::Linear || node.op->type == OpType::Conv2D;
+}
+
+ForwardFn no_kernel(const Model&, const NodeInfo&) { return nullptr; }
+BackwardFn no_backward(const Model&, const NodeInfo&) { return nullptr; }
+
+// ---- memory descriptions ----
+
+memory::desc nhwc(const TensorDesc& d) {
+  return memory::desc({d.dims[0], d.dims[3], d.dims[1], d.dims[2]}, memory::data_type::f32, tag::nhwc);
+}
+
+memory::desc plain(const memory::dims& dims) {
+  static const tag tags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde, tag::abcdef};
+  return memory::desc(dims, memory::data_type::f32, tags[dims.size()]);
+}
+
+// All of a tensor's elements as rows of its last dim: [rows, last].
+memory::desc rows(const TensorDesc& d) {
+  const int64_t last = d.rank ? d.dims[d.rank - 1] : 1;
+  return plain({last ? d.num_elements() / last : 0, last});
+}
+
+memory::desc flat(const TensorDesc& d) { return plain({d.num_elements()}); }
+
+// Conv2D weights [O, KH, KW, C / groups] as oneDNN sees them: OIHW dims in OHWI order.
+memory::desc conv_weights(const TensorDesc& w, int groups, tag layout = tag::undef) {
+  const int64_t o = w.dims[0], kh = w.dims[1], kw = w.dims[2], i = w.dims[3];
+  if (groups == 1) return memory::desc({o, i, kh, kw}, memory::data_type::f32, layout == tag::any ? tag::any : tag::ohwi);
+  return memory::desc({groups, o / groups, i, kh, kw}, memory::data_type::f32, layout == tag::any ? tag::any : tag::gohwi);
+}
+
+memory::desc any_like(const memory::desc& d) { return memory::desc(d.dims(), memory::data_type::f32, tag::any); }
+
+memory wrap(const memory::desc& d, const TensorView& view) { return memory(d, cpu_engine(), view.data); }
+memory owned(const memory::desc& d) { return memory(d, cpu_engine()); }
+
+dnnl::primitive_attr scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::primitive_attr clamp_attr(const PrepareArgs& args) {
+  dnnl::primitive_attr attr = scratchpad_attr();
+  if (args.fused_clamp) {
+    dnnl::post_ops ops;
+    if (args.clamp_min == 0.0f && args.clamp_max == std::numeric_limits<float>::infinity()) {
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+    } else {
+      ops.append_eltwise(1.0f, algorithm::eltwise_clip, args.clamp_min, args.clamp_max);
+    }
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+// The primitive's own weights memory: `user` itself when the layouts agree, else a buffer of the
+// primitive's layout filled by a reorder, once now (`every_run` false) or before every run.
+memory weights_for(State* state, const memory& user, const memory::desc& wanted, bool every_run) {
+  if (wanted == user.get_desc()) return user;
+  memory packed = owned(wanted);
+  dnnl::reorder reorder(user, packed);
+  if (every_run) {
+    state->add("weights reorder", reorder, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, packed}});
+  } else {
+    reorder.execute(cpu_stream(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, packed}});
+    cpu_stream().wait();
+    state->memories.push_back(packed);
+  }
+  return packed;
+}
+
+// A gradient the primitive writes in its own layout, reordered into `user` after it ran (call
+// finish_gradient after adding the primitive).
+memory gradient_for(const memory& user, const memory::desc& produced) {
+  return produced == user.get_desc() ? user : owned(produced);
+}
+void finish_gradient(State* state, const memory& user, const memory& produced) {
+  if (produced.get() == user.get()) return;
+  state->add("gradient reorder", dnnl::reorder(produced, user), {{DNNL_ARG_FROM, produced}, {DNNL_ARG_TO, user}});
+}
+
+template <typename PrimitiveDesc>
+memory scratchpad(const PrimitiveDesc& pd) {
+  return owned(pd.scratchpad_desc());
+}
+
+// ---- forward ----
+
+struct ConvGeometry {
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+ConvGeometry geometry(const Conv2dAttrs& c) {
+  // oneDNN counts dilation from 0 (no dilation), preflight and ONNX from 1.
+  return {{c.stride_h, c.stride_w}, {c.dilation_h - 1, c.dilation_w - 1}, {c.pad_top, c.pad_left}, {c.pad_bottom, c.pad_right}};
+}
+ConvGeometry geometry(const Pool2dAttrs& p) {
+  return {{p.stride_h, p.stride_w}, {0, 0}, {p.pad_top, p.pad_left}, {p.pad_bottom, p.pad_right}};
+}
+
+bool constant_weights(const Model& model, const NodeInfo& node, int input) {
+  const int t = node.inputs[static_cast<size_t>(input)];
+  return model.tensors()[static_cast<size_t>(t)].data != nullptr && !updated_by_training(model, t);
+}
+
+void conv_forward(const Model& model, const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorView* in = args.inputs;
+  const Conv2dAttrs& c = node.attrs.conv;
+  const ConvGeometry g = geometry(c);
+  const bool has_bias = args.num_inputs > 2;
+  const memory::desc src = nhwc(in[0].desc), dst = nhwc(args.outputs[0].desc);
+  const memory::desc user_weights = conv_weights(in[1].desc, c.groups);
+  const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
+  const dnnl::convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct, src,
+                                             any_like(user_weights), bias, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+  const dnnl::convolution_forward::primitive_desc pd(desc, clamp_attr(args), cpu_engine());
+  const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), !constant_weights(model, node, 1));
+  std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
+                                                  {DNNL_ARG_WEIGHTS, weights},
+                                                  {DNNL_ARG_DST, wrap(dst, args.outputs[0])},
+                                                  {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+  if (has_bias) run_args.push_back({DNNL_ARG_BIAS, wrap(bias, in[2])});
+  state->add("convolution", dnnl::convolution_forward(pd), run_args);
+}
+
+void linear_forward(const Model& model, const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorView* in = args.inputs;
+  const bool has_bias = args.num_inputs > 2;
+  const memory::desc src = rows(in[0].desc), dst = rows(args.outputs[0].desc);
+  const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
+  const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
+  const dnnl::inner_product_forward::desc desc(prop_kind::forward_inference, src, any_like(user_weights), bias, dst);
+  const dnnl::inner_product_forward::primitive_desc pd(desc, clamp_attr(args), cpu_engine());
+  const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), !constant_weights(model, node, 1));
+  std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
+                                                  {DNNL_ARG_WEIGHTS, weights},
+                                                  {DNNL_ARG_DST, wrap(dst, args.outputs[0])},
+                                                  {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+  if (has_bias) run_args.push_back({DNNL_ARG_BIAS, wrap(bias, in[2])});
+  state->add("inner product", dnnl::inner_product_forward(pd), run_args);
+}
+
+// Pooling of every kind as oneDNN sees it: the algorithm, the window, and the output desc (a
+// global pool's [N, C] or [N, 1, 1, C] output is NHWC [N, C, 1, 1]).
+struct Pooling {
+  algorithm kind;
+  memory::dims kernel;
+  ConvGeometry geometry;
+  memory::desc src, dst;
+};
+Pooling pooling(const NodeInfo& node, const TensorDesc& x) {
+  const memory::desc src = nhwc(x);
+  if (node.op->type == OpType::GlobalAvgPool) {
+    const memory::desc dst({x.dims[0], x.dims[3], 1, 1}, memory::data_type::f32, tag::nhwc);
+    return {algorithm::pooling_avg_exclude_padding, {x.dims[1], x.dims[2]}, {{1, 1}, {0, 0}, {0, 0}, {0, 0}}, src, dst};
+  }
+  const Pool2dAttrs& p = node.attrs.pool;
+  const ConvGeometry g = geometry(p);
+  const int64_t oh = (x.dims[1] + p.pad_top + p.pad_bottom - p.kernel_h) / p.stride_h + 1;
+  const int64_t ow = (x.dims[2] + p.pad_left + p.pad_right - p.kernel_w) / p.stride_w + 1;
+  const memory::desc dst({x.dims[0], x.dims[3], oh, ow}, memory::data_type::f32, tag::nhwc);
+  const algorithm kind = node.op->type == OpType::MaxPool2D ? algorithm::pooling_max
+                         : p.count_include_pad              ? algorithm::pooling_avg_include_padding
+                                                            : algorithm::pooling_avg_exclude_padding;
+  return {kind, {p.kernel_h, p.kernel_w}, g, src, dst};
+}
+
+dnnl::pooling_forward::primitive_desc pooling_pd(const Pooling& p, prop_kind kind) {
+  const dnnl::pooling_forward::desc desc(kind, p.kind, p.src, p.dst, p.geometry.strides, p.kernel, p.geometry.pad_l,
+                                         p.geometry.pad_r);
+  return dnnl::pooling_forward::primitive_desc(desc, scratchpad_attr(), cpu_engine());
+}
+
+void pool_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const Pooling p = pooling(node, args.inputs[0].desc);
+  const auto pd = pooling_pd(p, prop_kind::forward_inference);
+  state->add("pooling", dnnl::pooling_forward(pd),
+             {{DNNL_ARG_SRC, wrap(p.src, args.inputs[0])},
+              {DNNL_ARG_DST, wrap(p.dst, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+dnnl::eltwise_forward::primitive_desc eltwise_pd(const NodeInfo& node, const memory::desc& data, prop_kind kind) {
+  const bool relu = node.op->type == OpType::Relu;
+  const dnnl::eltwise_forward::desc desc(kind, relu ? algorithm::eltwise_relu : algorithm::eltwise_clip, data,
+                                         relu ? 0.0f : node.attrs.clamp.min, relu ? 0.0f : node.attrs.clamp.max);
+  return dnnl::eltwise_forward::primitive_desc(desc, scratchpad_attr(), cpu_engine());
+}
+
+void eltwise_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const memory::desc data = flat(args.inputs[0].desc);
+  const auto pd = eltwise_pd(node, data, prop_kind::forward_inference);
+  state->add("eltwise", dnnl::eltwise_forward(pd),
+             {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
+              {DNNL_ARG_DST, wrap(data, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+dnnl::softmax_forward::primitive_desc softmax_pd(const memory::desc& data, prop_kind kind) {
+  const dnnl::softmax_forward::desc desc(kind, data, 1);
+  return dnnl::softmax_forward::primitive_desc(desc, scratchpad_attr(), cpu_engine());
+}
+
+void softmax_forward(const PrepareArgs& args, State* state) {
+  const memory::desc data = rows(args.inputs[0].desc);
+  const auto pd = softmax_pd(data, prop_kind::forward_inference);
+  state->add("softmax", dnnl::softmax_forward(pd),
+             {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
+              {DNNL_ARG_DST, wrap(data, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+void add_forward(const PrepareArgs& args, State* state) {
+  const TensorDesc& a = args.inputs[0].desc;
+  const TensorDesc& b = args.inputs[1].desc;
+  memory::dims a_dims(a.dims, a.dims + a.rank), b_dims(static_cast<size_t>(a.rank), 1);
+  for (int d = 0; d < b.rank; ++d) b_dims[static_cast<size_t>(a.rank - b.rank + d)] = b.dims[d];
+  const memory::desc src0 = plain(a_dims), src1 = plain(b_dims);
+  const dnnl::binary::desc desc(algorithm::binary_add, src0, src1, src0);
+  const dnnl::binary::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
+  state->add("binary add", dnnl::binary(pd),
+             {{DNNL_ARG_SRC_0, wrap(src0, args.inputs[0])},
+              {DNNL_ARG_SRC_1, wrap(src1, args.inputs[1])},
+              {DNNL_ARG_DST, wrap(src0, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+// ---- backward: inputs are the forward inputs, outputs and output gradients; outputs the input
+// gradients (data null where not asked for) ----
+
+// The memory a gradient is written to: the caller's, or a scratch buffer when not asked for.
+memory gradient_view(const memory::desc& d, const TensorView& view) { return view.data ? wrap(d, view) : owned(d); }
+
+void conv_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const int forward_inputs = node.num_forward_inputs;
+  const TensorView* in = args.inputs;
+  const TensorView& dy = in[forward_inputs + 1];
+  const TensorView* grads = args.outputs;
+  const Conv2dAttrs& c = node.attrs.conv;
+  const ConvGeometry g = geometry(c);
+  const bool has_bias = forward_inputs > 2;
+  const memory::desc src = nhwc(in[0].desc), dst = nhwc(dy.desc);
+  const memory::desc user_weights = conv_weights(in[1].desc, c.groups);
+  const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
+  const dnnl::convolution_forward::desc forward(prop_kind::forward_training, algorithm::convolution_direct, src,
+                                                any_like(user_weights), bias, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+  const dnnl::convolution_forward::primitive_desc hint(forward, cpu_engine());
+  if (grads[0].data) {
+    const dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, src, any_like(user_weights), dst,
+                                                     g.strides, g.dilates, g.pad_l, g.pad_r);
+    const dnnl::convolution_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+    const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
+    state->add("convolution backward data", dnnl::convolution_backward_data(pd),
+               {{DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+                {DNNL_ARG_WEIGHTS, weights},
+                {DNNL_ARG_DIFF_SRC, wrap(src, grads[0])},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+  }
+  if (grads[1].data || (has_bias && grads[2].data)) {
+    const dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, src, any_like(user_weights), bias, dst,
+                                                        g.strides, g.dilates, g.pad_l, g.pad_r);
+    const dnnl::convolution_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+    const memory user = gradient_view(user_weights, grads[1]);
+    const memory produced = gradient_for(user, pd.diff_weights_desc());
+    std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
+                                                    {DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+                                                    {DNNL_ARG_DIFF_WEIGHTS, produced},
+                                                    {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+    if (has_bias) run_args.push_back({DNNL_ARG_DIFF_BIAS, gradient_view(bias, grads[2])});
+    state->add("convolution backward weights", dnnl::convolution_backward_weights(pd), run_args);
+    if (grads[1].data) finish_gradient(state, user, produced);
+  }
+}
+
+void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const int forward_inputs = node.num_forward_inputs;
+  const TensorView* in = args.inputs;
+  const TensorView& dy = in[forward_inputs + 1];
+  const TensorView* grads = args.outputs;
+  const bool has_bias = forward_inputs > 2;
+  const memory::desc src = rows(in[0].desc), dst = rows(dy.desc);
+  const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
+  const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
+  const dnnl::inner_product_forward::desc forward(prop_kind::forward_training, src, any_like(user_weights), bias, dst);
+  const dnnl::inner_product_forward::primitive_desc hint(forward, cpu_engine());
+  if (grads[0].data) {
+    const dnnl::inner_product_backward_data::desc desc(src, any_like(user_weights), dst);
+    const dnnl::inner_product_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+    const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
+    state->add("inner product backward data", dnnl::inner_product_backward_data(pd),
+               {{DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+                {DNNL_ARG_WEIGHTS, weights},
+                {DNNL_ARG_DIFF_SRC, wrap(src, grads[0])},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+  }
+  if (grads[1].data || (has_bias && grads[2].data)) {
+    const dnnl::inner_product_backward_weights::desc desc(src, any_like(user_weights), bias, dst);
+    const dnnl::inner_product_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+    const memory user = gradient_view(user_weights, grads[1]);
+    const memory produced = gradient_for(user, pd.diff_weights_desc());
+    std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
+                                                    {DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+                                                    {DNNL_ARG_DIFF_WEIGHTS, produced},
+                                                    {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+    if (has_bias) run_args.push_back({DNNL_ARG_DIFF_BIAS, gradient_view(bias, grads[2])});
+    state->add("inner product backward weights", dnnl::inner_product_backward_weights(pd), run_args);
+    if (grads[1].data) finish_gradient(state, user, produced);
+  }
+}
+
+void pool_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorView* in = args.inputs;
+  const TensorView& dy = in[2];
+  if (!args.outputs[0].data) return;
+  const Pooling p = pooling(node, in[0].desc);
+  const auto hint = pooling_pd(p, prop_kind::forward_training);
+  memory workspace;
+  if (p.kind == algorithm::pooling_max) {
+    // The backward primitive needs the forward's argmax workspace: recompute the forward here.
+    workspace = owned(hint.workspace_desc());
+    state->add("pooling forward (for its workspace)", dnnl::pooling_forward(hint),
+               {{DNNL_ARG_SRC, wrap(p.src, in[0])},
+                {DNNL_ARG_DST, owned(p.dst)},
+                {DNNL_ARG_WORKSPACE, workspace},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(hint)}});
+  }
+  const dnnl::pooling_backward::desc desc(p.kind, p.src, p.dst, p.geometry.strides, p.kernel, p.geometry.pad_l,
+                                          p.geometry.pad_r);
+  const dnnl::pooling_backward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+  if (p.kind == algorithm::pooling_max) {
+    state->add("pooling backward", dnnl::pooling_backward(pd),
+               {{DNNL_ARG_DIFF_DST, wrap(p.dst, dy)},
+                {DNNL_ARG_WORKSPACE, workspace},
+                {DNNL_ARG_DIFF_SRC, wrap(p.src, args.outputs[0])},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+  } else {
+    state->add("pooling backward", dnnl::pooling_backward(pd),
+               {{DNNL_ARG_DIFF_DST, wrap(p.dst, dy)},
+                {DNNL_ARG_DIFF_SRC, wrap(p.src, args.outputs[0])},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+  }
+}
+
+void relu_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  if (!args.outputs[0].data) return;
+  const memory::desc data = flat(args.inputs[0].desc);
+  const auto hint = eltwise_pd(node, data, prop_kind::forward_training);
+  const dnnl::eltwise_backward::desc desc(algorithm::eltwise_relu, data, data, 0.0f, 0.0f);
+  const dnnl::eltwise_backward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+  state->add("eltwise backward", dnnl::eltwise_backward(pd),
+             {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
+              {DNNL_ARG_DIFF_DST, wrap(data, args.inputs[2])},
+              {DNNL_ARG_DIFF_SRC, wrap(data, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+void softmax_backward(const PrepareArgs& args, State* state) {
+  if (!args.outputs[0].data) return;
+  const memory::desc data = rows(args.inputs[0].desc);
+  const auto hint = softmax_pd(data, prop_kind::forward_training);
+  const dnnl::softmax_backward::desc desc(data, data, 1);
+  const dnnl::softmax_backward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
+  state->add("softmax backward", dnnl::softmax_backward(pd),
+             {{DNNL_ARG_DST, wrap(data, args.inputs[1])},
+              {DNNL_ARG_DIFF_DST, wrap(data, args.inputs[2])},
+              {DNNL_ARG_DIFF_SRC, wrap(data, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const OpType type = node.op->type;
+  if (node.backward) {
+    if (type == OpType::Conv2D) return conv_backward(node, args, state);
+    if (type == OpType::Linear) return linear_backward(node, args, state);
+    if (type == OpType::Relu) return relu_backward(node, args, state);
+    if (type == OpType::Softmax) return softmax_backward(args, state);
+    return pool_backward(node, args, state);
+  }
+  switch (type) {
+    case OpType::Conv2D: return conv_forward(model, node, args, state);
+    case OpType::Linear: return linear_forward(model, node, args, state);
+    case OpType::Relu:
+    case OpType::Clamp: return eltwise_forward(node, args, state);
+    case OpType::Softmax: return softmax_forward(args, state);
+    case OpType::Add: return add_forward(args, state);
+    default: return pool_forward(node, args, state);
+  }
+}
+
+Status onednn_prepare(const Model& model, const NodeInfo& node, const PrepareArgs& args, PreparedKernel* prepared) {
+  State* state = new (std::nothrow) State();
+  PF_CHECK(state != nullptr, Error::kOutOfMemory, "cannot allocate the oneDNN state");
+  prepared->state = state;
+  prepared->run = run_state;
+  prepared->destroy = destroy_state;
+  try {
+    prepare_node(model, node, args, state);
+  } catch (const dnnl::error& e) {
+    return Status::error(Error::kInternal, "oneDNN refused the node: %s (status %d)", e.what(), static_cast<int>(e.status));
+  } catch (const std::bad_alloc&) {
+    return Status::error(Error::kOutOfMemory, "out of memory while preparing the oneDNN primitives");
+  } catch (const std::exception& e) {
+    return Status::error(Error::kInternal, "oneDNN: %s", e.what());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const Backend* onednn_backend() {
+  static const Backend backend = {"onednn",       onednn_supports, no_kernel,    no_backward,
+                                  onednn_prepare, nullptr,         onednn_fuses, nullptr};
+  return onednn_ready() ? &backend : nullptr;
+}
+
+}  // namespace preflight
