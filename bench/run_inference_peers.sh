@@ -12,6 +12,6 @@ trap 'rm -rf "$out"' EXIT
 /usr/bin/python3 bench/export_models.py "$out" > /dev/null
 for m in mlp cnn32 mbv2; do
   ort=$(taskset -c 0 python3 bench/ort_bench.py --runs "$runs" "$out/$m.onnx" | awk '{print $4}')
-  taskset -c 0 "$build/preflight_bench_infer" "$out/$m.onnx" --runs "$runs" --backends reference,xnnpack |
+  taskset -c 0 "$build/preflight_bench_infer" "$out/$m.onnx" --runs "$runs" --backends ${BACKENDS:-reference,xnnpack,onednn,auto} |
     awk -v model="$m" -v ort="$ort" '{printf "%-6s %-10s median %9.1f us   onnxruntime %9.1f us   ratio to onnxruntime %.3f\n", model, $2, $6, ort, $6 / ort}'
 done

@@ -52,13 +52,15 @@ struct Backend {
   // Optional: whether it can fuse `activation` (a Relu or Clamp reading node's only output, read
   // by nothing else) into the prepared forward `node`.
   bool (*fuses)(const Model& model, const NodeInfo& node, const NodeInfo& activation);
-  // Optional, for a backend that picks among others per node ("auto"): the backend that runs the
-  // node. Null: this backend when it supports the node, else the reference backend.
-  const Backend* (*select)(const Model& model, const NodeInfo& node);
+  // Optional, for a backend that picks among others per node ("auto"): writes the backends that
+  // could run the node, best guess first (at most 2), and returns how many. With two, the Program
+  // times both on the bound node and keeps the faster. Null: this backend when it supports the
+  // node, else the reference backend.
+  int (*candidates)(const Model& model, const NodeInfo& node, const Backend** out);
 };
 
-// The backend that runs `node` when `backend` is asked for (select, else supports, else the
-// reference backend).
+// The backend that runs `node` when `backend` is asked for (the first candidate, else this backend
+// when it supports the node, else the reference backend).
 const Backend& backend_for(const Backend& backend, const Model& model, const NodeInfo& node);
 
 // One thread count for every backend (XNNPACK's pthreadpool, oneDNN's OpenMP): n >= 1. Set it

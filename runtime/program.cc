@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
 #include <limits>
 
 namespace preflight {
@@ -28,10 +33,18 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     for (int t : model.nodes()[static_cast<size_t>(n)].inputs) ++readers[static_cast<size_t>(t)];
   }
   for (int t : method.outputs) ++readers[static_cast<size_t>(t)];
+  // With two candidates (auto), the second is timed against the first at bind.
+  std::vector<const Backend*> rival(method.nodes.size(), nullptr);
+  const auto prepares = [&](const Backend* b, const NodeInfo& node) { return b->prepare && (!b->prepares || b->prepares(model, node)); };
   for (int step = 0; step < end_step; ++step) {
     const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];
     chosen[step] = &backend_for(backend, model, node);
-    prepared[step] = chosen[step]->prepare && (!chosen[step]->prepares || chosen[step]->prepares(model, node));
+    prepared[step] = prepares(chosen[step], node);
+    const Backend* candidates[2];
+    if (backend.candidates && backend.candidates(model, node, candidates) == 2 && prepared[step] &&
+        prepares(candidates[1], node)) {
+      rival[step] = candidates[1];
+    }
   }
   for (int step = 0; step + 1 < end_step; ++step) {
     const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];
@@ -41,6 +54,12 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     fused_into_previous[step + 1] = !next.backward && (next.op->type == OpType::Relu || next.op->type == OpType::Clamp) &&
                                     next.inputs.size() == 1 && next.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 &&
                                     chosen[step + 1] == chosen[step] && chosen[step]->fuses(model, node, next);
+    // A fused pair switches backend only as a pair: the rival must run and fuse the activation too.
+    const Backend* other = rival[step];
+    if (fused_into_previous[step + 1] && other &&
+        !(other->fuses && other->supports(model, next) && other->fuses(model, node, next))) {
+      rival[step] = nullptr;
+    }
   }
 
   // Lifetimes of the tensors this method keeps in the arena.
@@ -86,7 +105,7 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
     const int n = method.nodes[static_cast<size_t>(step)];
     const NodeInfo& node = model.nodes()[static_cast<size_t>(n)];
     const Backend& runs = *chosen[step];
-    Step planned = {n, nullptr, nullptr, program.views_.size(), 0, &runs, PreparedKernel(), -1};
+    Step planned = {n, nullptr, nullptr, program.views_.size(), 0, &runs, PreparedKernel(), -1, rival[step], step};
     if (prepared[step]) {
       // Nothing to look up: bind() prepares it.
     } else if (node.backward) {
@@ -155,6 +174,72 @@ void Program::release_prepared() {
   }
 }
 
+namespace {
+
+// What decides a kernel's speed: the op, its attributes, the shapes, a fused activation.
+std::string signature(const Model& model, const NodeInfo& node, const PrepareArgs& args) {
+  std::string key = node.op->name;
+  char buffer[256];
+  for (int t : node.inputs) {
+    key += ' ';
+    key += describe(model.tensors()[static_cast<size_t>(t)].desc, buffer, sizeof(buffer));
+  }
+  const OpAttrs& a = node.attrs;
+  std::snprintf(buffer, sizeof(buffer), " b%d c%d,%d,%d,%d,%d,%d,%d,%d,%d p%d,%d,%d,%d,%d,%d,%d,%d,%d a%d k%g,%g f%d %g,%g",
+                node.backward, a.conv.stride_h, a.conv.stride_w, a.conv.pad_top, a.conv.pad_left, a.conv.pad_bottom,
+                a.conv.pad_right, a.conv.dilation_h, a.conv.dilation_w, a.conv.groups, a.pool.kernel_h, a.pool.kernel_w,
+                a.pool.stride_h, a.pool.stride_w, a.pool.pad_top, a.pool.pad_left, a.pool.pad_bottom, a.pool.pad_right,
+                a.pool.count_include_pad, a.axis.axis, static_cast<double>(a.clamp.min), static_cast<double>(a.clamp.max),
+                args.fused_clamp, static_cast<double>(args.clamp_min), static_cast<double>(args.clamp_max));
+  return key + buffer;
+}
+
+// The fastest of `runs` runs, in seconds.
+double fastest_run(const PreparedKernel& kernel, int runs) {
+  double best = 1e30;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    if (!kernel.run(kernel.state).is_ok()) return 1e30;
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+// Times `first` (already in *prepared) and `second` on the bound node and keeps the faster one's
+// kernel in *prepared. The choice is remembered per node signature for the process, so every
+// session of a model (and every check of the recipe) runs the same kernels.
+const Backend* Program::faster_of(const NodeInfo& node, const PrepareArgs& args, const Backend* first, const Backend* second,
+                                  PreparedKernel* prepared) const {
+  static std::mutex mutex;
+  static std::map<std::string, const Backend*> chosen;
+  const std::string key = signature(*model_, node, args);
+  const Backend* winner = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = chosen.find(key);
+    if (it != chosen.end()) winner = it->second;
+  }
+  if (winner == first) return first;
+  PreparedKernel other;
+  if (!second->prepare(*model_, node, args, &other).is_ok()) {
+    if (other.destroy) other.destroy(other.state);
+    return first;
+  }
+  if (!winner) {
+    // One run each to warm caches and JIT, then the fastest of 5; the first wins ties.
+    fastest_run(*prepared, 1);
+    fastest_run(other, 1);
+    winner = fastest_run(other, 5) < fastest_run(*prepared, 5) ? second : first;
+    std::lock_guard<std::mutex> lock(mutex);
+    chosen.emplace(key, winner);
+  }
+  if (winner == second) std::swap(*prepared, other);
+  if (other.destroy) other.destroy(other.state);
+  return winner;
+}
+
 Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   const auto& tensors = model_->tensors();
   for (size_t t = 0; t < tensors.size(); ++t) {
@@ -201,6 +286,11 @@ Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
       return status.with_context("method '%s' node %d (%s '%s'), backend %s: ",
                                  model_->methods()[static_cast<size_t>(method_index_)].name, step.node, node.op->name,
                                  node.name, step.backend->name);
+    }
+    if (step.rival) {
+      step.backend = faster_of(node, args, step.backend, step.rival, &step.prepared);
+      step_backends_[static_cast<size_t>(step.position)] = step.backend->name;
+      if (step.fused_node >= 0) step_backends_[static_cast<size_t>(step.position) + 1] = step.backend->name;
     }
   }
   return Status::ok();

@@ -59,7 +59,11 @@ class Program {
     const Backend* backend;   // the one that runs it
     PreparedKernel prepared;  // when that backend prepares its nodes (made by bind)
     int fused_node;           // a Relu or Clamp this step computes too (its outputs are this step's), or -1
+    const Backend* rival;     // auto: a second candidate, timed against `backend` at bind
+    int position;             // the node's index in the method (step_backends_)
   };
+  const Backend* faster_of(const NodeInfo& node, const PrepareArgs& args, const Backend* first, const Backend* second,
+                           PreparedKernel* prepared) const;
   void release_prepared();
 
   const Model* model_ = nullptr;

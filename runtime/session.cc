@@ -51,6 +51,8 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
   const size_t bytes = (session.arena_bytes_ + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
   session.arena_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, bytes ? bytes : kBufferAlignment)));
   PF_CHECK(session.arena_ != nullptr, Error::kOutOfMemory, "cannot allocate an arena of %zu bytes", bytes);
+  // Zeros: `auto` times kernels on the arena at bind (no garbage NaN or denormal inputs).
+  std::memset(session.arena_.get(), 0, bytes ? bytes : kBufferAlignment);
   for (Program& program : session.programs_) PF_RETURN_IF_ERROR(program.bind(session.arena_.get(), session.writable_));
   return Result<Session>(std::move(session));
 }

@@ -207,6 +207,16 @@ std::vector<OpCase> op_table() {
   one_node("softmax, last axis", OpType::Softmax, softmax, {{4, 10}}, "xnnpack onednn", "onednn");
   softmax.axis.axis = 0;
   one_node("softmax, axis 0: declined, the reference runs it", OpType::Softmax, softmax, {{4, 10}}, "", "");
+  OpAttrs transpose;
+  transpose.kind = fb::Attrs::TransposeAttrs;
+  transpose.transpose.rank = 4;
+  const int nchw_to_nhwc[] = {0, 2, 3, 1};
+  std::copy(nchw_to_nhwc, nchw_to_nhwc + 4, transpose.transpose.perm);
+  one_node("transpose NCHW to NHWC", OpType::Transpose, transpose, {{2, 3, 5, 4}}, "onednn", "");
+  transpose.transpose.rank = 3;
+  const int odd[] = {2, 0, 1};
+  std::copy(odd, odd + 3, transpose.transpose.perm);
+  one_node("transpose rank 3", OpType::Transpose, transpose, {{3, 4, 5}}, "onednn", "");
   one_node("sub: declined", OpType::Sub, OpAttrs(), {{2, 3}, {2, 3}}, "", "");
 
   GraphBuilder b(9);
@@ -271,6 +281,24 @@ TEST_CASE("backends: the op table, forward and backward, matches the reference o
       CHECK_MESSAGE(taken == expected_taken, c.name << ": " << backend->name << " ran " << taken << " of the gradient steps");
     }
   }
+}
+
+TEST_CASE("auto: times its candidates per node once; every session of a model then runs the same kernels") {
+  const Backend* automatic = find_backend("auto");
+  if (!onednn_backend() || !xnnpack_backend()) {
+    MESSAGE("auto has one candidate per node in this build: nothing to time");
+    return;
+  }
+  Result<graph::Graph> g = models::build_model("mbv2", 1, 3);
+  REQUIRE(g.is_ok());
+  std::vector<const char*> first, second;
+  const std::vector<std::vector<float>> a = run_on(*g, automatic, &first);
+  const std::vector<std::vector<float>> b = run_on(*g, automatic, &second);
+  REQUIRE(first.size() == second.size());
+  for (size_t s = 0; s < first.size(); ++s) CHECK(std::string(first[s]) == second[s]);
+  CHECK(a == b);  // bit for bit
+  // Each step went to a backend that runs the node (never "auto" itself).
+  for (const char* name : first) CHECK(std::string(name) != "auto");
 }
 
 TEST_CASE("backends: a Relu or Clamp after a convolution or fully connected layer runs inside it") {

@@ -10,7 +10,8 @@
 // fully connected layer runs as its eltwise post-op.
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
-// Relu, Clamp, Softmax over the last axis, Add (broadcasting into the first input's shape).
+// Relu, Clamp, Softmax over the last axis, Add (broadcasting into the first input's shape),
+// Transpose (a reorder).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
 // GlobalAvgPool, Relu, Softmax over the last axis. float32 only.
@@ -155,6 +156,8 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
     case OpType::Softmax:
       return softmax_on_last_axis(node, x);
+    case OpType::Transpose:
+      return !node.backward && x.rank >= 1;
     case OpType::Add:
       return !node.backward &&
              add_broadcasts_into_first(x, model.tensors()[static_cast<size_t>(node.inputs[1])].desc);
@@ -392,6 +395,24 @@ void add_forward(const PrepareArgs& args, State* state) {
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
+// A transpose is a reorder: the input read with its strides permuted into the output's order.
+void transpose_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorDesc& x = args.inputs[0].desc;
+  memory::dims x_strides(static_cast<size_t>(x.rank), 1), dims(static_cast<size_t>(x.rank)), strides(static_cast<size_t>(x.rank));
+  for (int d = x.rank - 2; d >= 0; --d) x_strides[static_cast<size_t>(d)] = x_strides[static_cast<size_t>(d + 1)] * x.dims[d + 1];
+  for (int d = 0; d < x.rank; ++d) {
+    const int from = node.attrs.transpose.perm[d];
+    dims[static_cast<size_t>(d)] = x.dims[from];
+    strides[static_cast<size_t>(d)] = x_strides[static_cast<size_t>(from)];
+  }
+  const memory::desc src(dims, memory::data_type::f32, strides), dst = plain(dims);
+  const dnnl::reorder::primitive_desc pd(cpu_engine(), src, cpu_engine(), dst, scratchpad_attr());
+  state->add("transpose", dnnl::reorder(pd),
+             {{DNNL_ARG_FROM, wrap(src, args.inputs[0])},
+              {DNNL_ARG_TO, wrap(dst, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
 // ---- backward: inputs are the forward inputs, outputs and output gradients; outputs the input
 // gradients (data null where not asked for) ----
 
@@ -550,6 +571,7 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Clamp: return eltwise_forward(node, args, state);
     case OpType::Softmax: return softmax_forward(args, state);
     case OpType::Add: return add_forward(args, state);
+    case OpType::Transpose: return transpose_forward(node, args, state);
     default: return pool_forward(node, args, state);
   }
 }

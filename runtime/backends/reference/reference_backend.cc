@@ -14,20 +14,17 @@ BackwardFn reference_backward_kernel(const Model&, const NodeInfo& node) { retur
 
 int g_num_threads = 1;
 
-// The `auto` rule (docs/design.md, measured in docs/benchmarks.md): oneDNN for convolutions with
-// more than one input channel per group, fully connected layers and every backward node it runs;
-// XNNPACK for the rest it runs (depthwise convolutions, pooling, elementwise, softmax); then
-// oneDNN; then the reference backend.
-const Backend* auto_select(const Model& model, const NodeInfo& node) {
-  const Backend* onednn = onednn_backend();
-  const Backend* xnnpack = xnnpack_backend();
-  const bool heavy = node.op->type == OpType::Linear ||
-                     (node.op->type == OpType::Conv2D &&
-                      model.tensors()[static_cast<size_t>(node.inputs[1])].desc.dims[3] > 1);
-  if (onednn && (heavy || node.backward) && onednn->supports(model, node)) return onednn;
-  if (xnnpack && xnnpack->supports(model, node)) return xnnpack;
-  if (onednn && onednn->supports(model, node)) return onednn;
-  return &reference_backend();
+// The `auto` rule (docs/design.md): every backend of this build that runs the node is a
+// candidate, oneDNN first (faster on x86-64 in docs/benchmarks.md), then XNNPACK; the Program
+// times the two on the node when both run it and keeps the faster. The reference backend runs
+// what neither does.
+int auto_candidates(const Model& model, const NodeInfo& node, const Backend** out) {
+  int count = 0;
+  for (const Backend* backend : {onednn_backend(), xnnpack_backend()}) {
+    if (backend && backend->supports(model, node)) out[count++] = backend;
+  }
+  if (count == 0) out[count++] = &reference_backend();
+  return count;
 }
 
 bool never(const Model&, const NodeInfo&) { return false; }
@@ -41,12 +38,16 @@ const Backend& reference_backend() {
 }
 
 const Backend& backend_for(const Backend& backend, const Model& model, const NodeInfo& node) {
-  if (backend.select) return *backend.select(model, node);
+  if (backend.candidates) {
+    const Backend* candidates[2];
+    backend.candidates(model, node, candidates);
+    return *candidates[0];
+  }
   return backend.supports(model, node) ? backend : reference_backend();
 }
 
 const Backend* find_backend(const char* name) {
-  static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_select};
+  static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_candidates};
   const std::string wanted = name ? name : "";
   if (wanted == "reference") return &reference_backend();
   if (wanted == "xnnpack") return xnnpack_backend();
