@@ -183,6 +183,10 @@ void print_summary(const char* name, const TensorDesc& desc, const float* values
   }
 }
 
+const char* const kBackendHelp =
+    "reference | xnnpack | onednn | auto (auto: per node the faster of oneDNN and XNNPACK, timed when the model is "
+    "opened; nodes a backend does not run fall back to the reference)";
+
 // The backend named by --backend; an error lists the ones this build has.
 Result<const Backend*> backend_named(const std::string& name) {
   const Backend* backend = find_backend(name.c_str());
@@ -279,6 +283,7 @@ int build_model(const std::string& name, int64_t batch, uint64_t seed, const Exp
 // ---- train ----
 struct TrainFlags {
   std::string data, labels, validation_data, checkpoint, resume, out;
+  std::string backend = "reference";
   float scale = 1.0f;
   double validation_fraction = 0.2;
   bool regression = false;
@@ -344,8 +349,13 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   status = load_splits(flags.data, flags.validation_data, data_options, flags.scale, sample, flags.validation_fraction,
                        config.seed, flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
   if (!status.is_ok()) return report(status);
-  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph));
+  Result<const Backend*> backend = backend_named(flags.backend);
+  if (!backend.is_ok()) return report(backend.status());
+  SessionOptions session_options;
+  session_options.backend = *backend;
+  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(std::move(graph), session_options);
   if (!trainer.is_ok()) return report(trainer.status());
+  std::printf("backend %s, %d thread%s\n", (*backend)->name, num_threads(), num_threads() == 1 ? "" : "s");
   std::printf("data: %s: %lld train rows, %lld validation rows\n", flags.data.c_str(),
               static_cast<long long>(train_split.rows), static_cast<long long>(validation_split.rows));
   if (!flags.resume.empty()) {
@@ -752,9 +762,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check_cmd->add_option("--set", check_flags.set, "Set a threshold, NAME=VALUE (repeatable; --list-thresholds names them)");
   check_cmd->add_option("--config", check_flags.config, "A JSON file of thresholds, {\"NAME\": VALUE, ...}");
-  check_cmd->add_option("--backend", check_flags.backend,
-                        "reference | xnnpack | auto: the backend the probes run on (XNNPACK takes inference nodes; "
-                        "training nodes fall back to the reference)")
+  check_cmd->add_option("--backend", check_flags.backend, std::string(kBackendHelp) + "; the probes and checks run on it")
       ->capture_default_str();
   bool list_thresholds = false;
   check_cmd->add_flag("--list-thresholds", list_thresholds, "Print every threshold's name, meaning and default, then exit");
@@ -788,10 +796,15 @@ int main(int argc, char** argv) {
       "verify", "Run the test vectors stored in a model on this device's backend and print the max absolute and "
                 "relative error per output; exit 1 beyond the tolerance");
   verify_cmd->add_option("model", model_path, "Model file (.pfb) with test vectors")->required();
-  verify_cmd->add_option("--backend", backend, "reference | xnnpack | auto (XNNPACK where it runs a node, else reference)")
-      ->capture_default_str();
-  run_cmd->add_option("--backend", backend, "reference | xnnpack | auto (XNNPACK where it runs a node, else reference)")
-      ->capture_default_str();
+  verify_cmd->add_option("--backend", backend, kBackendHelp)->capture_default_str();
+  run_cmd->add_option("--backend", backend, kBackendHelp)->capture_default_str();
+  train_cmd->add_option("--backend", train_flags.backend, kBackendHelp)->capture_default_str();
+  int threads = 1;
+  for (CLI::App* command : {run_cmd, verify_cmd, train_cmd, check_cmd}) {
+    command->add_option("--threads", threads, "Threads for the XNNPACK and oneDNN backends (the reference backend uses one)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+  }
   check_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims other than the batch");
 
   CLI::App* to_json_cmd = app.add_subcommand("to-json", "Print a model as JSON (schema: schemas/model.fbs), weights inline");
@@ -809,6 +822,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitBadInput;
   }
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
+  set_num_threads(threads);
   for (const std::string& shape : input_shapes) {
     const Status status = graph::parse_input_shape(shape, &onnx_options);
     if (!status.is_ok()) return report(status);

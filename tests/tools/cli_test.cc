@@ -165,6 +165,18 @@ TEST_CASE("cli: train exports train_step, trains on a CSV, writes a model that r
   CommandResult resumed = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
                                   " --scale 0.0625 --epochs 2 --lr 0.003 --resume " + checkpoint);
   CHECK_MESSAGE(resumed.exit_code == 0, resumed.output);
+  // Training on the SIMD backends, two threads: it learns there too.
+  for (const char* name : {"onednn", "auto"}) {
+    if (!find_backend(name)) continue;
+    CommandResult on = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
+                               " --scale 0.0625 --epochs 2 --lr 0.003 --threads 2 --backend " + name);
+    REQUIRE_MESSAGE(on.exit_code == 0, on.output);
+    CHECK(test::contains(on.output.c_str(), (std::string("backend ") + name + ", 2 threads").c_str()));
+    CHECK(test::contains(on.output.c_str(), "epoch 2/2: loss"));
+  }
+  CommandResult unknown = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") + " --backend nonsense");
+  CHECK(unknown.exit_code == 2);
+  CHECK(test::contains(unknown.output.c_str(), "--backend nonsense"));
 }
 
 TEST_CASE("cli: train refuses bad data and bad flags with exit 2") {
@@ -480,6 +492,15 @@ TEST_CASE("cli: convert --test-vectors stores the framework's outputs; verify pr
     CHECK_MESSAGE(on_xnnpack.exit_code == 0, on_xnnpack.output);
     CHECK(test::contains(on_xnnpack.output.c_str(), "backend xnnpack"));
   }
+  for (const char* name : {"onednn", "auto"}) {
+    if (!find_backend(name)) continue;
+    CommandResult on = run_cli("verify " + pfb + " --backend " + name + " --threads 2");
+    CHECK_MESSAGE(on.exit_code == 0, on.output);
+    CHECK(test::contains(on.output.c_str(), (std::string("backend ") + name).c_str()));
+  }
+  CommandResult no_threads = run_cli("verify " + pfb + " --threads 0");
+  CHECK(no_threads.exit_code == 2);
+  CHECK(test::contains(no_threads.output.c_str(), "--threads"));
   CommandResult missing = run_cli("convert " + test::source_path("tests/fixtures/onnx/mlp.onnx") + " -o " + out_path("m.pfb") +
                                   " --test-vectors " + test::source_path("tests/fixtures/onnx/cnn8_io.npz"));
   CHECK(missing.exit_code == 2);

@@ -18,10 +18,13 @@ int g_num_threads = 1;
 // candidate, oneDNN first (faster on x86-64 in docs/benchmarks.md), then XNNPACK; the Program
 // times the two on the node when both run it and keeps the faster. The reference backend runs
 // what neither does.
+// With more than one thread, the two libraries' thread pools (oneDNN's OpenMP, XNNPACK's
+// pthreadpool) would spin against each other on the same cores (mbv2 at 2 threads: 68 ms mixed,
+// 0.5 ms on oneDNN alone), so auto then takes oneDNN alone where it runs a node.
 int auto_candidates(const Model& model, const NodeInfo& node, const Backend** out) {
   int count = 0;
   for (const Backend* backend : {onednn_backend(), xnnpack_backend()}) {
-    if (backend && backend->supports(model, node)) out[count++] = backend;
+    if (backend && backend->supports(model, node) && !(count == 1 && num_threads() > 1)) out[count++] = backend;
   }
   if (count == 0) out[count++] = &reference_backend();
   return count;
