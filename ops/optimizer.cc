@@ -66,6 +66,22 @@ Status infer_adam(const OpAttrs&, const TensorDesc* in, int num_inputs, TensorDe
   return check_scalars(in, kAdamLr, num_inputs);
 }
 
+void adam_elements(float* __restrict param, float* __restrict m, float* __restrict v, const float* __restrict grad,
+                   int64_t count, float scale, float keep, float decay, float beta1, float beta2, float correction2_sqrt,
+                   float eps, float step_size, bool decoupled) {
+  if (decoupled) {
+    for (int64_t i = 0; i < count; ++i) param[i] *= keep;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    float g = grad[i] * scale;
+    if (!decoupled) g = g + decay * param[i];
+    m[i] = m[i] * beta1 + (1.0f - beta1) * g;
+    v[i] = v[i] * beta2 + (1.0f - beta2) * g * g;
+    const float denominator = std::sqrt(v[i]) / correction2_sqrt + eps;
+    param[i] = param[i] + -step_size * (m[i] / denominator);
+  }
+}
+
 Status adam_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, TensorView*) {
   float* param = in[kParam].f32();
   float* m = in[kM].f32();
@@ -83,18 +99,12 @@ Status adam_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, 
   const float correction2_sqrt = static_cast<float>(std::sqrt(correction2));
   const float keep = static_cast<float>(1.0 - static_cast<double>(lr) * decay);
   const int64_t count = in[kParam].desc.num_elements();
-  for (int64_t i = 0; i < count; ++i) {
-    float g = grad[i] * scale;
-    if (attrs.adam.decoupled_weight_decay) {
-      param[i] *= keep;
-    } else {
-      g = g + decay * param[i];
-    }
-    m[i] = m[i] * beta1 + (1.0f - beta1) * g;
-    v[i] = v[i] * beta2 + (1.0f - beta2) * g * g;
-    const float denominator = std::sqrt(v[i]) / correction2_sqrt + eps;
-    param[i] = param[i] + -step_size * (m[i] / denominator);
-  }
+  // Two loops without a branch inside and with unaliased pointers, so the compiler vectorizes them
+  // (the update is memory-bound: W5's 2.1M parameters, docs/benchmarks.md). Same float32
+  // operations in the same order per element as before.
+  const bool decoupled = attrs.adam.decoupled_weight_decay;
+  adam_elements(param, m, v, grad, count, scale, decoupled ? keep : 1.0f, decoupled ? 0.0f : decay, beta1, beta2,
+                correction2_sqrt, eps, step_size, decoupled);
   return Status::ok();
 }
 
