@@ -3,17 +3,32 @@
 architectures as bench/models/models.cc (mlp, cnn32, mbv2 at 96x96), so ONNX Runtime and preflight
 run the very same weights (preflight through its ONNX importer).
 
-usage: /usr/bin/python3 bench/export_models.py OUT_DIR      (Debian's python3-torch)
+Beside each model, NAME.identity.onnx: one Identity node on an input of the same shape, which
+bench/ort_bench.py times to measure what calling ONNX Runtime from Python costs by itself.
+
+usage: /usr/bin/python3 bench/export_models.py OUT_DIR      (Debian's python3-torch, python3-onnx)
 """
 import os
 import sys
 
+import onnx
+import onnx.helper as helper
 import torch
 import torch.nn as nn
 
 
 def mlp():
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)), (1, 64)
+
+
+def cnn8():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 10)), (1, 1, 8, 8)
+
+
+def mlp1024():
+    return nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)), (1, 1024)
 
 
 def cnn32():
@@ -61,6 +76,13 @@ def main():
         path = os.path.join(sys.argv[1], name + ".onnx")
         torch.onnx.export(model.eval(), torch.zeros(*shape), path, input_names=["x"], output_names=["logits"], opset_version=13)
         print("wrote", path)
+        identity = helper.make_model(helper.make_graph(
+            [helper.make_node("Identity", ["x"], ["y"])], "identity",
+            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(shape))],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, list(shape))]),
+            opset_imports=[helper.make_opsetid("", 13)])
+        identity.ir_version = 7
+        onnx.save(identity, os.path.join(sys.argv[1], name + ".identity.onnx"))
 
 
 if __name__ == "__main__":

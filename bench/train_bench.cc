@@ -179,7 +179,13 @@ int main_impl(int argc, char** argv) {
       const Model& m = session->model();
       const int method_index = m.find_method("train_step");
       const MethodInfo& method = m.methods()[static_cast<size_t>(method_index)];
-      // Inputs: x seeded uniform, labels 0..9 in turn, Adam's hyper-parameters.
+      // Inputs: 8 batches of seeded uniform x and random labels, a different one each step as a
+      // data loader gives them (one batch repeated is memorized within ~50 steps, and the tiny
+      // gradients that follow are denormal floats, several times slower on x86); Adam's
+      // hyper-parameters.
+      constexpr int kBatches = 8;
+      std::vector<std::vector<uint8_t>> x_batches, y_batches;
+      int x_input = -1, y_input = -1;
       std::vector<std::vector<uint8_t>> storage;
       std::vector<TensorView> inputs;
       std::mt19937 rng(3);
@@ -190,12 +196,16 @@ int main_impl(int argc, char** argv) {
         const std::string name = info.name;
         storage.emplace_back(info.desc.num_bytes());
         void* data = storage.back().data();
-        if (name == "x") {
-          float* x = static_cast<float*>(data);
-          for (int64_t i = 0; i < info.desc.num_elements(); ++i) x[i] = uniform(rng);
-        } else if (name == "y") {
-          int64_t* y = static_cast<int64_t*>(data);
-          for (int64_t i = 0; i < info.desc.num_elements(); ++i) y[i] = i % 10;
+        if (name == "x" || name == "y") {
+          (name == "x" ? x_input : y_input) = static_cast<int>(inputs.size());
+          auto& batches = name == "x" ? x_batches : y_batches;
+          for (int k = 0; k < kBatches; ++k) {
+            batches.emplace_back(info.desc.num_bytes());
+            for (int64_t i = 0; i < info.desc.num_elements(); ++i) {
+              if (name == "x") reinterpret_cast<float*>(batches.back().data())[i] = uniform(rng);
+              else reinterpret_cast<int64_t*>(batches.back().data())[i] = static_cast<int64_t>(rng() % 10);
+            }
+          }
         } else {
           const float value = name == "lr" ? lr : name == "beta1" ? beta1 : name == "beta2" ? beta2 : name == "eps" ? eps
                             : name == "weight_decay" ? decay : step;
@@ -213,6 +223,8 @@ int main_impl(int argc, char** argv) {
       std::vector<double> times;
       const int warmup = 3;
       for (int r = 0; r < warmup + steps; ++r) {
+        if (x_input >= 0) inputs[static_cast<size_t>(x_input)].data = x_batches[static_cast<size_t>(r % kBatches)].data();
+        if (y_input >= 0) inputs[static_cast<size_t>(y_input)].data = y_batches[static_cast<size_t>(r % kBatches)].data();
         const auto start = std::chrono::steady_clock::now();
         const Status status = session->run("train_step", inputs.data(), static_cast<int>(inputs.size()), outputs.data(),
                                            static_cast<int>(outputs.size()));

@@ -66,6 +66,12 @@ Status infer_adam(const OpAttrs&, const TensorDesc* in, int num_inputs, TensorDe
   return check_scalars(in, kAdamLr, num_inputs);
 }
 
+// On x86-64 also compiled for AVX2 and picked at load time by the CPU (GCC's target_clones): 8
+// lanes instead of SSE2's 4 (AVX-512 measured no faster: the update is memory-bound). No FMA
+// contraction in either clone, so both round exactly as the portable one.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void adam_elements(float* __restrict param, float* __restrict m, float* __restrict v, const float* __restrict grad,
                    int64_t count, float scale, float keep, float decay, float beta1, float beta2, float correction2_sqrt,
                    float eps, float step_size, bool decoupled) {

@@ -16,6 +16,8 @@ PACKAGES=(
   python3-jsonschema                        # the report test: report.json against its JSON Schema
   libonnx-dev libprotobuf-dev               # ONNX import (the generated protobuf types of onnx.proto)
   libxnnpack-dev                            # the XNNPACK backend (SIMD inference kernels)
+  libpthreadpool-dev                        # XNNPACK's threads (--threads)
+  libdnnl-dev                               # the oneDNN backend (forward and backward primitives, OpenMP)
 )
 
 missing=()
