@@ -4,7 +4,9 @@ I4 and training W1, W2, W3, W5 at 1 and 2 threads, preflight beside its peers on
 machine in the same run, pinned to the first 1 or 2 cores:
 
   inference  preflight (auto, onednn, xnnpack) on the models PyTorch exported to ONNX, so every
-             runtime runs the very same weights; ONNX Runtime (pip); PyTorch (each build found)
+             runtime runs the very same weights; ONNX Runtime (pip); LiteRT (pip ai-edge-litert,
+             XNNPACK delegate, on .tflite files bench/to_tflite.py writes from the same ONNX);
+             PyTorch (each build found)
   training   preflight (auto, onednn) on the same architectures; PyTorch (each build found)
   memory     peak RSS added while training W3 against the analytic minimum (1 thread)
 
@@ -74,6 +76,7 @@ def main():
     pythons = torch_pythons()
     models = tempfile.mkdtemp(prefix="preflight-bench-")
     subprocess.run(["/usr/bin/python3", "bench/export_models.py", models], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["python3", "bench/to_tflite.py", models], cwd=ROOT, check=True, capture_output=True)
 
     lines = []
     out = lines.append
@@ -96,8 +99,8 @@ def main():
             for m in re.finditer(r"(I\d) batch 1 threads \d+ median ([\d.]+) us", text):
                 torch_infer[(version, m.group(1))] = float(m.group(2))
         out("| inference, batch 1 | preflight auto | onednn | xnnpack | ONNX Runtime (net) | auto / ORT (net) | "
-            + " | ".join("torch %s | auto / torch" % v for _, v in pythons) + " |")
-        out("|---|---|---|---|---|---|" + "---|---|" * len(pythons))
+            "LiteRT (net) | auto / LiteRT (net) | " + " | ".join("torch %s | auto / torch" % v for _, v in pythons) + " |")
+        out("|---|---|---|---|---|---|---|---|" + "---|---|" * len(pythons))
         for workload, name in INFERENCE:
             path = os.path.join(models, name + ".onnx")
             text = run([infer_bin, path, "--runs", str(runs), "--threads", str(t), "--backends", "auto,onednn,xnnpack"], cpus)
@@ -106,8 +109,13 @@ def main():
             m = re.search(r"median ([\d.]+) us .* overhead ([\d.]+) us", ort_text)
             ort, overhead = float(m.group(1)), float(m.group(2))
             net = max(ort - overhead, 1e-9)
-            row = "| %s %s | %.1f us | %.1f us | %.1f us | %.1f us (%.1f) | %.2f (%.2f) |" % (
-                workload, name, ours["auto"], ours["onednn"], ours["xnnpack"], ort, net, ours["auto"] / ort, ours["auto"] / net)
+            lite_text = run(["python3", "bench/litert_bench.py", "--runs", str(runs), "--threads", str(t),
+                             os.path.join(models, name + ".tflite")], cpus)
+            m = re.search(r"median ([\d.]+) us .* overhead ([\d.]+) us", lite_text)
+            lite, lite_net = float(m.group(1)), max(float(m.group(1)) - float(m.group(2)), 1e-9)
+            row = "| %s %s | %.1f us | %.1f us | %.1f us | %.1f us (%.1f) | %.2f (%.2f) | %.1f us (%.1f) | %.2f (%.2f) |" % (
+                workload, name, ours["auto"], ours["onednn"], ours["xnnpack"], ort, net, ours["auto"] / ort, ours["auto"] / net,
+                lite, lite_net, ours["auto"] / lite, ours["auto"] / lite_net)
             for _, version in pythons:
                 peer = torch_infer.get((version, workload))
                 row += " %.1f us | %.3f |" % (peer, ours["auto"] / peer) if peer else " - | - |"

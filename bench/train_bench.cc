@@ -95,19 +95,24 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-// Single-precision GEMM peak of this machine as oneDNN's sgemm reaches it: GFLOP/s, median of 9.
+// Single-precision GEMM peak of this machine as oneDNN's sgemm reaches it: GFLOP/s, the best of
+// three medians of 9 calls (a peak: a shared machine only ever lowers it).
 double sgemm_gflops() {
 #ifdef PREFLIGHT_BENCH_SGEMM
   const int64_t n = 1024;
   std::vector<float> a(static_cast<size_t>(n * n), 0.5f), b(static_cast<size_t>(n * n), 0.25f), c(static_cast<size_t>(n * n));
-  std::vector<double> times;
-  for (int r = 0; r < 10; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (r) times.push_back(seconds);
+  double best = 0.0;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<double> times;
+    for (int r = 0; r < 10; ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (r) times.push_back(seconds);
+    }
+    best = std::max(best, 2.0 * static_cast<double>(n * n * n) / median(times) / 1e9);
   }
-  return 2.0 * static_cast<double>(n * n * n) / median(times) / 1e9;
+  return best;
 #else
   return 0.0;
 #endif
