@@ -70,7 +70,7 @@ def main():
         else:
             print(__doc__)
             sys.exit(2)
-    runs, steps = (50, 10) if quick else (300, 30)
+    runs, steps = (50, 10) if quick else (300, 50)
     infer_bin = os.path.join(build, "preflight_bench_infer")
     train_bin = os.path.join(build, "preflight_bench_train")
     pythons = torch_pythons()

@@ -505,10 +505,12 @@ void pool_backward(const NodeInfo& node, const PrepareArgs& args, State* state) 
   memory workspace;
   if (p.kind == algorithm::pooling_max) {
     // The backward primitive needs the forward's argmax workspace: recompute the forward here.
+    // Its output goes to the input gradient's buffer (at least as large), which the backward
+    // primitive then overwrites whole: no buffer of its own.
     workspace = owned(hint.workspace_desc());
     state->add("pooling forward (for its workspace)", dnnl::pooling_forward(hint),
                {{DNNL_ARG_SRC, wrap(p.src, in[0])},
-                {DNNL_ARG_DST, owned(p.dst)},
+                {DNNL_ARG_DST, wrap(p.dst, args.outputs[0])},
                 {DNNL_ARG_WORKSPACE, workspace},
                 {DNNL_ARG_SCRATCHPAD, scratchpad(hint)}});
   }
