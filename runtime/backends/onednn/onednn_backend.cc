@@ -299,9 +299,13 @@ void linear_forward(const Model& model, const NodeInfo& node, const PrepareArgs&
   const memory::desc src = rows(in[0].desc), dst = rows(args.outputs[0].desc);
   const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
   const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
-  const dnnl::inner_product_forward::desc desc(prop_kind::forward_inference, src, any_like(user_weights), bias, dst);
+  // Constant weights: packed once into the layout oneDNN prefers. Trained ones: used as they lie
+  // (oneDNN's GEMM takes them plain; re-packing 2 x 4 MB every step cost W5 15%).
+  const bool constant = constant_weights(model, node, 1);
+  const dnnl::inner_product_forward::desc desc(prop_kind::forward_inference, src,
+                                               constant ? any_like(user_weights) : user_weights, bias, dst);
   const dnnl::inner_product_forward::primitive_desc pd(desc, clamp_attr(args), cpu_engine());
-  const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), !constant_weights(model, node, 1));
+  const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), !constant);
   std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
                                                   {DNNL_ARG_WEIGHTS, weights},
                                                   {DNNL_ARG_DST, wrap(dst, args.outputs[0])},
@@ -469,10 +473,10 @@ void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state
   const memory::desc src = rows(in[0].desc), dst = rows(dy.desc);
   const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
   const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
-  const dnnl::inner_product_forward::desc forward(prop_kind::forward_training, src, any_like(user_weights), bias, dst);
+  const dnnl::inner_product_forward::desc forward(prop_kind::forward_training, src, user_weights, bias, dst);
   const dnnl::inner_product_forward::primitive_desc hint(forward, cpu_engine());
   if (grads[0].data) {
-    const dnnl::inner_product_backward_data::desc desc(src, any_like(user_weights), dst);
+    const dnnl::inner_product_backward_data::desc desc(src, user_weights, dst);
     const dnnl::inner_product_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
     const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
     state->add("inner product backward data", dnnl::inner_product_backward_data(pd),
@@ -482,7 +486,8 @@ void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state
                 {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
   }
   if (grads[1].data || (has_bias && grads[2].data)) {
-    const dnnl::inner_product_backward_weights::desc desc(src, any_like(user_weights), bias, dst);
+    // Plain weights and gradients, as the forward of trained weights: no reorder either side.
+    const dnnl::inner_product_backward_weights::desc desc(src, user_weights, bias, dst);
     const dnnl::inner_product_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
     const memory user = gradient_view(user_weights, grads[1]);
     const memory produced = gradient_for(user, pd.diff_weights_desc());
