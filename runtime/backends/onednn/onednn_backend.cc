@@ -293,17 +293,25 @@ void conv_forward(const Model& model, const NodeInfo& node, const PrepareArgs& a
   state->add("convolution", dnnl::convolution_forward(pd), run_args);
 }
 
+// Fully connected weights that training updates, of 1 MiB or more, are used as they lie: oneDNN's
+// GEMM takes them plain, where re-packing 2 x 4 MB every step (and reordering the gradient back)
+// cost W5 15%. Smaller ones are re-packed for the faster blocked kernels: the GEMM's own buffers
+// (3.7 MB touched on W3, whose weights are 5 KB) would cost more memory than the copy costs time.
+bool plain_trained_weights(const Model& model, const NodeInfo& node) {
+  const int t = node.inputs[1];
+  return model.tensors()[static_cast<size_t>(t)].desc.num_bytes() >= (size_t{1} << 20) && updated_by_training(model, t);
+}
+
 void linear_forward(const Model& model, const NodeInfo& node, const PrepareArgs& args, State* state) {
   const TensorView* in = args.inputs;
   const bool has_bias = args.num_inputs > 2;
   const memory::desc src = rows(in[0].desc), dst = rows(args.outputs[0].desc);
   const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
   const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
-  // Constant weights: packed once into the layout oneDNN prefers. Trained ones: used as they lie
-  // (oneDNN's GEMM takes them plain; re-packing 2 x 4 MB every step cost W5 15%).
   const bool constant = constant_weights(model, node, 1);
   const dnnl::inner_product_forward::desc desc(prop_kind::forward_inference, src,
-                                               constant ? any_like(user_weights) : user_weights, bias, dst);
+                                               plain_trained_weights(model, node) ? user_weights : any_like(user_weights),
+                                               bias, dst);
   const dnnl::inner_product_forward::primitive_desc pd(desc, clamp_attr(args), cpu_engine());
   const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), !constant);
   std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
@@ -464,7 +472,7 @@ void conv_backward(const NodeInfo& node, const PrepareArgs& args, State* state) 
   }
 }
 
-void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+void linear_backward(const Model& model, const NodeInfo& node, const PrepareArgs& args, State* state) {
   const int forward_inputs = node.num_forward_inputs;
   const TensorView* in = args.inputs;
   const TensorView& dy = in[forward_inputs + 1];
@@ -473,10 +481,12 @@ void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state
   const memory::desc src = rows(in[0].desc), dst = rows(dy.desc);
   const memory::desc user_weights = plain({in[1].desc.dims[0], in[1].desc.dims[1]});
   const memory::desc bias = has_bias ? plain({in[1].desc.dims[0]}) : memory::desc();
-  const dnnl::inner_product_forward::desc forward(prop_kind::forward_training, src, user_weights, bias, dst);
+  const bool plain = plain_trained_weights(model, node);
+  const dnnl::inner_product_forward::desc forward(prop_kind::forward_training, src,
+                                                  plain ? user_weights : any_like(user_weights), bias, dst);
   const dnnl::inner_product_forward::primitive_desc hint(forward, cpu_engine());
   if (grads[0].data) {
-    const dnnl::inner_product_backward_data::desc desc(src, user_weights, dst);
+    const dnnl::inner_product_backward_data::desc desc(src, plain ? user_weights : any_like(user_weights), dst);
     const dnnl::inner_product_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
     const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
     state->add("inner product backward data", dnnl::inner_product_backward_data(pd),
@@ -486,8 +496,8 @@ void linear_backward(const NodeInfo& node, const PrepareArgs& args, State* state
                 {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
   }
   if (grads[1].data || (has_bias && grads[2].data)) {
-    // Plain weights and gradients, as the forward of trained weights: no reorder either side.
-    const dnnl::inner_product_backward_weights::desc desc(src, user_weights, bias, dst);
+    // Plain weights and gradients with the plain forward: no reorder either side.
+    const dnnl::inner_product_backward_weights::desc desc(src, plain ? user_weights : any_like(user_weights), bias, dst);
     const dnnl::inner_product_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
     const memory user = gradient_view(user_weights, grads[1]);
     const memory produced = gradient_for(user, pd.diff_weights_desc());
@@ -566,7 +576,7 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
   const OpType type = node.op->type;
   if (node.backward) {
     if (type == OpType::Conv2D) return conv_backward(node, args, state);
-    if (type == OpType::Linear) return linear_backward(node, args, state);
+    if (type == OpType::Linear) return linear_backward(model, node, args, state);
     if (type == OpType::Relu) return relu_backward(node, args, state);
     if (type == OpType::Softmax) return softmax_backward(args, state);
     return pool_backward(node, args, state);
