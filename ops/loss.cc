@@ -72,10 +72,18 @@ Status cross_entropy_backward(const OpAttrs& attrs, const TensorView* in, int, c
     const float* logits = in[0].f32() + r * classes;
     double max_value = -INFINITY;
     for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, logits[c]);
+    // Up to kKept classes, each exponential is computed once and kept for the second pass (the
+    // same values, so the same result as computing it twice).
+    constexpr int64_t kKept = 64;
+    double kept[kKept];
     double sum = 0.0;
-    for (int64_t c = 0; c < classes; ++c) sum += std::exp(logits[c] - max_value);
     for (int64_t c = 0; c < classes; ++c) {
-      const double probability = std::exp(logits[c] - max_value) / sum;
+      const double e = std::exp(logits[c] - max_value);
+      if (c < kKept) kept[c] = e;
+      sum += e;
+    }
+    for (int64_t c = 0; c < classes; ++c) {
+      const double probability = (c < kKept ? kept[c] : std::exp(logits[c] - max_value)) / sum;
       dlogits[r * classes + c] += static_cast<float>(g * (probability - (c == label ? 1.0 : 0.0)));
     }
   }

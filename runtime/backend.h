@@ -63,6 +63,12 @@ struct Backend {
 // when it supports the node, else the reference backend).
 const Backend& backend_for(const Backend& backend, const Model& model, const NodeInfo& node);
 
+// For backends deciding what they run: whether a (forward) node of the model updates tensor t in
+// place, as optimizer updates do (packed copies of t would go stale); whether every input and
+// output of the node is float32.
+bool updated_by_training(const Model& model, int t);
+bool all_f32(const Model& model, const NodeInfo& node);
+
 // One thread count for every backend (XNNPACK's pthreadpool, oneDNN's OpenMP): n >= 1. Set it
 // before opening sessions: XNNPACK takes its pool at prepare. The default is 1.
 void set_num_threads(int n);

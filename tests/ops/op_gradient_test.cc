@@ -304,6 +304,10 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
       GradCase ce{std::string("cross_entropy_") + fb::EnumNameReduction(reduction), OpType::SoftmaxCrossEntropy, loss,
                   {f32({n, classes}), make_desc(DType::I64, {n})}, {U, U}, {true, false}, classes};
       cases.push_back(ce);
+      // More classes than the backward kernel keeps exponentials for (64): the recomputing path.
+      GradCase wide{std::string("cross_entropy_wide_") + fb::EnumNameReduction(reduction), OpType::SoftmaxCrossEntropy,
+                    loss, {f32({2, 70}), make_desc(DType::I64, {2})}, {U, U}, {true, false}, 70};
+      cases.push_back(wide);
       add(std::string("mse_") + fb::EnumNameReduction(reduction), OpType::MseLoss, loss, {f32({n, 3}), f32({n, 3})},
           {U, U}, {true, true});
     }

@@ -96,26 +96,6 @@ void destroy_state(void* state) { delete static_cast<State*>(state); }
 
 // ---- which nodes ----
 
-bool updated_by_training(const Model& model, int t) {
-  for (const NodeInfo& node : model.nodes()) {
-    if (node.backward) continue;
-    for (int i = 0; i < node.op->num_updated_inputs && i < static_cast<int>(node.inputs.size()); ++i) {
-      if (node.inputs[static_cast<size_t>(i)] == t) return true;
-    }
-  }
-  return false;
-}
-
-bool all_f32(const Model& model, const NodeInfo& node) {
-  for (int t : node.inputs) {
-    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
-  }
-  for (int t : node.outputs) {
-    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
-  }
-  return true;
-}
-
 bool softmax_on_last_axis(const NodeInfo& node, const TensorDesc& x) {
   const int axis = node.attrs.axis.axis < 0 ? node.attrs.axis.axis + x.rank : node.attrs.axis.axis;
   return x.rank >= 1 && axis == x.rank - 1;

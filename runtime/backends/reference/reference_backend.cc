@@ -66,6 +66,26 @@ const char* backend_names() {
   return "reference, auto";
 }
 
+bool updated_by_training(const Model& model, int t) {
+  for (const NodeInfo& node : model.nodes()) {
+    if (node.backward) continue;
+    for (int i = 0; i < node.op->num_updated_inputs && i < static_cast<int>(node.inputs.size()); ++i) {
+      if (node.inputs[static_cast<size_t>(i)] == t) return true;
+    }
+  }
+  return false;
+}
+
+bool all_f32(const Model& model, const NodeInfo& node) {
+  for (int t : node.inputs) {
+    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
+  }
+  for (int t : node.outputs) {
+    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
+  }
+  return true;
+}
+
 void set_num_threads(int n) { g_num_threads = n < 1 ? 1 : n; }
 int num_threads() { return g_num_threads; }
 

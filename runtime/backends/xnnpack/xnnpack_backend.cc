@@ -54,27 +54,6 @@ void destroy_state(void* state) {
   delete s;
 }
 
-// Whether a node of the model updates tensor t in place (training).
-bool updated_by_training(const Model& model, int t) {
-  for (const NodeInfo& node : model.nodes()) {
-    if (node.backward) continue;
-    for (int i = 0; i < node.op->num_updated_inputs && i < static_cast<int>(node.inputs.size()); ++i) {
-      if (node.inputs[static_cast<size_t>(i)] == t) return true;
-    }
-  }
-  return false;
-}
-
-bool all_f32(const Model& model, const NodeInfo& node) {
-  for (int t : node.inputs) {
-    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
-  }
-  for (int t : node.outputs) {
-    if (model.tensors()[static_cast<size_t>(t)].desc.dtype != DType::F32) return false;
-  }
-  return true;
-}
-
 bool xnnpack_supports(const Model& model, const NodeInfo& node) {
   if (node.backward || !node.op || !all_f32(model, node) || !xnnpack_ready()) return false;
   const TensorDesc& x = model.tensors()[static_cast<size_t>(node.inputs[0])].desc;
