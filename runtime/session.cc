@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -37,23 +38,33 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
     persistent_bytes += (tensors[t].desc.num_bytes() + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
   }
   session.writable_.assign(tensors.size(), nullptr);
-  if (persistent_bytes > 0) {
-    session.persistent_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, persistent_bytes)));
-    PF_CHECK(session.persistent_ != nullptr, Error::kOutOfMemory, "cannot allocate %zu bytes for trainable tensors",
-             persistent_bytes);
-    for (size_t t = 0; t < tensors.size(); ++t) {
-      if (!updated[t]) continue;
-      session.writable_[t] = session.persistent_.get() + offsets[t];
-      if (tensors[t].desc.num_bytes()) std::memcpy(session.writable_[t], tensors[t].data, tensors[t].desc.num_bytes());
-    }
+  // One block: the writable copies, then one arena for all methods (at least one alignment unit,
+  // so the pointer is never null).
+  const size_t arena = (session.arena_bytes_ + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+  const size_t total = persistent_bytes + (arena ? arena : kBufferAlignment);
+  session.memory_bytes_ = total;
+  uint8_t* block = options.memory;
+  if (block) {
+    PF_CHECK(reinterpret_cast<uintptr_t>(block) % kBufferAlignment == 0, Error::kInvalidArgument,
+             "SessionOptions::memory must be aligned to %zu bytes", kBufferAlignment);
+    PF_CHECK(options.memory_bytes >= total, Error::kResourceLimit,
+             "SessionOptions::memory holds %zu bytes; this model needs %zu (writable tensors %zu + arena %zu)",
+             options.memory_bytes, total, persistent_bytes, total - persistent_bytes);
+  } else {
+    session.owned_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, total)));
+    PF_CHECK(session.owned_ != nullptr, Error::kOutOfMemory, "cannot allocate %zu bytes (writable tensors %zu + arena %zu)",
+             total, persistent_bytes, total - persistent_bytes);
+    block = session.owned_.get();
   }
-  // One arena for all methods; at least one alignment unit so the pointer is never null.
-  const size_t bytes = (session.arena_bytes_ + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
-  session.arena_.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, bytes ? bytes : kBufferAlignment)));
-  PF_CHECK(session.arena_ != nullptr, Error::kOutOfMemory, "cannot allocate an arena of %zu bytes", bytes);
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (!updated[t]) continue;
+    session.writable_[t] = block + offsets[t];
+    if (tensors[t].desc.num_bytes()) std::memcpy(session.writable_[t], tensors[t].data, tensors[t].desc.num_bytes());
+  }
+  uint8_t* arena_start = block + persistent_bytes;
   // Zeros: `auto` times kernels on the arena at bind (no garbage NaN or denormal inputs).
-  std::memset(session.arena_.get(), 0, bytes ? bytes : kBufferAlignment);
-  for (Program& program : session.programs_) PF_RETURN_IF_ERROR(program.bind(session.arena_.get(), session.writable_));
+  std::memset(arena_start, 0, total - persistent_bytes);
+  for (Program& program : session.programs_) PF_RETURN_IF_ERROR(program.bind(arena_start, session.writable_));
   return Result<Session>(std::move(session));
 }
 

@@ -22,6 +22,11 @@ struct SessionOptions {
   // Give every Parameter a writable copy too, not only the ones a method updates (for checks
   // that perturb weights, such as finite differences).
   bool writable_parameters = false;
+  // Caller memory for the arena and the writable copies of trained tensors (a device's static
+  // buffer), aligned to kBufferAlignment; null: the session allocates them. Too small a buffer is
+  // refused with the size it needs (Session::memory_bytes() of a session opened without one).
+  uint8_t* memory = nullptr;
+  size_t memory_bytes = 0;
 };
 
 class Session {
@@ -45,6 +50,8 @@ class Session {
   void* writable_data(int t) const { return writable_[static_cast<size_t>(t)]; }
   const Program& program(int method_index) const { return programs_[static_cast<size_t>(method_index)]; }
   size_t arena_bytes() const { return arena_bytes_; }
+  // The bytes this session's arena and writable copies take (what SessionOptions::memory needs).
+  size_t memory_bytes() const { return memory_bytes_; }
 
  private:
   struct FreeDeleter {
@@ -54,11 +61,11 @@ class Session {
 
   std::unique_ptr<Model> model_;  // heap: Programs keep pointers to it across moves
   std::vector<Program> programs_;
-  std::unique_ptr<uint8_t, FreeDeleter> arena_;
+  std::unique_ptr<uint8_t, FreeDeleter> owned_;  // the arena and writable copies, unless the caller gave memory
   size_t arena_bytes_ = 0;
+  size_t memory_bytes_ = 0;
   // Tensors that some method updates in place live in one writable block, copied from the model
   // at open; writable_[t] points into it (nullptr for the others).
-  std::unique_ptr<uint8_t, FreeDeleter> persistent_;
   std::vector<void*> writable_;
   bool check_numerics_ = false;
 };

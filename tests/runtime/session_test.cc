@@ -2,6 +2,7 @@
 // errors name the method and node; runs are deterministic; the file and span loaders agree.
 #include "bench/models/models.h"
 #include "graph/builder.h"
+#include "graph/training.h"
 #include "test_util.h"
 
 #include <cstdlib>
@@ -100,6 +101,52 @@ TEST_CASE("session: loading from a file (mmap) and from a span give the same out
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 17.0f;
   const std::vector<TensorView> inputs = {{make_desc(DType::F32, {1, 32, 32, 3}), x.data()}};
   CHECK(test::run_method(*a, "infer", inputs) == test::run_method(*c, "infer", inputs));
+}
+
+TEST_CASE("session: caller memory holds the arena and the trained copies; too small or misaligned is refused") {
+  Result<graph::Graph> g = models::build_model("cnn8", 4, 3);
+  REQUIRE(g.is_ok());
+  REQUIRE(graph::add_training_methods(&*g, graph::TrainingOptions()).is_ok());
+  const Bytes bytes = graph::serialize(*g);
+  Result<Model> first = Model::load_bytes(bytes.data(), bytes.size());
+  REQUIRE(first.is_ok());
+  Result<Session> owned = Session::open(std::move(first).value());
+  REQUIRE(owned.is_ok());
+  const size_t needed = owned->memory_bytes();
+  CHECK(needed >= owned->arena_bytes());
+  alignas(64) static uint8_t memory[1 << 20];
+  REQUIRE(needed <= sizeof(memory));
+  SessionOptions options;
+  options.memory = memory;
+  options.memory_bytes = needed;
+  Result<Model> second = Model::load_bytes(bytes.data(), bytes.size());
+  Result<Session> placed = Session::open(std::move(second).value(), options);
+  REQUIRE_MESSAGE(placed.is_ok(), std::string(placed.status().message()));
+  // The trained tensors live in the caller's memory, and both sessions compute the same.
+  int writable = 0;
+  for (size_t t = 0; t < placed->model().tensors().size(); ++t) {
+    uint8_t* data = static_cast<uint8_t*>(placed->writable_data(static_cast<int>(t)));
+    if (!data) continue;
+    ++writable;
+    CHECK(data >= memory);
+    CHECK(data < memory + needed);
+  }
+  CHECK(writable > 0);
+  std::vector<float> x(4 * 8 * 8, 0.5f);
+  const std::vector<TensorView> inputs = {{make_desc(DType::F32, {4, 8, 8, 1}), x.data()}};
+  CHECK(test::run_method(*owned, "infer", inputs) == test::run_method(*placed, "infer", inputs));
+
+  options.memory_bytes = needed - 1;
+  Result<Model> third = Model::load_bytes(bytes.data(), bytes.size());
+  Result<Session> small = Session::open(std::move(third).value(), options);
+  REQUIRE_FALSE(small.is_ok());
+  CHECK(test::contains(small.status().message(), ("this model needs " + std::to_string(needed)).c_str()));
+  options.memory = memory + 8;
+  options.memory_bytes = needed;
+  Result<Model> fourth = Model::load_bytes(bytes.data(), bytes.size());
+  Result<Session> misaligned = Session::open(std::move(fourth).value(), options);
+  REQUIRE_FALSE(misaligned.is_ok());
+  CHECK(test::contains(misaligned.status().message(), "must be aligned"));
 }
 
 TEST_CASE("session: zero-size tensors load, plan and run") {
