@@ -1,5 +1,7 @@
 #include "ops/registry.h"
 
+#include "ops/selected_ops.h"
+
 namespace preflight {
 
 // Each op file defines one of these (one op, one place).
@@ -37,40 +39,44 @@ const OpDef& squared_norm_op();
 const OpDef& clip_scale_op();
 
 // Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
+// A selective build (CMake PREFLIGHT_OPS, the list `preflight ops-for MODEL` prints) sets
+// PREFLIGHT_OP_<Name> to 0 for the ops it leaves out: find_op returns null for them, nothing
+// references their kernels, and the linker drops them (--gc-sections). Models that use them are
+// refused at load, naming the op.
 const OpDef* find_op(OpType type) {
   switch (type) {
-    case OpType::Linear: return &linear_op();
-    case OpType::MatMul: return &matmul_op();
-    case OpType::Conv2D: return &conv2d_op();
-    case OpType::MaxPool2D: return &max_pool2d_op();
-    case OpType::AvgPool2D: return &avg_pool2d_op();
-    case OpType::GlobalAvgPool: return &global_avg_pool_op();
-    case OpType::Relu: return &relu_op();
-    case OpType::Clamp: return &clamp_op();
-    case OpType::Sigmoid: return &sigmoid_op();
-    case OpType::Tanh: return &tanh_op();
-    case OpType::Gelu: return &gelu_op();
-    case OpType::Add: return &add_op();
-    case OpType::Sub: return &sub_op();
-    case OpType::Mul: return &mul_op();
-    case OpType::Div: return &div_op();
-    case OpType::Reshape: return &reshape_op();
-    case OpType::Flatten: return &flatten_op();
-    case OpType::Transpose: return &transpose_op();
-    case OpType::Concat: return &concat_op();
-    case OpType::Softmax: return &softmax_op();
-    case OpType::LogSoftmax: return &log_softmax_op();
-    case OpType::BatchNorm: return &batch_norm_op();
-    case OpType::LayerNorm: return &layer_norm_op();
-    case OpType::Dropout: return &dropout_op();
-    case OpType::SoftmaxCrossEntropy: return &softmax_cross_entropy_op();
-    case OpType::MseLoss: return &mse_loss_op();
-    case OpType::SgdUpdate: return &sgd_update_op();
-    case OpType::AdamUpdate: return &adam_update_op();
-    case OpType::BatchNormTrain: return &batch_norm_train_op();
-    case OpType::RunningStatsUpdate: return &running_stats_update_op();
-    case OpType::SquaredNorm: return &squared_norm_op();
-    case OpType::ClipScale: return &clip_scale_op();
+    case OpType::Linear: return PREFLIGHT_OP_Linear ? &linear_op() : nullptr;
+    case OpType::MatMul: return PREFLIGHT_OP_MatMul ? &matmul_op() : nullptr;
+    case OpType::Conv2D: return PREFLIGHT_OP_Conv2D ? &conv2d_op() : nullptr;
+    case OpType::MaxPool2D: return PREFLIGHT_OP_MaxPool2D ? &max_pool2d_op() : nullptr;
+    case OpType::AvgPool2D: return PREFLIGHT_OP_AvgPool2D ? &avg_pool2d_op() : nullptr;
+    case OpType::GlobalAvgPool: return PREFLIGHT_OP_GlobalAvgPool ? &global_avg_pool_op() : nullptr;
+    case OpType::Relu: return PREFLIGHT_OP_Relu ? &relu_op() : nullptr;
+    case OpType::Clamp: return PREFLIGHT_OP_Clamp ? &clamp_op() : nullptr;
+    case OpType::Sigmoid: return PREFLIGHT_OP_Sigmoid ? &sigmoid_op() : nullptr;
+    case OpType::Tanh: return PREFLIGHT_OP_Tanh ? &tanh_op() : nullptr;
+    case OpType::Gelu: return PREFLIGHT_OP_Gelu ? &gelu_op() : nullptr;
+    case OpType::Add: return PREFLIGHT_OP_Add ? &add_op() : nullptr;
+    case OpType::Sub: return PREFLIGHT_OP_Sub ? &sub_op() : nullptr;
+    case OpType::Mul: return PREFLIGHT_OP_Mul ? &mul_op() : nullptr;
+    case OpType::Div: return PREFLIGHT_OP_Div ? &div_op() : nullptr;
+    case OpType::Reshape: return PREFLIGHT_OP_Reshape ? &reshape_op() : nullptr;
+    case OpType::Flatten: return PREFLIGHT_OP_Flatten ? &flatten_op() : nullptr;
+    case OpType::Transpose: return PREFLIGHT_OP_Transpose ? &transpose_op() : nullptr;
+    case OpType::Concat: return PREFLIGHT_OP_Concat ? &concat_op() : nullptr;
+    case OpType::Softmax: return PREFLIGHT_OP_Softmax ? &softmax_op() : nullptr;
+    case OpType::LogSoftmax: return PREFLIGHT_OP_LogSoftmax ? &log_softmax_op() : nullptr;
+    case OpType::BatchNorm: return PREFLIGHT_OP_BatchNorm ? &batch_norm_op() : nullptr;
+    case OpType::LayerNorm: return PREFLIGHT_OP_LayerNorm ? &layer_norm_op() : nullptr;
+    case OpType::Dropout: return PREFLIGHT_OP_Dropout ? &dropout_op() : nullptr;
+    case OpType::SoftmaxCrossEntropy: return PREFLIGHT_OP_SoftmaxCrossEntropy ? &softmax_cross_entropy_op() : nullptr;
+    case OpType::MseLoss: return PREFLIGHT_OP_MseLoss ? &mse_loss_op() : nullptr;
+    case OpType::SgdUpdate: return PREFLIGHT_OP_SgdUpdate ? &sgd_update_op() : nullptr;
+    case OpType::AdamUpdate: return PREFLIGHT_OP_AdamUpdate ? &adam_update_op() : nullptr;
+    case OpType::BatchNormTrain: return PREFLIGHT_OP_BatchNormTrain ? &batch_norm_train_op() : nullptr;
+    case OpType::RunningStatsUpdate: return PREFLIGHT_OP_RunningStatsUpdate ? &running_stats_update_op() : nullptr;
+    case OpType::SquaredNorm: return PREFLIGHT_OP_SquaredNorm ? &squared_norm_op() : nullptr;
+    case OpType::ClipScale: return PREFLIGHT_OP_ClipScale ? &clip_scale_op() : nullptr;
   }
   return nullptr;
 }

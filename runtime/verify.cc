@@ -142,7 +142,13 @@ Status verify_backward_node(const Model& model, const OpDef& op, NodeInfo* info)
 
 Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
   const OpDef* op = find_op(node.op());
-  PF_CHECK(op != nullptr, Error::kInvalidModel, "unknown op %u", static_cast<unsigned>(node.op()));
+  if (op == nullptr) {
+    // A known op left out of a selective build, or a value outside the enum.
+    const bool known = node.op() >= fb::OpType::MIN && node.op() <= fb::OpType::MAX;
+    PF_CHECK(!known, Error::kUnsupported, "op %s is not in this build (a selective build: add it to PREFLIGHT_OPS)",
+             fb::EnumNameOpType(node.op()));
+    return Status::error(Error::kInvalidModel, "unknown op %u", static_cast<unsigned>(node.op()));
+  }
   info->op = op;
   info->backward = node.backward();
   info->grad_mask = node.grad_mask();

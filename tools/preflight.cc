@@ -128,6 +128,34 @@ Result<Model> load_model(const std::string& path, const graph::OnnxImportOptions
   return model_of(*imported, storage);
 }
 
+// ---- ops-for ----
+// The ops the nodes of a model's methods use (all methods, or those named), in the enum's order,
+// joined by ';': a CMake list for -DPREFLIGHT_OPS="..." (docs/devices.md).
+int ops_for(const std::string& path, const std::vector<std::string>& methods, const graph::OnnxImportOptions& onnx) {
+  Bytes storage;
+  Result<Model> model = load_model(path, onnx, &storage);
+  if (!model.is_ok()) return report(model.status().with_context("%s: ", path.c_str()));
+  std::vector<bool> used(static_cast<size_t>(fb::OpType::MAX) + 1, false);
+  for (const std::string& name : methods) {
+    if (model->find_method(name.c_str()) < 0) {
+      std::string known;
+      for (const MethodInfo& m : model->methods()) known += (known.empty() ? "" : ", ") + std::string(m.name);
+      return report(Status::error(Error::kNotFound, "%s has no method '%s' (it has: %s)", path.c_str(), name.c_str(),
+                                  known.c_str()));
+    }
+  }
+  for (const MethodInfo& method : model->methods()) {
+    if (!methods.empty() && std::find(methods.begin(), methods.end(), method.name) == methods.end()) continue;
+    for (int n : method.nodes) used[static_cast<size_t>(model->nodes()[static_cast<size_t>(n)].op->type)] = true;
+  }
+  std::string list;
+  for (size_t op = 0; op < used.size(); ++op) {
+    if (used[op]) list += (list.empty() ? "" : ";") + std::string(fb::EnumNameOpType(static_cast<fb::OpType>(op)));
+  }
+  std::printf("%s\n", list.c_str());
+  return kExitOk;
+}
+
 // ---- run ----
 // Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it. An
 // ONNX model with a dynamic batch takes the inputs' batch.
@@ -654,6 +682,12 @@ int main(int argc, char** argv) {
   int64_t batch = 1;
   uint64_t seed = 0;
 
+  std::vector<std::string> ops_methods;
+  CLI::App* ops_for_cmd = app.add_subcommand(
+      "ops-for", "Print the ops a model's methods use, as a CMake list for a selective build: "
+                 "cmake -DPREFLIGHT_OPS=\"$(preflight ops-for model.pfb)\" (docs/devices.md)");
+  ops_for_cmd->add_option("model", model_path, "Model file (.pfb or .onnx)")->required();
+  ops_for_cmd->add_option("--method", ops_methods, "Only these methods (repeatable; default: all, training included)");
   CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a model's methods, tensors, parameter count and memory plan");
   inspect_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
   inspect_cmd->add_flag("--tensors", list_tensors, "List every tensor with its role and shape");
@@ -822,6 +856,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitBadInput;
   }
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
+  if (ops_for_cmd->parsed()) return ops_for(model_path, ops_methods, onnx_options);
   set_num_threads(threads);
   for (const std::string& shape : input_shapes) {
     const Status status = graph::parse_input_shape(shape, &onnx_options);
