@@ -1,9 +1,11 @@
 #include "runtime/model.h"
 
+#ifndef PREFLIGHT_NO_FILESYSTEM
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
@@ -28,6 +30,15 @@ Result<Model> Model::load_bytes(const void* data, size_t size, const LoadLimits&
   return Result<Model>(std::move(model));
 }
 
+#ifdef PREFLIGHT_NO_FILESYSTEM
+// The embedded profile has no file system: models come from a byte span.
+Result<Model> Model::load_file(const char* path, const LoadLimits&) {
+  return Status::error(Error::kUnsupported, "%s: this build has no file system (PREFLIGHT_EMBEDDED): load the model "
+                       "from its bytes (Model::load_bytes)", path);
+}
+
+void Model::unmap() {}
+#else
 Result<Model> Model::load_file(const char* path, const LoadLimits& limits) {
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   PF_CHECK(fd >= 0, errno == ENOENT ? Error::kNotFound : Error::kIoError, "%s: cannot open: %s", path,
@@ -65,11 +76,17 @@ Result<Model> Model::load_file(const char* path, const LoadLimits& limits) {
   return Result<Model>(std::move(model));
 }
 
+void Model::unmap() {
+  if (mapping_) ::munmap(mapping_, mapping_size_);
+  mapping_ = nullptr;
+}
+#endif
+
 Model::Model(Model&& other) noexcept { *this = std::move(other); }
 
 Model& Model::operator=(Model&& other) noexcept {
   if (this == &other) return *this;
-  if (mapping_) ::munmap(mapping_, mapping_size_);
+  unmap();
   bytes_ = other.bytes_;
   size_ = other.size_;
   mapping_ = other.mapping_;
@@ -86,9 +103,7 @@ Model& Model::operator=(Model&& other) noexcept {
   return *this;
 }
 
-Model::~Model() {
-  if (mapping_) ::munmap(mapping_, mapping_size_);
-}
+Model::~Model() { unmap(); }
 
 int Model::find_method(const char* name) const {
   for (size_t i = 0; i < methods_.size(); ++i) {

@@ -107,6 +107,7 @@ class Model {
 
   const uint8_t* bytes_ = nullptr;
   size_t size_ = 0;
+  void unmap();
   void* mapping_ = nullptr;  // owned mmap of load_file, unmapped by the destructor
   size_t mapping_size_ = 0;
   const fb::Model* root_ = nullptr;
