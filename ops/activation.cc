@@ -128,31 +128,31 @@ Status gelu_backward(const OpAttrs& attrs, const TensorView* in, int, const Tens
 
 const OpDef& relu_op() {
   static const OpDef def = {OpType::Relu, "Relu", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, relu_forward,
-                            relu_backward, 0};
+                            PF_BACKWARD(relu_backward), 0};
   return def;
 }
 
 const OpDef& clamp_op() {
   static const OpDef def = {OpType::Clamp, "Clamp", 1, 1, 1, fb::Attrs::ClampAttrs, true, infer_clamp, clamp_forward,
-                            clamp_backward, 0};
+                            PF_BACKWARD(clamp_backward), 0};
   return def;
 }
 
 const OpDef& sigmoid_op() {
   static const OpDef def = {OpType::Sigmoid, "Sigmoid", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32,
-                            sigmoid_forward, sigmoid_backward, 0};
+                            sigmoid_forward, PF_BACKWARD(sigmoid_backward), 0};
   return def;
 }
 
 const OpDef& tanh_op() {
   static const OpDef def = {OpType::Tanh, "Tanh", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, tanh_forward,
-                            tanh_backward, 0};
+                            PF_BACKWARD(tanh_backward), 0};
   return def;
 }
 
 const OpDef& gelu_op() {
   static const OpDef def = {OpType::Gelu, "Gelu", 1, 1, 1, fb::Attrs::GeluAttrs, false, infer_same_f32, gelu_forward,
-                            gelu_backward, 0};
+                            PF_BACKWARD(gelu_backward), 0};
   return def;
 }
 

@@ -80,7 +80,7 @@ Status batch_norm_backward(const OpAttrs& attrs, const TensorView* in, int, cons
 
 const OpDef& batch_norm_op() {
   static const OpDef def = {OpType::BatchNorm, "BatchNorm", 5, 5, 1, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm, batch_norm_forward, batch_norm_backward, 0};
+                            infer_batch_norm, batch_norm_forward, PF_BACKWARD(batch_norm_backward), 0};
   return def;
 }
 
@@ -223,7 +223,7 @@ Status running_stats_forward(const OpAttrs& attrs, const TensorView* in, int, Te
 
 const OpDef& batch_norm_train_op() {
   static const OpDef def = {OpType::BatchNormTrain, "BatchNormTrain", 3, 3, 3, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm_train, batch_norm_train_forward, batch_norm_train_backward, 0};
+                            infer_batch_norm_train, batch_norm_train_forward, PF_BACKWARD(batch_norm_train_backward), 0};
   return def;
 }
 

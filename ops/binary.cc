@@ -84,22 +84,22 @@ Status div_backward(const OpAttrs&, const TensorView* in, int, const TensorView*
 
 const OpDef& add_op() {
   static const OpDef def = {OpType::Add, "Add", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, add_forward,
-                            add_backward, 0};
+                            PF_BACKWARD(add_backward), 0};
   return def;
 }
 const OpDef& sub_op() {
   static const OpDef def = {OpType::Sub, "Sub", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, sub_forward,
-                            sub_backward, 0};
+                            PF_BACKWARD(sub_backward), 0};
   return def;
 }
 const OpDef& mul_op() {
   static const OpDef def = {OpType::Mul, "Mul", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, mul_forward,
-                            mul_backward, 0};
+                            PF_BACKWARD(mul_backward), 0};
   return def;
 }
 const OpDef& div_op() {
   static const OpDef def = {OpType::Div, "Div", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, div_forward,
-                            div_backward, 0};
+                            PF_BACKWARD(div_backward), 0};
   return def;
 }
 

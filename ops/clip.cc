@@ -79,13 +79,13 @@ Status clip_scale_backward(const OpAttrs&, const TensorView* in, int num_inputs,
 
 const OpDef& squared_norm_op() {
   static const OpDef def = {OpType::SquaredNorm, "SquaredNorm", 1, kMaxNodeInputs, 1, fb::Attrs::NONE, false,
-                            infer_squared_norm, squared_norm_forward, squared_norm_backward, 0};
+                            infer_squared_norm, squared_norm_forward, PF_BACKWARD(squared_norm_backward), 0};
   return def;
 }
 
 const OpDef& clip_scale_op() {
   static const OpDef def = {OpType::ClipScale, "ClipScale", 2, kMaxNodeInputs, 1, fb::Attrs::NONE, false,
-                            infer_clip_scale, clip_scale_forward, clip_scale_backward, 0};
+                            infer_clip_scale, clip_scale_forward, PF_BACKWARD(clip_scale_backward), 0};
   return def;
 }
 

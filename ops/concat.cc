@@ -73,7 +73,7 @@ Status concat_backward(const OpAttrs& attrs, const TensorView* in, int num_input
 
 const OpDef& concat_op() {
   static const OpDef def = {OpType::Concat, "Concat", 1, kMaxNodeInputs, 1, fb::Attrs::AxisAttrs, true,
-                            infer_concat, concat_forward, concat_backward, 0};
+                            infer_concat, concat_forward, PF_BACKWARD(concat_backward), 0};
   return def;
 }
 

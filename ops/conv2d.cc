@@ -146,7 +146,7 @@ Status conv2d_backward(const OpAttrs& attrs, const TensorView* in, int num_input
 
 const OpDef& conv2d_op() {
   static const OpDef def = {OpType::Conv2D, "Conv2D", 2, 3, 1, fb::Attrs::Conv2dAttrs, false,
-                            infer_conv2d, conv2d_forward, conv2d_backward, 0};
+                            infer_conv2d, conv2d_forward, PF_BACKWARD(conv2d_backward), 0};
   return def;
 }
 

@@ -63,7 +63,7 @@ Status dropout_backward(const OpAttrs& attrs, const TensorView* in, int num_inpu
 
 const OpDef& dropout_op() {
   static const OpDef def = {OpType::Dropout, "Dropout", 1, 2, 1, fb::Attrs::DropoutAttrs, false, infer_dropout,
-                            dropout_forward, dropout_backward, 0};
+                            dropout_forward, PF_BACKWARD(dropout_backward), 0};
   return def;
 }
 

@@ -100,7 +100,7 @@ Status layer_norm_backward(const OpAttrs& attrs, const TensorView* in, int num_i
 
 const OpDef& layer_norm_op() {
   static const OpDef def = {OpType::LayerNorm, "LayerNorm", 1, 3, 1, fb::Attrs::NormAttrs, false,
-                            infer_layer_norm, layer_norm_forward, layer_norm_backward, 0};
+                            infer_layer_norm, layer_norm_forward, PF_BACKWARD(layer_norm_backward), 0};
   return def;
 }
 

@@ -93,7 +93,7 @@ Status linear_backward(const OpAttrs&, const TensorView* in, int num_inputs, con
 
 const OpDef& linear_op() {
   static const OpDef def = {OpType::Linear, "Linear", 2, 3, 1, fb::Attrs::NONE, false,
-                            infer_linear, linear_forward, linear_backward, 0};
+                            infer_linear, linear_forward, PF_BACKWARD(linear_backward), 0};
   return def;
 }
 

@@ -136,13 +136,13 @@ Status mse_backward(const OpAttrs& attrs, const TensorView* in, int, const Tenso
 
 const OpDef& softmax_cross_entropy_op() {
   static const OpDef def = {OpType::SoftmaxCrossEntropy, "SoftmaxCrossEntropy", 2, 2, 1, fb::Attrs::LossAttrs,
-                            false, infer_cross_entropy, cross_entropy_forward, cross_entropy_backward, 0};
+                            false, infer_cross_entropy, cross_entropy_forward, PF_BACKWARD(cross_entropy_backward), 0};
   return def;
 }
 
 const OpDef& mse_loss_op() {
   static const OpDef def = {OpType::MseLoss, "MseLoss", 2, 2, 1, fb::Attrs::LossAttrs, false, infer_mse,
-                            mse_forward, mse_backward, 0};
+                            mse_forward, PF_BACKWARD(mse_backward), 0};
   return def;
 }
 

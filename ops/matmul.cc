@@ -113,7 +113,7 @@ Status matmul_backward(const OpAttrs& attrs, const TensorView* in, int, const Te
 
 const OpDef& matmul_op() {
   static const OpDef def = {OpType::MatMul, "MatMul", 2, 2, 1, fb::Attrs::MatMulAttrs, false,
-                            infer_matmul, matmul_forward, matmul_backward, 0};
+                            infer_matmul, matmul_forward, PF_BACKWARD(matmul_backward), 0};
   return def;
 }
 

@@ -118,6 +118,15 @@ using BackwardFn = Status (*)(const OpAttrs& attrs, const TensorView* inputs, in
                               const TensorView* outputs, const TensorView* output_grads,
                               TensorView* input_grads);
 
+// An op's backward kernel as its OpDef names it: the kernel, or null in an inference-only device
+// library (CMake PREFLIGHT_TRAINING=OFF, embedded profile), where nothing then references the
+// backward kernels and the linker drops them; the loader refuses backward nodes there.
+#ifdef PREFLIGHT_NO_TRAINING
+#define PF_BACKWARD(kernel) (static_cast<void>(kernel), nullptr)  // named (not unused), never referenced
+#else
+#define PF_BACKWARD(kernel) kernel
+#endif
+
 struct OpDef {
   OpType type;
   const char* name;

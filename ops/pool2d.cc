@@ -177,20 +177,20 @@ Status global_avg_pool_backward(const OpAttrs&, const TensorView* in, int, const
 
 const OpDef& max_pool2d_op() {
   static const OpDef def = {OpType::MaxPool2D, "MaxPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<true>, pool2d_backward<true>, 0};
+                            infer_pool2d, pool2d_forward<true>, PF_BACKWARD(pool2d_backward<true>), 0};
   return def;
 }
 
 const OpDef& avg_pool2d_op() {
   static const OpDef def = {OpType::AvgPool2D, "AvgPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<false>, pool2d_backward<false>, 0};
+                            infer_pool2d, pool2d_forward<false>, PF_BACKWARD(pool2d_backward<false>), 0};
   return def;
 }
 
 const OpDef& global_avg_pool_op() {
   static const OpDef def = {OpType::GlobalAvgPool, "GlobalAvgPool", 1, 1, 1, fb::Attrs::GlobalPoolAttrs,
                             false, infer_global_avg_pool, global_avg_pool_forward,
-                            global_avg_pool_backward, 0};
+                            PF_BACKWARD(global_avg_pool_backward), 0};
   return def;
 }
 

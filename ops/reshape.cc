@@ -66,14 +66,14 @@ Status infer_flatten(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
 const OpDef& reshape_op() {
   static const OpDef def = {OpType::Reshape, "Reshape", 1, 1, 1, fb::Attrs::ReshapeAttrs, true, infer_reshape,
                             copy_input_forward,
-                            copy_input_backward, 0};
+                            PF_BACKWARD(copy_input_backward), 0};
   return def;
 }
 
 const OpDef& flatten_op() {
   static const OpDef def = {OpType::Flatten, "Flatten", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_flatten,
                             copy_input_forward,
-                            copy_input_backward, 0};
+                            PF_BACKWARD(copy_input_backward), 0};
   return def;
 }
 

@@ -74,13 +74,13 @@ Status softmax_backward(const OpAttrs& attrs, const TensorView* in, int, const T
 
 const OpDef& softmax_op() {
   static const OpDef def = {OpType::Softmax, "Softmax", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_softmax,
-                            softmax_forward<false>, softmax_backward<false>, 0};
+                            softmax_forward<false>, PF_BACKWARD(softmax_backward<false>), 0};
   return def;
 }
 
 const OpDef& log_softmax_op() {
   static const OpDef def = {OpType::LogSoftmax, "LogSoftmax", 1, 1, 1, fb::Attrs::AxisAttrs, true,
-                            infer_softmax, softmax_forward<true>, softmax_backward<true>, 0};
+                            infer_softmax, softmax_forward<true>, PF_BACKWARD(softmax_backward<true>), 0};
   return def;
 }
 

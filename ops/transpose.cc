@@ -74,7 +74,7 @@ Status transpose_backward(const OpAttrs& attrs, const TensorView* in, int, const
 
 const OpDef& transpose_op() {
   static const OpDef def = {OpType::Transpose, "Transpose", 1, 1, 1, fb::Attrs::TransposeAttrs, true,
-                            infer_transpose, transpose_forward, transpose_backward, 0};
+                            infer_transpose, transpose_forward, PF_BACKWARD(transpose_backward), 0};
   return def;
 }
 

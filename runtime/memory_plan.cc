@@ -16,7 +16,8 @@ bool lifetimes_overlap(const PlannedBuffer& a, const PlannedBuffer& b) {
 MemoryPlan plan_arena(std::vector<PlannedBuffer> buffers, size_t alignment) {
   std::vector<size_t> order(buffers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  // A total order (ids are unique): std::sort is deterministic here, and smaller than stable_sort.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (buffers[a].size != buffers[b].size) return buffers[a].size > buffers[b].size;
     if (buffers[a].first_step != buffers[b].first_step) return buffers[a].first_step < buffers[b].first_step;
     return buffers[a].id < buffers[b].id;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
+#ifndef PREFLIGHT_EMBEDDED
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#endif
 #include <limits>
 
 namespace preflight {
@@ -174,6 +176,13 @@ void Program::release_prepared() {
   }
 }
 
+#ifdef PREFLIGHT_EMBEDDED
+// The embedded profile has one backend (the reference): no second candidate to time.
+const Backend* Program::faster_of(const NodeInfo&, const PrepareArgs&, const Backend* first, const Backend*,
+                                  PreparedKernel*) const {
+  return first;
+}
+#else
 namespace {
 
 // What decides a kernel's speed: the op, its attributes, the shapes, a fused activation, the threads.
@@ -240,6 +249,8 @@ const Backend* Program::faster_of(const NodeInfo& node, const PrepareArgs& args,
   if (other.destroy) other.destroy(other.state);
   return winner;
 }
+
+#endif
 
 Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
   const auto& tensors = model_->tensors();

@@ -96,6 +96,11 @@ Status read_index_list(const flatbuffers::Vector<int32_t>* list, int limit, cons
 // Checks a backward node against its forward op: arity, grad_mask, and that every forward output,
 // output gradient and input gradient has the shape the forward op's inference gives.
 Status verify_backward_node(const Model& model, const OpDef& op, NodeInfo* info) {
+#ifdef PREFLIGHT_NO_TRAINING
+  PF_CHECK(op.backward != nullptr, Error::kUnsupported,
+           "%s backward: this build runs inference only (PREFLIGHT_TRAINING=OFF); export the model without training",
+           op.name);
+#endif
   PF_CHECK(op.backward != nullptr, Error::kInvalidModel, "%s has no backward kernel", op.name);
   const int num_inputs = static_cast<int>(info->inputs.size());
   const int forward_outputs = op.num_outputs;

@@ -56,7 +56,7 @@ int main() {
   TensorView output{logits_desc, logits};
   Status status = session->run("infer", &input, 1, &output, 1);
   if (!status.is_ok()) return fail(status);
-  std::printf("infer: logits[0] = %.4f %.4f %.4f ...\n", static_cast<double>(logits[0]), static_cast<double>(logits[1]),
+  std::printf("infer: logits[0] = %.9g %.9g %.9g ...\n", static_cast<double>(logits[0]), static_cast<double>(logits[1]),
               static_cast<double>(logits[2]));
 
   const int train = m.find_method("train_step");
@@ -86,7 +86,7 @@ int main() {
     status = session->run("train_step", inputs, num_inputs, outputs, 2);
     if (!status.is_ok()) return fail(status);
     if (k == 1) first = loss;
-    std::printf("train_step %d: loss %.6f\n", k, static_cast<double>(loss));
+    std::printf("train_step %d: loss %.9g\n", k, static_cast<double>(loss));
   }
   const bool fell = std::isfinite(loss) && loss < first;
   std::printf("%s\n", fell ? "ok: the loss fell" : "error: the loss did not fall");

@@ -3,7 +3,7 @@
 // the choice of a backend per node, and the one thread count.
 #include "runtime/backend.h"
 
-#include <string>
+#include <cstring>
 
 namespace preflight {
 namespace {
@@ -51,11 +51,11 @@ const Backend& backend_for(const Backend& backend, const Model& model, const Nod
 
 const Backend* find_backend(const char* name) {
   static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_candidates};
-  const std::string wanted = name ? name : "";
-  if (wanted == "reference") return &reference_backend();
-  if (wanted == "xnnpack") return xnnpack_backend();
-  if (wanted == "onednn") return onednn_backend();
-  if (wanted == "auto") return &automatic;
+  const auto is = [name](const char* wanted) { return name && std::strcmp(name, wanted) == 0; };
+  if (is("reference")) return &reference_backend();
+  if (is("xnnpack")) return xnnpack_backend();
+  if (is("onednn")) return onednn_backend();
+  if (is("auto")) return &automatic;
   return nullptr;
 }
 
