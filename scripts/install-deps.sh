@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages preflight builds and tests with. Idempotent: when every package is
 # already installed it changes nothing and needs no network. Run as root (or with sudo).
+#   bash scripts/install-deps.sh            the build and the tests
+#   bash scripts/install-deps.sh --cross    also the cross compilers and qemu-user of targets/
+#                                           (aarch64, armhf, riscv64; docs/devices.md)
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +22,13 @@ PACKAGES=(
   libpthreadpool-dev                        # XNNPACK's threads (--threads)
   libdnnl-dev                               # the oneDNN backend (forward and backward primitives, OpenMP)
 )
+
+if [ "${1:-}" = "--cross" ]; then
+  PACKAGES+=(
+    g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu   # Debian's cross g++
+    qemu-user                                                             # runs their programs here
+  )
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

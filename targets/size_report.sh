@@ -7,14 +7,17 @@
 # program built without preflight (the C library's share); sizes are text + data as `size` counts
 # them in the stripped programs. Needs a native build (for the models and
 # `preflight ops-for`) and Debian's g++-aarch64-linux-gnu; writes docs/size.md with --write.
-#   bash targets/size_report.sh [NATIVE_BUILD_DIR] [--write]
+#   bash targets/size_report.sh [NATIVE_BUILD_DIR] [--write] [--check]
+# --check: exit 1 when a size is over its budget (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 native=build
 write=0
+check=0
 for arg in "$@"; do
   case $arg in
     --write) write=1 ;;
+    --check) check=1 ;;
     *) native=$arg ;;
   esac
 done
@@ -72,4 +75,8 @@ if [[ $write -eq 1 ]]; then
   } > docs/size.md.tmp
   mv docs/size.md.tmp docs/size.md
   echo "wrote docs/size.md"
+fi
+if [[ $check -eq 1 ]] && { [[ $core -gt 50000 ]] || [[ $inference -gt 150000 ]] || [[ $training -gt 300000 ]]; }; then
+  echo "size_report: over budget" >&2
+  exit 1
 fi

@@ -65,6 +65,22 @@ TEST_CASE("cli: run on cnn8 with the digits input writes the logits the library 
   CHECK(std::memcmp(expected[0].data(), written.data.data(), written.data.size()) == 0);
 }
 
+TEST_CASE("cli: ops-for prints a model's ops as a CMake list, per method; unknown methods are refused") {
+  const std::string inference = out_path("ops_cnn8.pfb"), training = out_path("ops_cnn8_train.pfb");
+  REQUIRE(run_cli("build-model cnn8 -o " + inference).exit_code == 0);
+  REQUIRE(run_cli("build-model cnn8 --train -o " + training).exit_code == 0);
+  CommandResult infer_ops = run_cli("ops-for " + inference);
+  REQUIRE(infer_ops.exit_code == 0);
+  CHECK(infer_ops.output == "Linear;Conv2D;MaxPool2D;Relu;Flatten\n");
+  CommandResult train_ops = run_cli("ops-for " + training);
+  CHECK(train_ops.output == "Linear;Conv2D;MaxPool2D;Relu;Flatten;SoftmaxCrossEntropy;AdamUpdate\n");
+  CHECK(run_cli("ops-for " + training + " --method infer").output == infer_ops.output);
+  CommandResult unknown = run_cli("ops-for " + training + " --method nope");
+  CHECK(unknown.exit_code == 2);
+  CHECK(test::contains(unknown.output.c_str(), "has no method 'nope' (it has: infer, eval, train_step)"));
+  CHECK(run_cli("ops-for " + out_path("missing.pfb")).exit_code == 2);
+}
+
 TEST_CASE("cli: inspect prints methods, parameters and the memory plan") {
   const std::string model = out_path("mlp.pfb");
   REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
