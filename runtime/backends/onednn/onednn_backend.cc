@@ -411,6 +411,38 @@ void transpose_forward(const NodeInfo& node, const PrepareArgs& args, State* sta
 // The memory a gradient is written to: the caller's, or a scratch buffer when not asked for.
 memory gradient_view(const memory::desc& d, const TensorView& view) { return view.data ? wrap(d, view) : owned(d); }
 
+// The two backward steps of a convolution or fully connected layer, whichever primitive `pd`
+// describes. Data: dy and the weights (re-packed into the primitive's layout every run) -> dx.
+template <typename Primitive>
+void add_backward_data(State* state, const char* what, const typename Primitive::primitive_desc& pd,
+                       const memory::desc& user_weights, const TensorView& w, const memory::desc& src,
+                       const memory::desc& dst, const TensorView& dy, const TensorView& dx) {
+  const memory weights = weights_for(state, wrap(user_weights, w), pd.weights_desc(), true);
+  state->add(what, Primitive(pd),
+             {{DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+              {DNNL_ARG_WEIGHTS, weights},
+              {DNNL_ARG_DIFF_SRC, wrap(src, dx)},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+// Weights: x and dy -> dw (reordered into the caller's layout when the primitive's differs) and,
+// with a bias, db. `grads` are the node's gradient views (x, w, bias).
+template <typename Primitive>
+void add_backward_weights(State* state, const char* what, const typename Primitive::primitive_desc& pd,
+                          const memory::desc& user_weights, const memory::desc& bias, bool has_bias,
+                          const memory::desc& src, const TensorView& x, const memory::desc& dst, const TensorView& dy,
+                          const TensorView* grads) {
+  const memory user = gradient_view(user_weights, grads[1]);
+  const memory produced = gradient_for(user, pd.diff_weights_desc());
+  std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, x)},
+                                                  {DNNL_ARG_DIFF_DST, wrap(dst, dy)},
+                                                  {DNNL_ARG_DIFF_WEIGHTS, produced},
+                                                  {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+  if (has_bias) run_args.push_back({DNNL_ARG_DIFF_BIAS, gradient_view(bias, grads[2])});
+  state->add(what, Primitive(pd), run_args);
+  if (grads[1].data) finish_gradient(state, user, produced);
+}
+
 void conv_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
   const int forward_inputs = node.num_forward_inputs;
   const TensorView* in = args.inputs;
@@ -429,26 +461,15 @@ void conv_backward(const NodeInfo& node, const PrepareArgs& args, State* state) 
     const dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, src, any_like(user_weights), dst,
                                                      g.strides, g.dilates, g.pad_l, g.pad_r);
     const dnnl::convolution_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
-    const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
-    state->add("convolution backward data", dnnl::convolution_backward_data(pd),
-               {{DNNL_ARG_DIFF_DST, wrap(dst, dy)},
-                {DNNL_ARG_WEIGHTS, weights},
-                {DNNL_ARG_DIFF_SRC, wrap(src, grads[0])},
-                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+    add_backward_data<dnnl::convolution_backward_data>(state, "convolution backward data", pd, user_weights, in[1], src,
+                                                       dst, dy, grads[0]);
   }
   if (grads[1].data || (has_bias && grads[2].data)) {
     const dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, src, any_like(user_weights), bias, dst,
                                                         g.strides, g.dilates, g.pad_l, g.pad_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
-    const memory user = gradient_view(user_weights, grads[1]);
-    const memory produced = gradient_for(user, pd.diff_weights_desc());
-    std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
-                                                    {DNNL_ARG_DIFF_DST, wrap(dst, dy)},
-                                                    {DNNL_ARG_DIFF_WEIGHTS, produced},
-                                                    {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
-    if (has_bias) run_args.push_back({DNNL_ARG_DIFF_BIAS, gradient_view(bias, grads[2])});
-    state->add("convolution backward weights", dnnl::convolution_backward_weights(pd), run_args);
-    if (grads[1].data) finish_gradient(state, user, produced);
+    add_backward_weights<dnnl::convolution_backward_weights>(state, "convolution backward weights", pd, user_weights, bias,
+                                                             has_bias, src, in[0], dst, dy, grads);
   }
 }
 
@@ -468,26 +489,15 @@ void linear_backward(const Model& model, const NodeInfo& node, const PrepareArgs
   if (grads[0].data) {
     const dnnl::inner_product_backward_data::desc desc(src, plain ? user_weights : any_like(user_weights), dst);
     const dnnl::inner_product_backward_data::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
-    const memory weights = weights_for(state, wrap(user_weights, in[1]), pd.weights_desc(), true);
-    state->add("inner product backward data", dnnl::inner_product_backward_data(pd),
-               {{DNNL_ARG_DIFF_DST, wrap(dst, dy)},
-                {DNNL_ARG_WEIGHTS, weights},
-                {DNNL_ARG_DIFF_SRC, wrap(src, grads[0])},
-                {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+    add_backward_data<dnnl::inner_product_backward_data>(state, "inner product backward data", pd, user_weights, in[1],
+                                                         src, dst, dy, grads[0]);
   }
   if (grads[1].data || (has_bias && grads[2].data)) {
     // Plain weights and gradients with the plain forward: no reorder either side.
     const dnnl::inner_product_backward_weights::desc desc(src, plain ? user_weights : any_like(user_weights), bias, dst);
     const dnnl::inner_product_backward_weights::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
-    const memory user = gradient_view(user_weights, grads[1]);
-    const memory produced = gradient_for(user, pd.diff_weights_desc());
-    std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(src, in[0])},
-                                                    {DNNL_ARG_DIFF_DST, wrap(dst, dy)},
-                                                    {DNNL_ARG_DIFF_WEIGHTS, produced},
-                                                    {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
-    if (has_bias) run_args.push_back({DNNL_ARG_DIFF_BIAS, gradient_view(bias, grads[2])});
-    state->add("inner product backward weights", dnnl::inner_product_backward_weights(pd), run_args);
-    if (grads[1].data) finish_gradient(state, user, produced);
+    add_backward_weights<dnnl::inner_product_backward_weights>(state, "inner product backward weights", pd, user_weights,
+                                                               bias, has_bias, src, in[0], dst, dy, grads);
   }
 }
 
