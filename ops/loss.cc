@@ -42,8 +42,7 @@ Status cross_entropy_forward(const OpAttrs& attrs, const TensorView* in, int, Te
              "label %lld in row %lld is outside [0, %lld)", static_cast<long long>(label),
              static_cast<long long>(r), static_cast<long long>(classes));
     const float* logits = in[0].f32() + r * classes;
-    double max_value = -INFINITY;
-    for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, logits[c]);
+    const double max_value = max_along(logits, classes, 1);
     double sum = 0.0;
     for (int64_t c = 0; c < classes; ++c) sum += std::exp(logits[c] - max_value);
     const double loss = std::log(sum) + max_value - logits[label];
@@ -70,8 +69,7 @@ Status cross_entropy_backward(const OpAttrs& attrs, const TensorView* in, int, c
                      : attrs.loss.reduction == fb::Reduction::Sum ? out_grad[0].f32()[0]
                                                                   : out_grad[0].f32()[0] / static_cast<double>(rows);
     const float* logits = in[0].f32() + r * classes;
-    double max_value = -INFINITY;
-    for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, logits[c]);
+    const double max_value = max_along(logits, classes, 1);
     // Up to kKept classes, each exponential is computed once and kept for the second pass (the
     // same values, so the same result as computing it twice).
     constexpr int64_t kKept = 64;

@@ -160,6 +160,17 @@ AxisSplit split_at_axis(const TensorDesc& desc, int axis);
 // Normalises a possibly negative axis into [0, rank); false when out of range.
 bool normalize_axis(int axis, int rank, int* normalized);
 
+// The largest of x[0], x[stride], ..., x[(n - 1) * stride]; NaNs are skipped, -inf when there is
+// none (softmax's and cross-entropy's shift). A comparison, not std::fmax: the same value, and
+// aarch64 g++ 12 at -O3 crashes (an internal compiler error) vectorizing an fmax reduction.
+inline float max_along(const float* x, int64_t n, int64_t stride) {
+  float max_value = -__builtin_inff();
+  for (int64_t k = 0; k < n; ++k) {
+    if (x[k * stride] > max_value) max_value = x[k * stride];
+  }
+  return max_value;
+}
+
 // Checked arithmetic for sizes that come from untrusted files.
 bool checked_mul(int64_t a, int64_t b, int64_t* out);
 bool checked_add(int64_t a, int64_t b, int64_t* out);

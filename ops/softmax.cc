@@ -28,8 +28,7 @@ Status softmax_forward(const OpAttrs& attrs, const TensorView* in, int, TensorVi
       const float* src = in[0].f32() + o * classes * inner + i;
       float* dst = out[0].f32() + o * classes * inner + i;
       // Subtract the max so exp never overflows.
-      double max_value = -INFINITY;
-      for (int64_t c = 0; c < classes; ++c) max_value = std::fmax(max_value, src[c * inner]);
+      const double max_value = max_along(src, classes, inner);
       double sum = 0.0;
       for (int64_t c = 0; c < classes; ++c) sum += std::exp(src[c * inner] - max_value);
       const double log_sum = std::log(sum);

@@ -3,6 +3,7 @@
 // back; weights that training updates are never packed (so never stale).
 #include <cstring>
 #include <random>
+#include <sstream>
 
 #include "bench/models/models.h"
 #include "graph/autodiff.h"
@@ -128,8 +129,13 @@ struct OpCase {
 };
 
 bool expected_on(const std::string& list, const Backend* backend) {
-  if (std::string(backend->name) == "auto") return !list.empty();
-  return (" " + list + " ").find(" " + std::string(backend->name) + " ") != std::string::npos;
+  if (std::string(backend->name) != "auto") return (" " + list + " ").find(" " + std::string(backend->name) + " ") != std::string::npos;
+  // auto: when a backend of the list is in this build (an aarch64 build has no oneDNN).
+  std::istringstream names(list);
+  for (std::string name; names >> name;) {
+    if (find_backend(name.c_str()) != nullptr) return true;
+  }
+  return false;
 }
 
 std::vector<OpCase> op_table() {

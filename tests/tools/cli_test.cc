@@ -20,7 +20,8 @@ struct CommandResult {
 };
 
 CommandResult run_cli(const std::string& arguments) {
-  const std::string command = std::string(PREFLIGHT_BINARY) + " " + arguments + " 2>&1";
+  // PREFLIGHT_EMULATOR: empty, or the qemu-user command of a cross build (targets/aarch64_suite.sh).
+  const std::string command = std::string(PREFLIGHT_EMULATOR " " PREFLIGHT_BINARY " ") + arguments + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -30,6 +31,10 @@ CommandResult run_cli(const std::string& arguments) {
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+// The thread count of the multi-threaded cases (2; 1 under qemu-user: tests/CMakeLists.txt).
+const std::string kThreads = std::to_string(PREFLIGHT_TEST_THREADS);
+const std::string kThreadsShown = PREFLIGHT_TEST_THREADS == 1 ? "1 thread" : kThreads + " threads";
 
 std::string out_path(const std::string& name) { return std::string(PREFLIGHT_TEST_OUTPUT) + "_cli_" + name; }
 
@@ -181,13 +186,13 @@ TEST_CASE("cli: train exports train_step, trains on a CSV, writes a model that r
   CommandResult resumed = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
                                   " --scale 0.0625 --epochs 2 --lr 0.003 --resume " + checkpoint);
   CHECK_MESSAGE(resumed.exit_code == 0, resumed.output);
-  // Training on the SIMD backends, two threads: it learns there too.
+  // Training on the SIMD backends, two threads (one under qemu): it learns there too.
   for (const char* name : {"onednn", "auto"}) {
     if (!find_backend(name)) continue;
     CommandResult on = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") +
-                               " --scale 0.0625 --epochs 2 --lr 0.003 --threads 2 --backend " + name);
+                               " --scale 0.0625 --epochs 2 --lr 0.003 --threads " + kThreads + " --backend " + name);
     REQUIRE_MESSAGE(on.exit_code == 0, on.output);
-    CHECK(test::contains(on.output.c_str(), (std::string("backend ") + name + ", 2 threads").c_str()));
+    CHECK(test::contains(on.output.c_str(), (std::string("backend ") + name + ", " + kThreadsShown).c_str()));
     CHECK(test::contains(on.output.c_str(), "epoch 2/2: loss"));
   }
   CommandResult unknown = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") + " --backend nonsense");
@@ -213,8 +218,12 @@ TEST_CASE("cli: train refuses bad data and bad flags with exit 2") {
 }  // namespace
 }  // namespace preflight
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include "graph/random.h"
 
@@ -222,25 +231,35 @@ namespace preflight {
 namespace {
 
 // Starts `preflight` with `arguments` (no shell), its output discarded; returns the pid.
+// posix_spawn, not fork and exec: under qemu-user a forked child of the emulated test hung before
+// its exec (targets/aarch64_suite.sh).
 pid_t spawn(const std::vector<std::string>& arguments) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(PREFLIGHT_BINARY));
-    for (const std::string& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(PREFLIGHT_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
+  // The emulator's words first, when there is one (a cross build).
+  std::vector<std::string> words;
+  std::istringstream emulator(PREFLIGHT_EMULATOR);
+  for (std::string word; emulator >> word;) words.push_back(word);
+  words.push_back(PREFLIGHT_BINARY);
+  words.insert(words.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(&w[0]);
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int failed = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return failed ? -1 : pid;
 }
 
 TEST_CASE("cli: train killed with SIGKILL and resumed from its checkpoint writes the same model as an uninterrupted run") {
   const std::string model = out_path("kill_mlp.pfb"), whole = out_path("kill_whole.pfb");
   REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
   const std::string common = " --data " + test::source_path("data/digits.csv.gz") + " --scale 0.0625 --epochs 2 --lr 0.003";
+  // Kills land at random points of a run as long as this one (under qemu it is 20 times longer).
+  const auto begin = std::chrono::steady_clock::now();
   REQUIRE(run_cli("train " + model + common + " --out " + whole).exit_code == 0);
+  const int64_t run_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - begin).count();
   Result<Bytes> expected = graph::read_file(whole);
   REQUIRE(expected.is_ok());
   SplitMix64 rng(11);
@@ -252,18 +271,22 @@ TEST_CASE("cli: train killed with SIGKILL and resumed from its checkpoint writes
     const pid_t child = spawn({"train", model, "--data", test::source_path("data/digits.csv.gz"), "--scale", "0.0625",
                                "--epochs", "2", "--lr", "0.003", "--checkpoint", checkpoint, "--checkpoint-every", "3"});
     REQUIRE(child > 0);
-    usleep(static_cast<useconds_t>(20000 + rng.next() % 120000));
+    const int64_t wait_us = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(run_us * 9 / 10 + 1));
+    usleep(static_cast<useconds_t>(wait_us));
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
-    killed_mid_run += WIFSIGNALED(status) && access(checkpoint.c_str(), F_OK) == 0;
     const bool has_checkpoint = access(checkpoint.c_str(), F_OK) == 0;
+    killed_mid_run += WIFSIGNALED(status) && has_checkpoint;
+    MESSAGE("trial " << trial << ": SIGKILL after " << wait_us / 1000 << " of " << run_us / 1000 << " ms, "
+                     << std::string(WIFSIGNALED(status) ? "killed" : "it had ended") << ", "
+                     << std::string(has_checkpoint ? "a checkpoint" : "no checkpoint"));
     CommandResult finished = run_cli("train " + model + common + (has_checkpoint ? " --resume " + checkpoint : "") +
                                      " --out " + resumed);
     REQUIRE_MESSAGE(finished.exit_code == 0, finished.output);
     Result<Bytes> actual = graph::read_file(resumed);
     REQUIRE(actual.is_ok());
-    CHECK_MESSAGE(*actual == *expected, "trial " << trial << (has_checkpoint ? " (resumed)" : " (killed before any checkpoint)"));
+    CHECK_MESSAGE(*actual == *expected, "trial " << trial << std::string(has_checkpoint ? " (resumed)" : " (killed before any checkpoint)"));
   }
   MESSAGE(killed_mid_run << " of 4 runs were killed after a checkpoint and before the end");
   CHECK(killed_mid_run >= 1);
@@ -440,6 +463,7 @@ TEST_CASE("cli: check writes report.json, report.html and the evidence into --ou
   CHECK(test::contains(unwritable.output.c_str(), "cannot create the report folder"));
 }
 
+#if PREFLIGHT_HAVE_ONNX
 TEST_CASE("cli: convert an exported ONNX model, run it and the .onnx directly, check it; errors exit 2") {
   const std::string onnx = test::source_path("tests/fixtures/onnx/cnn8.onnx"), pfb = out_path("cnn8_onnx.pfb");
   CommandResult converted = run_cli("convert " + onnx + " -o " + pfb + " --train");
@@ -510,7 +534,7 @@ TEST_CASE("cli: convert --test-vectors stores the framework's outputs; verify pr
   }
   for (const char* name : {"onednn", "auto"}) {
     if (!find_backend(name)) continue;
-    CommandResult on = run_cli("verify " + pfb + " --backend " + name + " --threads 2");
+    CommandResult on = run_cli("verify " + pfb + " --backend " + name + " --threads " + kThreads);
     CHECK_MESSAGE(on.exit_code == 0, on.output);
     CHECK(test::contains(on.output.c_str(), (std::string("backend ") + name).c_str()));
   }
@@ -522,6 +546,21 @@ TEST_CASE("cli: convert --test-vectors stores the framework's outputs; verify pr
   CHECK(missing.exit_code == 2);
   CHECK(test::contains(missing.output.c_str(), "'x' is f32[4,1,8,8], the model's is f32[1,64]"));
 }
+#else
+TEST_CASE("cli: a build without the ONNX importer says so for convert, run and check, exit 2") {
+  const std::string onnx = test::source_path("tests/fixtures/onnx/cnn8.onnx");
+  for (const std::string& command : {"convert " + onnx + " -o " + out_path("no_onnx.pfb"),
+                                     "run " + onnx + " -i " + test::source_path("tests/fixtures/onnx/cnn8_x.npy") +
+                                         " -o " + out_path("never.npy"),
+                                     "check " + test::source_path("tests/fixtures/onnx/mlp.onnx") + " --out ''"}) {
+    CommandResult refused = run_cli(command);
+    CHECK_MESSAGE(refused.exit_code == 2, command);
+    CHECK_MESSAGE(test::contains(refused.output.c_str(), "has no ONNX importer (configured with PREFLIGHT_ONNX=OFF)"),
+                  refused.output);
+  }
+  CHECK_FALSE(graph::read_file(out_path("no_onnx.pfb")).is_ok());
+}
+#endif  // PREFLIGHT_HAVE_ONNX
 
 }  // namespace
 }  // namespace preflight
