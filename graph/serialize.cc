@@ -61,6 +61,9 @@ size_t align_up(size_t value, size_t alignment) { return (value + alignment - 1)
 
 }  // namespace
 
+// Every part of a table is made in a statement of its own, never as an argument of the call that
+// makes the table: the order in which a call's arguments are evaluated is unspecified (g++
+// evaluates them right to left on x86-64, left to right on aarch64), and the bytes would follow it.
 Bytes serialize(const Graph& graph, const SerializeOptions& options) {
   FlatBufferBuilder b(1024);
   // Buffers: inline when small, else a slot in the segment at a 64-byte aligned offset.
@@ -91,8 +94,9 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const Tensor& tensor = graph.tensors[t];
     std::vector<int64_t> shape(tensor.desc.dims, tensor.desc.dims + tensor.desc.rank);
-    tensors.push_back(fb::CreateTensor(b, b.CreateString(tensor.name), tensor.desc.dtype, b.CreateVector(shape),
-                                       tensor.role, buffer_of[t]));
+    const auto name = b.CreateString(tensor.name);
+    const auto dims = b.CreateVector(shape);
+    tensors.push_back(fb::CreateTensor(b, name, tensor.desc.dtype, dims, tensor.role, buffer_of[t]));
   }
   std::vector<Offset<fb::Node>> nodes;
   for (const Node& node : graph.nodes) {
@@ -105,24 +109,32 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
   }
   std::vector<Offset<fb::Method>> methods;
   for (const Method& method : graph.methods) {
-    methods.push_back(fb::CreateMethod(b, b.CreateString(method.name), b.CreateVector(method.inputs),
-                                       b.CreateVector(method.outputs), b.CreateVector(method.nodes)));
+    const auto name = b.CreateString(method.name);
+    const auto inputs = b.CreateVector(method.inputs);
+    const auto outputs = b.CreateVector(method.outputs);
+    const auto method_nodes = b.CreateVector(method.nodes);
+    methods.push_back(fb::CreateMethod(b, name, inputs, outputs, method_nodes));
   }
   auto entries = graph.metadata.entries;
   std::sort(entries.begin(), entries.end());
   std::vector<Offset<fb::KeyValue>> key_values;
   for (const auto& entry : entries) {
-    key_values.push_back(fb::CreateKeyValue(b, b.CreateString(entry.first), b.CreateString(entry.second)));
+    const auto key = b.CreateString(entry.first);
+    const auto value = b.CreateString(entry.second);
+    key_values.push_back(fb::CreateKeyValue(b, key, value));
   }
-  const auto metadata = fb::CreateMetadata(b, b.CreateString(graph.metadata.producer),
-                                           b.CreateString(graph.metadata.description), b.CreateVector(key_values));
+  const auto producer = b.CreateString(graph.metadata.producer);
+  const auto description = b.CreateString(graph.metadata.description);
+  const auto key_value_vector = b.CreateVector(key_values);
+  const auto metadata = fb::CreateMetadata(b, producer, description, key_value_vector);
   std::vector<Offset<fb::TestVector>> vectors;
   const auto test_tensors = [&b](const std::vector<TestTensor>& list) {
     std::vector<Offset<fb::TestTensor>> out;
     for (const TestTensor& t : list) {
-      out.push_back(fb::CreateTestTensor(b, b.CreateString(t.name), t.desc.dtype,
-                                         b.CreateVector(std::vector<int64_t>(t.desc.dims, t.desc.dims + t.desc.rank)),
-                                         b.CreateVector(t.data)));
+      const auto name = b.CreateString(t.name);
+      const auto dims = b.CreateVector(std::vector<int64_t>(t.desc.dims, t.desc.dims + t.desc.rank));
+      const auto data = b.CreateVector(t.data);
+      out.push_back(fb::CreateTestTensor(b, name, t.desc.dtype, dims, data));
     }
     return b.CreateVector(out);
   };
@@ -132,9 +144,13 @@ Bytes serialize(const Graph& graph, const SerializeOptions& options) {
     const auto expected = test_tensors(v.expected);
     vectors.push_back(fb::CreateTestVector(b, method, inputs, expected, v.rtol, v.atol));
   }
-  const auto root = fb::CreateModel(b, kSchemaVersion, b.CreateVector(tensors), b.CreateVector(nodes),
-                                    b.CreateVector(methods), b.CreateVector(buffers), metadata,
-                                    vectors.empty() ? 0 : b.CreateVector(vectors));
+  const auto tensor_vector = b.CreateVector(tensors);
+  const auto node_vector = b.CreateVector(nodes);
+  const auto method_vector = b.CreateVector(methods);
+  const auto buffer_vector = b.CreateVector(buffers);
+  const auto test_vector_list = vectors.empty() ? 0 : b.CreateVector(vectors);
+  const auto root = fb::CreateModel(b, kSchemaVersion, tensor_vector, node_vector, method_vector, buffer_vector, metadata,
+                                    test_vector_list);
   fb::FinishSizePrefixedModelBuffer(b, root);
 
   const size_t segment_start = align_up(b.GetSize(), kBufferAlignment);

@@ -32,15 +32,16 @@ if [ "${1:-}" = "--cross" ]; then
     qemu-user                                                             # runs their programs here
     # The aarch64 build of the whole suite (targets/aarch64_suite.sh): Debian multiarch, the
     # libraries that install beside the build machine's.
-    libflatbuffers-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64 libstb-dev:arm64
+    libflatbuffers-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64 libstb-dev:arm64 libprotobuf-dev:arm64
   )
 fi
 # The arm64 packages that cannot be installed beside the build machine's: libxnnpack-dev and
 # libpthreadpool-dev are not Multi-Arch (installing them removes the amd64 ones), libdnnl-dev's
-# dnnl_config.h differs per architecture. They are unpacked (dpkg-deb -x, nothing installed) under
-# build-deps/aarch64-linux-gnu, where targets/aarch64-linux-gnu.cmake finds them. The ONNX
-# importer is left out of that build: libonnx's libonnxifi.so lies outside the multiarch folder.
-UNPACKED=(libxnnpack-dev libxnnpack0 libpthreadpool-dev libpthreadpool0 libcpuinfo0 libdnnl-dev libdnnl2)
+# dnnl_config.h differs per architecture, libonnxifi ships /usr/lib/libonnxifi.so outside the
+# multiarch folder. They are unpacked (dpkg-deb -x, nothing installed) under
+# build-deps/aarch64-linux-gnu, where targets/aarch64-linux-gnu.cmake finds them.
+UNPACKED=(libxnnpack-dev libxnnpack0 libpthreadpool-dev libpthreadpool0 libcpuinfo0 libdnnl-dev libdnnl2
+          libonnx-dev libonnx1 libonnxifi)
 unpack_dir="$(cd "$(dirname "$0")/.." && pwd)/build-deps/aarch64-linux-gnu"
 
 SUDO=""

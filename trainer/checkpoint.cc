@@ -55,11 +55,16 @@ Status save_checkpoint(const std::string& path, const Session& session, const Ch
     b.ForceVectorAlignment(bytes, 1, 32);
     const auto values = b.CreateVector(static_cast<const uint8_t*>(data), bytes);
     std::vector<int64_t> shape(info.desc.dims, info.desc.dims + info.desc.rank);
-    tensors.push_back(fb::CreateCheckpointTensor(b, b.CreateString(info.name), b.CreateVector(shape), values));
+    // Each part made in its own statement: the order of a call's arguments is unspecified (g++
+    // evaluates them right to left on x86-64, left to right on aarch64), and so would the bytes be.
+    const auto name = b.CreateString(info.name);
+    const auto dims = b.CreateVector(shape);
+    tensors.push_back(fb::CreateCheckpointTensor(b, name, dims, values));
   }
+  const auto tensor_vector = b.CreateVector(tensors);
   const auto root = fb::CreateCheckpoint(b, kCheckpointSchemaVersion, model_fingerprint(model), state.step, state.epoch,
                                          state.batch_in_epoch, state.seed, state.best_validation_loss, state.best_epoch,
-                                         b.CreateVector(tensors));
+                                         tensor_vector);
   fb::FinishSizePrefixedCheckpointBuffer(b, root);
   std::vector<uint8_t> file(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   const uint32_t checksum = crc(file.data(), file.size());

@@ -4,7 +4,11 @@ with python3-jsonschema), and report.html in a real browser (headless Chromium):
 errors, every check id of report.json in the rendered page, charts and images present, and a
 screenshot written as an artefact. Each half first proves it can fail on a planted bad input.
 
-usage: report_test.py schema|browser REPORT_DIR SOURCE_DIR
+The report comes from one `preflight check --out REPORT_DIR` with no other argument (the bundled
+cnn8 on the bundled digits: tests/CMakeLists.txt's report_setup, its output in REPORT_DIR.log);
+a third half checks what that default run printed and decided.
+
+usage: report_test.py schema|browser|default REPORT_DIR SOURCE_DIR
 Exit 0 pass, 1 fail, 77 skipped (no Chromium outside CI).
 """
 import copy
@@ -103,11 +107,32 @@ def browser_test(report_dir, source_dir):
           % (len(report["checks"]), charts, images, screenshot, os.path.getsize(screenshot)))
 
 
+def default_test(report_dir, source_dir):
+    """`preflight check` with no arguments (it exited 0, or report_setup failed) passes every check."""
+    with open(report_dir.rstrip("/") + ".log") as f:
+        printed = f.read()
+    for line in ("verdict: PASS", "skeleton.overfit_batch", "wrote " + os.path.join(report_dir, "report.html")):
+        if line not in printed:
+            fail("`preflight check` with no arguments did not print %r" % line)
+    with open(os.path.join(report_dir, "report.json")) as f:
+        report = json.load(f)
+    if report.get("schema") != "preflight.report" or report.get("version") != 1 or report.get("verdict") != "pass":
+        fail("report.json: schema %r, version %r, verdict %r" % (report.get("schema"), report.get("version"),
+                                                                report.get("verdict")))
+    if len(report["checks"]) != 19:
+        fail("report.json has %d checks, the recipe has 19" % len(report["checks"]))
+    failed = [c["id"] for c in report["checks"] if c["verdict"] == "fail" or not isinstance(c["explanation"], str)]
+    if failed:
+        fail("checks failed or without an explanation on the bundled default: " + ", ".join(failed))
+    print("preflight check (no arguments): PASS, %d checks, none failed" % len(report["checks"]))
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("schema", "browser"):
+    tests = {"schema": schema_test, "browser": browser_test, "default": default_test}
+    if len(sys.argv) != 4 or sys.argv[1] not in tests:
         print(__doc__)
         sys.exit(2)
-    (schema_test if sys.argv[1] == "schema" else browser_test)(sys.argv[2], sys.argv[3])
+    tests[sys.argv[1]](sys.argv[2], sys.argv[3])
 
 
 if __name__ == "__main__":
