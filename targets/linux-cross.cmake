@@ -20,7 +20,7 @@ set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${PREFLIGHT_TRIPLE}/pkgconfig:/usr/share/pkg
 # barriers) never get through a training epoch here, one runs it in a second (docs/devices.md).
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-${PREFLIGHT_QEMU};-L;/usr/${PREFLIGHT_TRIPLE};-E;OMP_NUM_THREADS=1)
 # The target's packages that cannot be installed beside the build machine's, unpacked by
-# `scripts/install-deps.sh --cross` (XNNPACK, pthreadpool, oneDNN for arm64): found there at
+# `scripts/install-deps.sh --cross` (XNNPACK, pthreadpool, oneDNN, ONNX for arm64): found there at
 # configure and link time, and by the programs under qemu.
 get_filename_component(PREFLIGHT_UNPACKED ${CMAKE_CURRENT_LIST_DIR}/../build-deps/${PREFLIGHT_TRIPLE} ABSOLUTE)
 if(EXISTS ${PREFLIGHT_UNPACKED}/.packages)
