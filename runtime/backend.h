@@ -37,6 +37,27 @@ struct PrepareArgs {
   // bounds are -inf and +inf.
   bool fused_clamp = false;
   float clamp_min = 0.0f, clamp_max = 0.0f;
+  // A device backend's device (DeviceOps::open), whose copies of the tensors its kernels use.
+  void* device = nullptr;
+};
+
+// A backend whose kernels run on memory of its own (a GPU: OpenCL, CUDA). A Session opens one
+// device for all its methods. The device holds a copy of each host region it is given (the
+// session's writable tensors and arena, the model's bytes); a prepared kernel finds the copy of a
+// view at the same offset in the copy of the region that holds the view's host address. Bytes
+// cross between host and device only where the host reads or writes them: method inputs and
+// outputs, persistent tensors the host asks for, the steps of another backend (docs/gpu.md).
+struct DeviceOps {
+  // Makes the copies of the `count` regions [hosts[i], hosts[i] + bytes[i]) and uploads them.
+  Status (*open)(const void* const* hosts, const size_t* bytes, int count, void** device);
+  void (*close)(void* device);
+  // [host, host + bytes), inside one region, to its copy on the device; or back (which waits
+  // for the work queued before it).
+  Status (*upload)(void* device, const void* host, size_t bytes);
+  Status (*download)(void* device, void* host, size_t bytes);
+  // Waits for the queued work and reports what a kernel could only flag on the device (a label
+  // out of range): the error, with *node set to the failing node (else -1).
+  Status (*finish)(void* device, int* node);
 };
 
 struct Backend {
@@ -57,6 +78,8 @@ struct Backend {
   // times both on the bound node and keeps the faster. Null: this backend when it supports the
   // node, else the reference backend.
   int (*candidates)(const Model& model, const NodeInfo& node, const Backend** out);
+  // Optional: a device backend (above) prepares every node it runs, on the device's copies.
+  const DeviceOps* device;
 };
 
 // The backend that runs `node` when `backend` is asked for (the first candidate, else this backend
@@ -77,7 +100,7 @@ int num_threads();
 // The portable reference backend: runs every op with the ops' own forward kernels.
 const Backend& reference_backend();
 
-// A backend by name: "reference"; "xnnpack" and "onednn" when this build has them; "auto", the
+// A backend by name: "reference"; "xnnpack", "onednn", "opencl" and "cuda" when this build has them; "auto", the
 // per-node rule of docs/design.md. Null for an unknown name or one this build lacks.
 const Backend* find_backend(const char* name);
 // The names this build knows, for messages ("reference, xnnpack, onednn, auto").
@@ -87,5 +110,11 @@ const char* backend_names();
 const Backend* xnnpack_backend();
 // oneDNN (runtime/backends/onednn/), or null when the build has none.
 const Backend* onednn_backend();
+// OpenCL (runtime/backends/opencl/), or null when the build has none. A build with it may still
+// find no OpenCL device at run time: opening a session then fails and says so.
+const Backend* opencl_backend();
+// CUDA (runtime/backends/cuda/: cuBLAS, cuDNN and the shared kernels), or null when the build has
+// none. Like OpenCL, a build with it may find no GPU at run time: opening a session says so.
+const Backend* cuda_backend();
 
 }  // namespace preflight

@@ -22,6 +22,7 @@ Result<Program> Program::prepare(const Model& model, int method_index, const Bac
   Program program;
   program.model_ = &model;
   program.method_index_ = method_index;
+  program.device_ops_ = backend.device;
   program.arena_offsets_.assign(tensors.size(), -1);
   program.tensor_data_.assign(tensors.size(), nullptr);
 
@@ -158,9 +159,12 @@ Program& Program::operator=(Program&& other) noexcept {
   steps_ = std::move(other.steps_);
   views_ = std::move(other.views_);
   view_tensors_ = std::move(other.view_tensors_);
+  view_mutable_ = std::move(other.view_mutable_);
   arena_offsets_ = std::move(other.arena_offsets_);
   tensor_data_ = std::move(other.tensor_data_);
   step_backends_ = std::move(other.step_backends_);
+  device_ops_ = other.device_ops_;
+  device_ = other.device_;
   plan_ = std::move(other.plan_);
   lower_bound_ = other.lower_bound_;
   other.steps_.clear();  // the prepared states now belong here
@@ -252,7 +256,11 @@ const Backend* Program::faster_of(const NodeInfo& node, const PrepareArgs& args,
 
 #endif
 
-Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
+Status Program::bind(uint8_t* arena, const std::vector<void*>& writable, void* device) {
+  PF_CHECK((device != nullptr) == (device_ops_ != nullptr), Error::kInvalidArgument,
+           "method '%s': a device backend binds with its device, another backend without one",
+           model_->methods()[static_cast<size_t>(method_index_)].name);
+  device_ = device;
   const auto& tensors = model_->tensors();
   for (size_t t = 0; t < tensors.size(); ++t) {
     if (arena_offsets_[t] >= 0) {
@@ -264,14 +272,18 @@ Status Program::bind(uint8_t* arena, const std::vector<void*>& writable) {
       tensor_data_[t] = const_cast<void*>(tensors[t].data);
     }
   }
+  view_mutable_.assign(views_.size(), 0);
   for (size_t v = 0; v < views_.size(); ++v) {
-    views_[v].data = view_tensors_[v] >= 0 ? tensor_data_[static_cast<size_t>(view_tensors_[v])] : nullptr;
+    const int t = view_tensors_[v];
+    views_[v].data = t >= 0 ? tensor_data_[static_cast<size_t>(t)] : nullptr;
+    view_mutable_[v] = t >= 0 && (arena_offsets_[static_cast<size_t>(t)] >= 0 || writable[static_cast<size_t>(t)] != nullptr);
   }
   release_prepared();
   for (Step& step : steps_) {
     if (step.backward_kernel || step.kernel) continue;
     const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
     PrepareArgs args;
+    args.device = step.backend->device ? device_ : nullptr;
     args.inputs = &views_[step.first_view];
     args.num_inputs = static_cast<int>(node.inputs.size());
     if (node.backward) {
@@ -333,40 +345,80 @@ Status check_finite(const Model& model, int t, const TensorView& view, const cha
 Status Program::run(bool check_numerics) {
   // Run path: no allocation, no re-validation.
   for (const Step& step : steps_) {
-    const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
-    const int num_inputs = static_cast<int>(node.inputs.size());
-    const TensorView* inputs = &views_[step.first_view];
-    Status status;
-    if (step.prepared.run) {
-      status = step.prepared.run(step.prepared.state);
-    } else if (step.backward_kernel) {
-      const int forward_inputs = node.num_forward_inputs;
-      const int forward_outputs = node.op->num_outputs;
-      TensorView* grads = &views_[step.first_grad_view];
-      for (int i = 0; i < forward_inputs; ++i) {
-        if (grads[i].data) std::memset(grads[i].data, 0, grads[i].desc.num_bytes());
-      }
-      status = step.backward_kernel(node.attrs, inputs, forward_inputs, inputs + forward_inputs,
-                                    inputs + forward_inputs + forward_outputs, grads);
-    } else {
-      status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
-    }
-    if (status.is_ok() && check_numerics) {
-      // What this step wrote: its outputs (the gradients of a backward step), or the inputs an
-      // optimizer update wrote in place.
-      const size_t first = node.backward ? step.first_grad_view : step.first_view + node.inputs.size();
-      const size_t end = node.backward ? first + static_cast<size_t>(node.num_forward_inputs) : first + node.outputs.size();
-      for (size_t v = first; v < end && status.is_ok(); ++v) {
-        if (view_tensors_[v] >= 0) status = check_finite(*model_, view_tensors_[v], views_[v], "output");
-      }
-      for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs) && status.is_ok(); ++i) {
-        status = check_finite(*model_, node.inputs[static_cast<size_t>(i)], views_[step.first_view + static_cast<size_t>(i)],
-                              "updated");
-      }
-    }
+    const Status status = run_step(step, check_numerics);
     if (!status.is_ok()) {
+      const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
       return status.with_context("method '%s' node %d (%s '%s'): ", model_->methods()[static_cast<size_t>(method_index_)].name,
                                  step.node, node.op->name, node.name);
+    }
+  }
+  if (device_) {
+    // What a kernel could only flag on the device (a label out of range) surfaces here.
+    int failed = -1;
+    const Status status = device_ops_->finish(device_, &failed);
+    if (!status.is_ok()) {
+      const char* method = model_->methods()[static_cast<size_t>(method_index_)].name;
+      if (failed < 0 || static_cast<size_t>(failed) >= model_->nodes().size()) return status.with_context("method '%s': ", method);
+      const NodeInfo& node = model_->nodes()[static_cast<size_t>(failed)];
+      return status.with_context("method '%s' node %d (%s '%s'): ", method, failed, node.op->name, node.name);
+    }
+  }
+  return Status::ok();
+}
+
+Status Program::run_step(const Step& step, bool check_numerics) {
+  const NodeInfo& node = model_->nodes()[static_cast<size_t>(step.node)];
+  const int num_inputs = static_cast<int>(node.inputs.size());
+  const TensorView* inputs = &views_[step.first_view];
+  // What the step writes: its outputs (the gradients of a backward step), then the inputs an
+  // optimizer update writes in place.
+  const size_t first_written = node.backward ? step.first_grad_view : step.first_view + node.inputs.size();
+  const size_t end_written = first_written + static_cast<size_t>(node.backward ? node.num_forward_inputs : node.outputs.size());
+  const int updated = node.backward ? 0 : node.op->num_updated_inputs;
+  // A step of another backend in a device program reads and writes the host copies: its inputs
+  // come from the device first, and what it wrote goes back.
+  const bool on_host = device_ && !step.backend->device;
+  const auto move = [&](size_t v, bool to_device) {
+    const TensorView& view = views_[v];
+    // Read-only bytes (the model's weights) are the same on both sides.
+    if (view.data == nullptr || view.desc.num_bytes() == 0 || !view_mutable_[v]) return Status::ok();
+    return to_device ? device_ops_->upload(device_, view.data, view.desc.num_bytes())
+                     : device_ops_->download(device_, view.data, view.desc.num_bytes());
+  };
+  if (on_host) {
+    for (size_t v = step.first_view; v < step.first_view + node.inputs.size(); ++v) PF_RETURN_IF_ERROR(move(v, false));
+  }
+  Status status;
+  if (step.prepared.run) {
+    status = step.prepared.run(step.prepared.state);
+  } else if (step.backward_kernel) {
+    const int forward_inputs = node.num_forward_inputs;
+    const int forward_outputs = node.op->num_outputs;
+    TensorView* grads = &views_[step.first_grad_view];
+    for (int i = 0; i < forward_inputs; ++i) {
+      if (grads[i].data) std::memset(grads[i].data, 0, grads[i].desc.num_bytes());
+    }
+    status = step.backward_kernel(node.attrs, inputs, forward_inputs, inputs + forward_inputs,
+                                  inputs + forward_inputs + forward_outputs, grads);
+  } else {
+    status = step.kernel(node.attrs, inputs, num_inputs, &views_[step.first_view + node.inputs.size()]);
+  }
+  PF_RETURN_IF_ERROR(status);
+  if (on_host) {
+    for (size_t v = first_written; v < end_written; ++v) PF_RETURN_IF_ERROR(move(v, true));
+    for (int i = 0; i < updated; ++i) PF_RETURN_IF_ERROR(move(step.first_view + static_cast<size_t>(i), true));
+  }
+  if (check_numerics) {
+    if (device_ && !on_host) {  // the values are on the device: fetch them to check
+      for (size_t v = first_written; v < end_written; ++v) PF_RETURN_IF_ERROR(move(v, false));
+      for (int i = 0; i < updated; ++i) PF_RETURN_IF_ERROR(move(step.first_view + static_cast<size_t>(i), false));
+    }
+    for (size_t v = first_written; v < end_written; ++v) {
+      if (view_tensors_[v] >= 0) PF_RETURN_IF_ERROR(check_finite(*model_, view_tensors_[v], views_[v], "output"));
+    }
+    for (int i = 0; i < updated; ++i) {
+      PF_RETURN_IF_ERROR(check_finite(*model_, node.inputs[static_cast<size_t>(i)],
+                                      views_[step.first_view + static_cast<size_t>(i)], "updated"));
     }
   }
   return Status::ok();

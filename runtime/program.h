@@ -28,9 +28,13 @@ class Program {
   // writable[t] when it is set (tensors that training updates), else the model bytes.
   // `arena` is aligned to kBufferAlignment and at least arena_bytes() long. Backends that prepare
   // their nodes do it here (once: the addresses stay fixed); a failure names the node.
-  Status bind(uint8_t* arena, const std::vector<void*>& writable);
+  // With a device backend, `device` is the Session's open device (DeviceOps::open): its kernels
+  // use the device's copies, and run() moves the views of the steps another backend runs.
+  Status bind(uint8_t* arena, const std::vector<void*>& writable, void* device = nullptr);
 
   // Runs the steps in order. Never allocates. A kernel error names the method, node and op.
+  // With a device, the method's inputs must be on the device already and its outputs are there
+  // when it returns (Session::run moves them).
   // With check_numerics, every value a step writes (outputs, gradients, updated parameters) is
   // checked, and the first NaN or Inf stops the run with an error naming the node and tensor.
   Status run(bool check_numerics = false);
@@ -62,6 +66,7 @@ class Program {
     const Backend* rival;     // auto: a second candidate, timed against `backend` at bind
     int position;             // the node's index in the method (step_backends_)
   };
+  Status run_step(const Step& step, bool check_numerics);
   const Backend* faster_of(const NodeInfo& node, const PrepareArgs& args, const Backend* first, const Backend* second,
                            PreparedKernel* prepared) const;
   void release_prepared();
@@ -71,9 +76,12 @@ class Program {
   std::vector<Step> steps_;
   std::vector<TensorView> views_;
   std::vector<int> view_tensors_;       // the tensor behind each view, -1 for none
+  std::vector<uint8_t> view_mutable_;   // bound: whether the view's host bytes may change (arena, writable)
   std::vector<int64_t> arena_offsets_;  // per tensor: offset in the arena, -1 when not in it
   std::vector<void*> tensor_data_;
   std::vector<const char*> step_backends_;
+  const DeviceOps* device_ops_ = nullptr;  // the backend's, when it is a device backend
+  void* device_ = nullptr;                 // the device bound to, or null
   MemoryPlan plan_;
   size_t lower_bound_ = 0;
 };

@@ -9,6 +9,20 @@ namespace preflight {
 
 void Session::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
 
+Session::Device& Session::Device::operator=(Device&& other) noexcept {
+  if (this != &other) {
+    if (handle) ops->close(handle);
+    ops = other.ops;
+    handle = other.handle;
+    other.handle = nullptr;
+  }
+  return *this;
+}
+
+Session::Device::~Device() {
+  if (handle) ops->close(handle);
+}
+
 Result<Session> Session::open(Model model, const SessionOptions& options) {
   const Backend& backend = options.backend ? *options.backend : reference_backend();
   Session session;
@@ -64,13 +78,61 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
   uint8_t* arena_start = block + persistent_bytes;
   // Zeros: `auto` times kernels on the arena at bind (no garbage NaN or denormal inputs).
   std::memset(arena_start, 0, total - persistent_bytes);
-  for (Program& program : session.programs_) PF_RETURN_IF_ERROR(program.bind(arena_start, session.writable_));
+  if (backend.device) {
+    // The device's copies: this block (writable tensors and arena) and the model's bytes.
+    const void* hosts[2] = {block, loaded.bytes()};
+    const size_t sizes[2] = {total, loaded.size()};
+    session.device_.ops = backend.device;
+    PF_RETURN_IF_ERROR(backend.device->open(hosts, sizes, 2, &session.device_.handle)
+                           .with_context("backend %s: ", backend.name));
+    session.device_newer_.assign(tensors.size(), 0);
+    session.host_newer_.assign(tensors.size(), 0);
+    for (const MethodInfo& method : loaded.methods()) {
+      std::vector<int> changed;
+      for (int n : method.nodes) {
+        const NodeInfo& node = loaded.nodes()[static_cast<size_t>(n)];
+        for (int i = 0; i < (node.backward ? 0 : node.op->num_updated_inputs); ++i) changed.push_back(node.inputs[static_cast<size_t>(i)]);
+      }
+      session.updated_by_method_.push_back(changed);
+    }
+  }
+  for (Program& program : session.programs_) PF_RETURN_IF_ERROR(program.bind(arena_start, session.writable_, session.device_.handle));
   return Result<Session>(std::move(session));
+}
+
+void Session::fetch(int t) const {
+  const size_t index = static_cast<size_t>(t);
+  if (device_.handle == nullptr || !device_newer_[index]) return;
+  const Status status = device_.ops->download(device_.handle, writable_[index], model_->tensors()[index].desc.num_bytes());
+  if (status.is_ok()) {
+    device_newer_[index] = 0;
+  } else if (fetch_error_.is_ok()) {
+    fetch_error_ = status.with_context("fetching tensor %d '%s' from the device: ", t, model_->tensors()[index].name);
+  }
 }
 
 const void* Session::persistent_data(int t) const {
   const size_t index = static_cast<size_t>(t);
-  return writable_[index] ? writable_[index] : model_->tensors()[index].data;
+  if (!writable_[index]) return model_->tensors()[index].data;
+  fetch(t);
+  return writable_[index];
+}
+
+void* Session::writable_data(int t) const {
+  const size_t index = static_cast<size_t>(t);
+  if (writable_[index] && device_.handle) {
+    fetch(t);
+    host_newer_[index] = 1;
+  }
+  return writable_[index];
+}
+
+Status Session::sync_to_host() const {
+  if (device_.handle == nullptr) return Status::ok();
+  for (size_t t = 0; t < writable_.size(); ++t) {
+    if (writable_[t]) fetch(static_cast<int>(t));
+  }
+  return fetch_error_;
 }
 
 namespace {
@@ -104,14 +166,40 @@ Status Session::run(const char* method, const TensorView* inputs, int num_inputs
         check_argument("output", i, model_->tensors()[static_cast<size_t>(info.outputs[i])], outputs[i]);
     if (!status.is_ok()) return status.with_context("method '%s': ", method);
   }
+  const Device& device = device_;
+  if (device.handle) {
+    PF_RETURN_IF_ERROR(fetch_error_);
+    for (size_t t = 0; t < writable_.size(); ++t) {  // what the host may have written since
+      if (!host_newer_[t]) continue;
+      PF_RETURN_IF_ERROR(device.ops->upload(device.handle, writable_[t], model_->tensors()[t].desc.num_bytes()));
+      host_newer_[t] = 0;
+    }
+  }
   for (size_t i = 0; i < info.inputs.size(); ++i) {
     const size_t bytes = inputs[i].desc.num_bytes();
-    if (bytes) std::memcpy(program.tensor_data(info.inputs[i]), inputs[i].data, bytes);
+    if (!bytes) continue;
+    void* at = program.tensor_data(info.inputs[i]);
+    std::memcpy(at, inputs[i].data, bytes);
+    if (device.handle) PF_RETURN_IF_ERROR(device.ops->upload(device.handle, at, bytes).with_context("method '%s': ", method));
+  }
+  if (device.handle) {
+    for (int t : updated_by_method_[static_cast<size_t>(index)]) device_newer_[static_cast<size_t>(t)] = 1;
   }
   PF_RETURN_IF_ERROR(program.run(check_numerics_));
   for (size_t i = 0; i < info.outputs.size(); ++i) {
     const size_t bytes = outputs[i].desc.num_bytes();
-    if (bytes) std::memcpy(outputs[i].data, program.tensor_data(info.outputs[i]), bytes);
+    if (!bytes) continue;
+    const int t = info.outputs[i];
+    void* at = program.tensor_data(t);
+    const fb::TensorRole role = model_->tensors()[static_cast<size_t>(t)].role;
+    if (!device.handle) {
+    } else if (role == fb::TensorRole::Activation || role == fb::TensorRole::Input || role == fb::TensorRole::Output) {
+      PF_RETURN_IF_ERROR(device.ops->download(device.handle, at, bytes).with_context("method '%s': ", method));
+    } else if (writable_[static_cast<size_t>(t)]) {
+      fetch(t);
+      PF_RETURN_IF_ERROR(fetch_error_);
+    }  // else read-only bytes, the same on the device
+    std::memcpy(outputs[i].data, at, bytes);
   }
   return Status::ok();
 }

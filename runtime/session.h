@@ -44,10 +44,18 @@ class Session {
 
   const Model& model() const { return *model_; }
   // The current bytes of persistent tensor `t`: the writable copy for tensors that a method
-  // updates in place (trainable parameters, optimizer state), else the model's own bytes.
+  // updates in place (trainable parameters, optimizer state), else the model's own bytes. On a
+  // device backend the copy is fetched from the device first when a run changed it there.
   const void* persistent_data(int t) const;
-  // The writable copy of `t`, or nullptr when no method updates it (to load a checkpoint).
-  void* writable_data(int t) const { return writable_[static_cast<size_t>(t)]; }
+  // The writable copy of `t`, or nullptr when no method updates it (to load a checkpoint). On a
+  // device backend: fetched like persistent_data, and sent back before the next run (the caller
+  // may have written it). Write through the pointer before the next run only: to write after a
+  // run, ask for it again.
+  void* writable_data(int t) const;
+  // On a device backend: fetches every persistent tensor a run changed on the device, and reports
+  // a failed fetch of persistent_data or writable_data (which cannot). Ok and nothing to do on
+  // the others. Call it before reading many tensors (a checkpoint) to learn of a lost device.
+  Status sync_to_host() const;
   const Program& program(int method_index) const { return programs_[static_cast<size_t>(method_index)]; }
   size_t arena_bytes() const { return arena_bytes_; }
   // The bytes this session's arena and writable copies take (what SessionOptions::memory needs).
@@ -57,9 +65,22 @@ class Session {
   struct FreeDeleter {
     void operator()(uint8_t* p) const;
   };
+  // An open device of a device backend, closed last (after the Programs that use it).
+  struct Device {
+    const DeviceOps* ops = nullptr;
+    void* handle = nullptr;
+    Device() = default;
+    Device(Device&& other) noexcept : ops(other.ops), handle(other.handle) { other.handle = nullptr; }
+    Device& operator=(Device&& other) noexcept;
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+    ~Device();
+  };
   Session() = default;
+  void fetch(int t) const;
 
   std::unique_ptr<Model> model_;  // heap: Programs keep pointers to it across moves
+  Device device_;                 // declared before programs_: destroyed after them
   std::vector<Program> programs_;
   std::unique_ptr<uint8_t, FreeDeleter> owned_;  // the arena and writable copies, unless the caller gave memory
   size_t arena_bytes_ = 0;
@@ -68,6 +89,12 @@ class Session {
   // at open; writable_[t] points into it (nullptr for the others).
   std::vector<void*> writable_;
   bool check_numerics_ = false;
+  // With a device: per tensor, whether a run changed it on the device since the host copy was
+  // fetched, and whether the host copy may have been written since it was sent; per method, the
+  // tensors its runs change in place.
+  mutable std::vector<uint8_t> device_newer_, host_newer_;
+  mutable Status fetch_error_;
+  std::vector<std::vector<int>> updated_by_method_;
 };
 
 }  // namespace preflight

@@ -22,6 +22,8 @@ PACKAGES=(
   libxnnpack-dev                            # the XNNPACK backend (SIMD inference kernels)
   libpthreadpool-dev                        # XNNPACK's threads (--threads)
   libdnnl-dev                               # the oneDNN backend (forward and backward primitives, OpenMP)
+  ocl-icd-opencl-dev opencl-headers         # the OpenCL backend (the ICD loader and the C headers)
+  pocl-opencl-icd                           # an OpenCL device on the CPU (PoCL): the OpenCL tests run on it
 )
 
 cross=false

@@ -212,8 +212,9 @@ void print_summary(const char* name, const TensorDesc& desc, const float* values
 }
 
 const char* const kBackendHelp =
-    "reference | xnnpack | onednn | auto (auto: per node the faster of oneDNN and XNNPACK, timed when the model is "
-    "opened; nodes a backend does not run fall back to the reference)";
+    "reference | xnnpack | onednn | opencl | cuda | auto (auto: per node the faster of oneDNN and XNNPACK, timed when "
+    "the model is opened; nodes a backend does not run fall back to the reference; opencl and cuda run every node on "
+    "the GPU, PREFLIGHT_OPENCL_DEVICE=N or PREFLIGHT_CUDA_DEVICE=N picks one)";
 
 // The backend named by --backend; an error lists the ones this build has.
 Result<const Backend*> backend_named(const std::string& name) {

@@ -222,14 +222,19 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
 
   // Central differences at steps h and h/2: where they disagree, the step crosses a kink (a ReLU
   // or a max pool changing its choice) and the element is replaced by another.
-  const auto difference = [&](float* value, float saved, double step, double* out) -> Status {
+  // The host copy of a weight is written before each run through a pointer asked for anew: on a
+  // device backend a run sends what the host wrote since the last one (Session::writable_data).
+  const auto set = [&](int tensor, int64_t element, float value) {
+    static_cast<float*>(session.writable_data(tensor))[element] = value;
+  };
+  const auto difference = [&](int tensor, int64_t element, float saved, double step, double* out) -> Status {
     double at[2];
     for (int side = 0; side < 2; ++side) {
-      *value = static_cast<float>(saved + (side ? -step : step));
+      set(tensor, element, static_cast<float>(saved + (side ? -step : step)));
       PF_RETURN_IF_ERROR(run(session, "gradients", {features.data(), targets.data()}, &outputs));
       at[side] = outputs[0][0];
     }
-    *value = saved;
+    set(tensor, element, saved);
     *out = (at[0] - at[1]) / (2.0 * step);
     return Status::ok();
   };
@@ -254,7 +259,6 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
   int checked = 0, kinks = 0;
   for (size_t p = 0; p < parameters.size(); ++p) {
     const int tensor = parameters[p];
-    auto* values = static_cast<float*>(session.writable_data(tensor));
     const int64_t count = g.tensors[static_cast<size_t>(tensor)].desc.num_elements();
     double difference_squares = 0.0, analytic_squares = 0.0, numeric_squares = 0.0, largest = -1.0;
     int64_t largest_element = 0;
@@ -262,10 +266,10 @@ CheckResult check_gradients(const graph::Graph& original, const Dataset& data, c
     for (int k = 0; k < config.elements_per_tensor && count > 0; ++k) {
       for (int attempt = 0; attempt < 4; ++attempt) {
         const int64_t element = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(count));
-        const float saved = values[element];
+        const float saved = static_cast<const float*>(session.persistent_data(tensor))[element];
         double coarse = 0.0, fine = 0.0;
-        status = difference(&values[element], saved, config.step, &coarse);
-        if (status.is_ok()) status = difference(&values[element], saved, 0.5 * config.step, &fine);
+        status = difference(tensor, element, saved, config.step, &coarse);
+        if (status.is_ok()) status = difference(tensor, element, saved, 0.5 * config.step, &fine);
         if (!status.is_ok()) return make_result(id, Verdict::kFail, NAN, 0, status.message());
         if (std::fabs(coarse - fine) > allowed(coarse, fine) && attempt < 3) {
           ++kinks;  // the step crosses a kink near this element: take another

@@ -605,7 +605,8 @@ Status onednn_prepare(const Model& model, const NodeInfo& node, const PrepareArg
 
 const Backend* onednn_backend() {
   static const Backend backend = {"onednn",       onednn_supports, no_kernel,    no_backward,
-                                  onednn_prepare, nullptr,         onednn_fuses, nullptr};
+                                  onednn_prepare, nullptr,         onednn_fuses, nullptr,
+                                  nullptr};
   return onednn_ready() ? &backend : nullptr;
 }
 

@@ -36,7 +36,8 @@ bool never(const Model&, const NodeInfo&) { return false; }
 
 const Backend& reference_backend() {
   static const Backend backend = {"reference", reference_supports, reference_kernel, reference_backward_kernel,
-                                  nullptr,     nullptr,            nullptr,          nullptr};
+                                  nullptr,     nullptr,            nullptr,          nullptr,
+                                  nullptr};
   return backend;
 }
 
@@ -50,20 +51,30 @@ const Backend& backend_for(const Backend& backend, const Model& model, const Nod
 }
 
 const Backend* find_backend(const char* name) {
-  static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_candidates};
+  static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_candidates,
+                                    nullptr};
   const auto is = [name](const char* wanted) { return name && std::strcmp(name, wanted) == 0; };
   if (is("reference")) return &reference_backend();
   if (is("xnnpack")) return xnnpack_backend();
   if (is("onednn")) return onednn_backend();
+  if (is("opencl")) return opencl_backend();
+  if (is("cuda")) return cuda_backend();
   if (is("auto")) return &automatic;
   return nullptr;
 }
 
 const char* backend_names() {
-  if (xnnpack_backend() && onednn_backend()) return "reference, xnnpack, onednn, auto";
-  if (xnnpack_backend()) return "reference, xnnpack, auto";
-  if (onednn_backend()) return "reference, onednn, auto";
-  return "reference, auto";
+  static const char* const names = [] {  // built once (a thread-safe static)
+    static char list[96] = "reference";
+    for (const Backend* backend : {xnnpack_backend(), onednn_backend(), opencl_backend(), cuda_backend()}) {
+      if (backend == nullptr) continue;
+      std::strcat(list, ", ");
+      std::strcat(list, backend->name);
+    }
+    std::strcat(list, ", auto");
+    return list;
+  }();
+  return names;
 }
 
 bool updated_by_training(const Model& model, int t) {

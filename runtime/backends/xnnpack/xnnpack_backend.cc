@@ -201,7 +201,8 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const PrepareArgs& ar
 
 const Backend* xnnpack_backend() {
   static const Backend backend = {"xnnpack",       xnnpack_supports, no_kernel, no_backward,
-                                  xnnpack_prepare, nullptr,          xnnpack_fuses, nullptr};
+                                  xnnpack_prepare, nullptr,          xnnpack_fuses, nullptr,
+                                  nullptr};
   return xnnpack_ready() ? &backend : nullptr;
 }
 
