@@ -5,7 +5,11 @@
 // sgemm peak, which the bench measures itself with oneDNN's sgemm (1024^3, the same thread count).
 //
 //   preflight_bench_train [--workloads W1,W2,W3,W5] [--backends reference,onednn,auto] [--threads T]
-//                         [--steps S] [--rss]
+//                         [--steps S] [--batch N] [--rss]
+//
+// --batch N: every workload at batch N instead of its own (the GPU bench: W3 at 256, W5 at 1024).
+// With the cuda backend among --backends, the bench also measures cuBLAS's SGEMM (4096^3) on the
+// same GPU in the same run, and prints each cuda row's GFLOP/s as a fraction of it.
 //
 //   W1 mlp batch 32      W2 cnn8 batch 64      W3 cnn32 batch 32
 //   W5 a 1024-1024-1024-10 MLP (input 1024, two hidden layers of 1024) batch 256
@@ -33,6 +37,9 @@
 
 #ifdef PREFLIGHT_BENCH_SGEMM
 #include <dnnl.h>
+#endif
+#ifdef PREFLIGHT_BENCH_CUDA
+#include "runtime/backends/cuda/cuda_backend.h"
 #endif
 
 namespace preflight {
@@ -134,9 +141,10 @@ std::vector<std::string> split(const std::string& list) {
 int main_impl(int argc, char** argv) {
   std::string workload_list = "W1,W2,W3,W5", backend_list = "reference,onednn,auto";
   int steps = 30;
+  int64_t batch = 0;
   bool rss = false;
   const char* usage =
-      "usage: preflight_bench_train [--workloads W1,W2,W3,W5] [--backends a,b] [--threads T] [--steps S] [--rss]\n";
+      "usage: preflight_bench_train [--workloads W1,W2,W3,W5] [--backends a,b] [--threads T] [--steps S] [--batch N] [--rss]\n";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -144,25 +152,36 @@ int main_impl(int argc, char** argv) {
     else if (arg == "--backends" && has_value) backend_list = argv[++i];
     else if (arg == "--threads" && has_value) set_num_threads(std::atoi(argv[++i]));
     else if (arg == "--steps" && has_value) steps = std::atoi(argv[++i]);
+    else if (arg == "--batch" && has_value) batch = std::atoll(argv[++i]);
     else if (arg == "--rss") rss = true;
     else {
       std::fprintf(stderr, "%s", usage);
       return 2;
     }
   }
-  if (steps < 1) {
+  if (steps < 1 || (batch < 1 && batch != 0)) {
     std::fprintf(stderr, "%s", usage);
     return 2;
+  }
+  double cublas_peak = 0.0;
+  if (("," + backend_list + ",").find(",cuda,") != std::string::npos) {
+#ifdef PREFLIGHT_BENCH_CUDA
+    const Status measured = cuda::sgemm_gflops(4096, 10, &cublas_peak);
+    if (!measured.is_ok()) return fail(measured);
+    std::printf("cuBLAS sgemm 4096^3 on %s: %.1f GFLOP/s\n", cuda::device_info().description.c_str(), cublas_peak);
+#endif
   }
   const double peak = sgemm_gflops();
   std::printf("sgemm peak (oneDNN sgemm 1024^3, %d thread%s): %.1f GFLOP/s\n", num_threads(), num_threads() == 1 ? "" : "s",
               peak);
   for (const std::string& id : split(workload_list)) {
-    const Workload* workload = nullptr;
+    Workload chosen{nullptr, nullptr, 0};
     for (const Workload& w : kWorkloads) {
-      if (id == w.id) workload = &w;
+      if (id == w.id) chosen = w;
     }
-    if (!workload) return fail(Status::error(Error::kInvalidArgument, "unknown workload '%s' (W1, W2, W3, W5)", id.c_str()));
+    if (!chosen.id) return fail(Status::error(Error::kInvalidArgument, "unknown workload '%s' (W1, W2, W3, W5)", id.c_str()));
+    if (batch > 0) chosen.batch = batch;
+    const Workload* workload = &chosen;
     Result<graph::Graph> g = build(*workload);
     if (!g.is_ok()) return fail(g.status());
     const Status exported = graph::add_training_methods(&*g, graph::TrainingOptions());
@@ -246,7 +265,11 @@ int main_impl(int argc, char** argv) {
       std::printf("%s %-8s %-10s batch %-4lld threads %d  median %10.3f ms  %9.1f steps/s  %7.2f GFLOP/s", workload->id,
                   workload->model, backend->name, static_cast<long long>(workload->batch), num_threads(), seconds * 1e3,
                   1.0 / seconds, gflops);
-      if (peak > 0) std::printf("  %5.1f%% of sgemm peak", 100.0 * gflops / peak);
+      if (std::strcmp(backend->name, "cuda") == 0 && cublas_peak > 0) {
+        std::printf("  %5.1f%% of cuBLAS sgemm", 100.0 * gflops / cublas_peak);
+      } else if (peak > 0) {
+        std::printf("  %5.1f%% of sgemm peak", 100.0 * gflops / peak);
+      }
       std::printf("  (%d of %zu steps off the reference)\n", taken, method.nodes.size());
       if (rss) {
         size_t persistent = 0;

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# install-deps.sh installed PoCL (an OpenCL device on the CPU): the OpenCL tests must run on it.
+export PREFLIGHT_REQUIRE_OPENCL="${PREFLIGHT_REQUIRE_OPENCL:-1}"
 preset=default
 if [ "${CI:-}" = "true" ]; then preset=ci; fi
 cmake --preset "$preset"

@@ -19,9 +19,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-CommandResult run_cli(const std::string& arguments) {
+// `environment`: variables for the command ("NAME=value ...").
+CommandResult run_cli(const std::string& arguments, const std::string& environment = "") {
   // PREFLIGHT_EMULATOR: empty, or the qemu-user command of a cross build (targets/aarch64_suite.sh).
-  const std::string command = std::string(PREFLIGHT_EMULATOR " " PREFLIGHT_BINARY " ") + arguments + " 2>&1";
+  const std::string command =
+      (environment.empty() ? "" : "env " + environment + " ") + std::string(PREFLIGHT_EMULATOR " " PREFLIGHT_BINARY " ") + arguments + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -68,6 +70,52 @@ TEST_CASE("cli: run on cnn8 with the digits input writes the logits the library 
   NpyArray digits = test::load_fixture("tests/fixtures/digits8.npy");
   const auto expected = test::run_method(*session, "infer", {TensorView{digits.desc, digits.data.data()}});
   CHECK(std::memcmp(expected[0].data(), written.data.data(), written.data.size()) == 0);
+}
+
+TEST_CASE("cli: --backend opencl writes the reference's logits; without an OpenCL device, or a bad device index, exit 2") {
+  if (find_backend("opencl") == nullptr) {
+    MESSAGE("this build has no OpenCL backend");
+    return;
+  }
+  const std::string model = out_path("cnn8_gpu.pfb"), expected = out_path("logits_reference.npy"), actual = out_path("logits_opencl.npy");
+  const std::string digits = test::source_path("tests/fixtures/digits8.npy");
+  REQUIRE(run_cli("build-model cnn8 --seed 4 -o " + model).exit_code == 0);
+  CommandResult reference = run_cli("run " + model + " --input " + digits + " --output " + expected);
+  REQUIRE_MESSAGE(reference.exit_code == 0, reference.output);
+  CommandResult opencl = run_cli("run " + model + " --input " + digits + " --output " + actual + " --backend opencl");
+  if (opencl.exit_code == 2 && test::contains(opencl.output.c_str(), "no OpenCL")) {
+    MESSAGE("no OpenCL device here: " << opencl.output);
+  } else {
+    REQUIRE_MESSAGE(opencl.exit_code == 0, opencl.output);
+    Result<NpyArray> a = read_npy(actual), e = read_npy(expected);
+    REQUIRE((a.is_ok() && e.is_ok()));
+    REQUIRE(a->desc == e->desc);
+    test::check_close(reinterpret_cast<const float*>(a->data.data()), reinterpret_cast<const float*>(e->data.data()),
+                      a->desc.num_elements(), 1e-4, 1e-5, "cnn8 logits on opencl");
+  }
+  // The ICD loader finds no platform when its vendor folder is empty.
+  CommandResult none = run_cli("run " + model + " --input " + digits + " --backend opencl", "OCL_ICD_VENDORS=/nonexistent");
+  CHECK(none.exit_code == 2);
+  CHECK_MESSAGE(test::contains(none.output.c_str(), "backend opencl: no OpenCL platform"), none.output);
+  CommandResult bad = run_cli("run " + model + " --input " + digits + " --backend opencl", "PREFLIGHT_OPENCL_DEVICE=99");
+  CHECK(bad.exit_code == 2);
+  CHECK_MESSAGE(test::contains(bad.output.c_str(), "PREFLIGHT_OPENCL_DEVICE=99: expected a device index in [0,"), bad.output);
+}
+
+TEST_CASE("cli: --backend cuda without a GPU exits 2 saying so") {
+  if (find_backend("cuda") == nullptr) {
+    MESSAGE("this build has no CUDA backend");
+    return;
+  }
+  const std::string model = out_path("cnn8_cuda.pfb");
+  REQUIRE(run_cli("build-model cnn8 -o " + model).exit_code == 0);
+  CommandResult ran = run_cli("run " + model + " --input " + test::source_path("tests/fixtures/digits8.npy") + " --backend cuda");
+  if (ran.exit_code == 0) {
+    MESSAGE("a CUDA GPU is here: device_test checks the backend");
+    return;
+  }
+  CHECK(ran.exit_code == 2);
+  CHECK_MESSAGE(test::contains(ran.output.c_str(), "backend cuda: no CUDA device"), ran.output);
 }
 
 TEST_CASE("cli: ops-for prints a model's ops as a CMake list, per method; unknown methods are refused") {
