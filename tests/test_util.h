@@ -5,9 +5,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "graph/autodiff.h"
 #include "graph/serialize.h"
 #include "runtime/session.h"
 #include "trainer/npy.h"
@@ -21,6 +23,56 @@ inline NpyArray load_fixture(const std::string& relative) {
   Result<NpyArray> array = read_npy(source_path(relative));
   REQUIRE_MESSAGE(array.is_ok(), std::string(array.status().message()));
   return std::move(array).value();
+}
+
+// Seeded uniform floats in [lo, hi).
+inline std::vector<float> random_floats(int64_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(lo, hi);
+  std::vector<float> values(static_cast<size_t>(count));
+  for (float& v : values) v = uniform(rng);
+  return values;
+}
+
+// `forward` (its method `infer`: inputs -> y, y made by its last node) with the loss
+// sum((y - target)^2) against a seeded target and its backward appended: `infer` then outputs the
+// gradient of every f32 input of that node, after y itself when keep_output.
+inline graph::Graph with_gradients(const graph::Graph& forward, bool keep_output) {
+  graph::Graph g = forward;
+  const graph::Method infer = g.methods[0];
+  const int y = infer.outputs[0];
+  const int op_node = infer.nodes.back();
+  const TensorDesc y_desc = g.tensors[static_cast<size_t>(y)].desc;
+  const int target = graph::add_tensor(&g, "target", y_desc, fb::TensorRole::Constant);
+  const std::vector<float> target_values = random_floats(y_desc.num_elements(), 99);
+  std::memcpy(g.tensors[static_cast<size_t>(target)].data.data(), target_values.data(), target_values.size() * sizeof(float));
+  const int loss = graph::add_tensor(&g, "loss", make_desc(DType::F32, {}), fb::TensorRole::Activation);
+  graph::Node mse;
+  mse.name = "loss";
+  mse.op = OpType::MseLoss;
+  mse.attrs.kind = fb::Attrs::LossAttrs;
+  mse.attrs.loss.reduction = fb::Reduction::Sum;
+  mse.inputs = {y, target};
+  mse.outputs = {loss};
+  g.nodes.push_back(mse);
+  std::vector<int> differentiated;
+  for (int t : g.nodes[static_cast<size_t>(op_node)].inputs) {
+    if (g.tensors[static_cast<size_t>(t)].desc.dtype == DType::F32) differentiated.push_back(t);
+  }
+  std::vector<int> order = infer.nodes;
+  order.push_back(static_cast<int>(g.nodes.size()) - 1);
+  Result<graph::BackwardGraph> backward = graph::append_backward(&g, order, loss, differentiated);
+  REQUIRE_MESSAGE(backward.is_ok(), std::string(backward.status().message()));
+  graph::Method method;
+  method.name = "infer";
+  method.inputs = infer.inputs;
+  if (keep_output) method.outputs = {y};
+  method.outputs.insert(method.outputs.end(), backward->parameter_grads.begin(), backward->parameter_grads.end());
+  for (int t : method.outputs) g.tensors[static_cast<size_t>(t)].role = fb::TensorRole::Output;
+  method.nodes = order;
+  method.nodes.insert(method.nodes.end(), backward->nodes.begin(), backward->nodes.end());
+  g.methods = {method};
+  return g;
 }
 
 // A serialized model and the Model loaded from it (the bytes must outlive the Model).

@@ -15,13 +15,7 @@
 namespace preflight {
 namespace {
 
-std::vector<float> random_values(int64_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(static_cast<size_t>(count));
-  for (float& v : values) v = uniform(rng);
-  return values;
-}
+std::vector<float> random_values(int64_t count, uint32_t seed) { return test::random_floats(count, seed); }
 
 // Runs `infer` on `backend` with seeded random inputs; also returns which backend ran each step.
 std::vector<std::vector<float>> run_on(const graph::Graph& graph, const Backend* backend, std::vector<const char*>* steps = nullptr) {
@@ -81,39 +75,7 @@ void check_same(const graph::Graph& graph, const Backend* backend, const std::st
 // with respect to every f32 input and parameter of the node, on `backend`; `taken` counts the
 // steps off the reference backend.
 std::vector<std::vector<float>> gradients_on(const graph::Graph& forward, const Backend* backend, int* taken) {
-  graph::Graph g = forward;
-  const graph::Method infer = g.methods[0];
-  const int y = infer.outputs[0];
-  const int op_node = infer.nodes.back();
-  const TensorDesc y_desc = g.tensors[static_cast<size_t>(y)].desc;
-  const int target = graph::add_tensor(&g, "target", y_desc, fb::TensorRole::Constant);
-  const std::vector<float> target_values = random_values(y_desc.num_elements(), 99);
-  std::memcpy(g.tensors[static_cast<size_t>(target)].data.data(), target_values.data(), target_values.size() * sizeof(float));
-  const int loss = graph::add_tensor(&g, "loss", make_desc(DType::F32, {}), fb::TensorRole::Activation);
-  graph::Node mse;
-  mse.name = "loss";
-  mse.op = OpType::MseLoss;
-  mse.attrs.kind = fb::Attrs::LossAttrs;
-  mse.attrs.loss.reduction = fb::Reduction::Sum;
-  mse.inputs = {y, target};
-  mse.outputs = {loss};
-  g.nodes.push_back(mse);
-  std::vector<int> differentiated;
-  for (int t : g.nodes[static_cast<size_t>(op_node)].inputs) {
-    if (g.tensors[static_cast<size_t>(t)].desc.dtype == DType::F32) differentiated.push_back(t);
-  }
-  std::vector<int> order = infer.nodes;
-  order.push_back(static_cast<int>(g.nodes.size()) - 1);
-  Result<graph::BackwardGraph> backward = graph::append_backward(&g, order, loss, differentiated);
-  REQUIRE_MESSAGE(backward.is_ok(), std::string(backward.status().message()));
-  graph::Method method;
-  method.name = "infer";  // run_on runs `infer`
-  method.inputs = infer.inputs;
-  method.outputs = backward->parameter_grads;
-  for (int t : method.outputs) g.tensors[static_cast<size_t>(t)].role = fb::TensorRole::Output;
-  method.nodes = order;
-  method.nodes.insert(method.nodes.end(), backward->nodes.begin(), backward->nodes.end());
-  g.methods = {method};
+  const graph::Graph g = test::with_gradients(forward, /*keep_output=*/false);
   std::vector<const char*> steps;
   std::vector<std::vector<float>> grads = run_on(g, backend, &steps);
   *taken = steps_not_on_reference(steps);

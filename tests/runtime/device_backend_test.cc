@@ -31,11 +31,7 @@ namespace preflight {
 namespace {
 
 std::vector<float> random_values(int64_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(lo, hi);
-  std::vector<float> values(static_cast<size_t>(count));
-  for (float& v : values) v = uniform(rng);
-  return values;
+  return test::random_floats(count, seed, lo, hi);
 }
 
 bool required(const char* variable) {
@@ -130,46 +126,6 @@ std::vector<std::vector<float>> run_on(const graph::Graph& graph, const Backend*
   }
   if (backend != &reference_backend()) record_coverage(*session, m);
   return test::run_method(*session, "infer", views);
-}
-
-// `forward` (infer: inputs -> y, one node) with loss = sum((y - target)^2) and its backward: infer
-// then outputs y and the gradient of every f32 input.
-graph::Graph with_gradients(const graph::Graph& forward) {
-  graph::Graph g = forward;
-  const graph::Method infer = g.methods[0];
-  const int y = infer.outputs[0];
-  const int op_node = infer.nodes.back();
-  const TensorDesc y_desc = g.tensors[static_cast<size_t>(y)].desc;
-  const int target = graph::add_tensor(&g, "target", y_desc, fb::TensorRole::Constant);
-  const std::vector<float> target_values = random_values(y_desc.num_elements(), 99);
-  std::memcpy(g.tensors[static_cast<size_t>(target)].data.data(), target_values.data(), target_values.size() * sizeof(float));
-  const int loss = graph::add_tensor(&g, "loss", make_desc(DType::F32, {}), fb::TensorRole::Activation);
-  graph::Node mse;
-  mse.name = "loss";
-  mse.op = OpType::MseLoss;
-  mse.attrs.kind = fb::Attrs::LossAttrs;
-  mse.attrs.loss.reduction = fb::Reduction::Sum;
-  mse.inputs = {y, target};
-  mse.outputs = {loss};
-  g.nodes.push_back(mse);
-  std::vector<int> differentiated;
-  for (int t : g.nodes[static_cast<size_t>(op_node)].inputs) {
-    if (g.tensors[static_cast<size_t>(t)].desc.dtype == DType::F32) differentiated.push_back(t);
-  }
-  std::vector<int> order = infer.nodes;
-  order.push_back(static_cast<int>(g.nodes.size()) - 1);
-  Result<graph::BackwardGraph> backward = graph::append_backward(&g, order, loss, differentiated);
-  REQUIRE_MESSAGE(backward.is_ok(), std::string(backward.status().message()));
-  graph::Method method;
-  method.name = "infer";
-  method.inputs = infer.inputs;
-  method.outputs = {y};
-  method.outputs.insert(method.outputs.end(), backward->parameter_grads.begin(), backward->parameter_grads.end());
-  for (int t : method.outputs) g.tensors[static_cast<size_t>(t)].role = fb::TensorRole::Output;
-  method.nodes = order;
-  method.nodes.insert(method.nodes.end(), backward->nodes.begin(), backward->nodes.end());
-  g.methods = {method};
-  return g;
 }
 
 struct OpCase {
@@ -339,7 +295,7 @@ TEST_CASE("device backends: every op, forward and backward, computes what the re
   const std::vector<const Backend*> backends = device_backends();
   if (backends.empty()) return;
   for (const OpCase& c : op_table()) {
-    const graph::Graph g = c.differentiate ? with_gradients(c.graph) : c.graph;
+    const graph::Graph g = c.differentiate ? test::with_gradients(c.graph, /*keep_output=*/true) : c.graph;
     const std::vector<std::vector<float>> expected = run_on(g, &reference_backend(), c.lo, c.hi);
     for (const Backend* backend : backends) {
       const std::vector<std::vector<float>> actual = run_on(g, backend, c.lo, c.hi);
@@ -555,6 +511,50 @@ TEST_CASE("device backends: a label out of range fails the run naming the node a
   }
 }
 
+TEST_CASE("device backends: Adam's step below 1 fails the train_step naming the update") {
+  const std::vector<const Backend*> backends = device_backends();
+  if (backends.empty()) return;
+  Result<graph::Graph> g = models::build_model("mlp", 4, 2);
+  REQUIRE(g.is_ok());
+  REQUIRE(graph::add_training_methods(&*g, graph::TrainingOptions()).is_ok());
+  for (const Backend* backend : backends) {
+    test::LoadedModel loaded = test::load_graph(*g);
+    SessionOptions options;
+    options.backend = backend;
+    Result<Session> session = Session::open(std::move(*loaded.model), options);
+    REQUIRE(session.is_ok());
+    const Model& model = session->model();
+    const MethodInfo& method = model.methods()[static_cast<size_t>(model.find_method("train_step"))];
+    std::vector<std::vector<uint8_t>> storage;
+    std::vector<TensorView> inputs, outputs;
+    for (int t : method.inputs) {
+      const TensorInfo& info = model.tensors()[static_cast<size_t>(t)];
+      storage.emplace_back(info.desc.num_bytes(), 0);  // step 0 among the zeros
+      inputs.push_back(TensorView{info.desc, storage.back().data()});
+    }
+    for (int t : method.outputs) {
+      const TensorInfo& info = model.tensors()[static_cast<size_t>(t)];
+      storage.emplace_back(info.desc.num_bytes(), 0);
+      outputs.push_back(TensorView{info.desc, storage.back().data()});
+    }
+    int weight = -1;
+    for (size_t t = 0; t < model.tensors().size() && weight < 0; ++t) {
+      if (model.tensors()[t].role == fb::TensorRole::Parameter) weight = static_cast<int>(t);
+    }
+    const size_t bytes = model.tensors()[static_cast<size_t>(weight)].desc.num_bytes();
+    const auto* before = static_cast<const uint8_t*>(session->persistent_data(weight));
+    const std::vector<uint8_t> saved(before, before + bytes);
+    const Status status = session->run("train_step", inputs.data(), static_cast<int>(inputs.size()), outputs.data(),
+                                       static_cast<int>(outputs.size()));
+    REQUIRE_FALSE(status.is_ok());
+    // Nothing lost: the refused step left the weights as they were.
+    const auto* after = static_cast<const uint8_t*>(session->persistent_data(weight));
+    CHECK(std::vector<uint8_t>(after, after + bytes) == saved);
+    CHECK_MESSAGE(test::contains(status.message(), "step must be >= 1 (Adam's bias correction), got 0"), status.message());
+    CHECK_MESSAGE(test::contains(status.message(), "AdamUpdate"), status.message());
+  }
+}
+
 TEST_CASE("device backends: a train_step moves only its inputs and outputs; the weights stay on the device") {
   for (const Backend* backend : device_backends()) {
   Result<graph::Graph> g = models::build_model("cnn8", 8, 2);
@@ -630,6 +630,11 @@ TEST_CASE("opencl: the kernels are built once per device and source, then loaded
   CHECK_FALSE(from_cache);
   REQUIRE(opencl::build_program_for_test(fresh, &from_cache, &file).is_ok());
   CHECK(from_cache);
+  // A cache folder that cannot be made (under a file): built from source, nothing stored, no error.
+  const std::string blocked = fresh + "/" + file.substr(file.rfind('/') + 1) + "/below";
+  REQUIRE(opencl::build_program_for_test(blocked, &from_cache, &file).is_ok());
+  CHECK_FALSE(from_cache);
+  CHECK_FALSE(std::ifstream(file).good());
   MESSAGE("OpenCL device: " << opencl::device_info().description);
 }
 

@@ -122,7 +122,7 @@ struct Region {
   uint8_t* memory;
 };
 
-constexpr int kStatusWords = 5;  // code, node, row, value, limit (kernels.cl)
+using gpu::kStatusWords;
 
 struct Device {
   std::vector<Region> regions;
@@ -202,11 +202,7 @@ Status finish(void* handle, int* node) {
   PF_CUDA(cudaStreamSynchronize(runtime().stream), "running the queued kernels");
   if (words[0] == 0) return Status::ok();
   PF_CUDA(cudaMemset(device->status, 0, sizeof words), "clearing the status word");
-  *node = words[1];
-  if (words[0] == 1) {
-    return Status::error(Error::kInvalidArgument, "label %d in row %d is outside [0, %d)", words[3], words[2], words[4]);
-  }
-  return Status::error(Error::kInvalidArgument, "step must be >= 1 (Adam's bias correction), got %d", words[3]);
+  return gpu::flagged_error(words, node);
 }
 
 const DeviceOps kDeviceOps = {open_device, close_device, upload, download, finish};

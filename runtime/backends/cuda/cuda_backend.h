@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/backends/gpu/lowering.h"
 #include "runtime/status.h"
 
 namespace preflight {
@@ -12,10 +13,7 @@ namespace cuda {
 
 // The GPU the backend runs on ("NVIDIA H100 80GB HBM3 (compute capability 9.0, 79.1 GiB, cuDNN
 // 91900)"), or why there is none ("no CUDA device (...)").
-struct DeviceInfo {
-  bool available = false;
-  std::string description;
-};
+using DeviceInfo = gpu::DeviceInfo;
 const DeviceInfo& device_info();
 
 // How many times bytes crossed between host and device in this process (as opencl::transfers).

@@ -766,6 +766,16 @@ bool supports(const Model& model, const NodeInfo& node) {
 }
 
 
+Status flagged_error(const int* words, int* node) {
+  *node = words[0] == 0 ? -1 : words[1];
+  switch (words[0]) {
+    case 0: return Status::ok();
+    case 1: return Status::error(Error::kInvalidArgument, "label %d in row %d is outside [0, %d)", words[3], words[2], words[4]);
+    case 2: return Status::error(Error::kInvalidArgument, "step must be >= 1 (Adam's bias correction), got %d", words[3]);
+    default: return Status::error(Error::kInternal, "a kernel flagged an unknown error code %d", words[0]);
+  }
+}
+
 Status lower(const NodeInfo& node, int index, const PrepareArgs& args, Lowered* out) {
   return node.backward ? lower_backward(node, index, args, out) : lower_forward(node, index, args, out);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,19 @@ struct Lowered {
   std::vector<std::vector<int>> tables;  // int tables (shapes, strides) the node's kernels read
   std::vector<int64_t> scratch;          // floats per scratch buffer of the node
 };
+
+// The device a GPU backend runs on, or the reason there is none.
+struct DeviceInfo {
+  bool available = false;
+  std::string description;
+};
+
+// The status word kernels flag data errors in (kernels.cl: code, node, row, value, limit; the
+// first error wins).
+constexpr int kStatusWords = 5;
+// The error a status word holds (ok when its code is 0), with *node set to the node that flagged
+// it (else -1).
+Status flagged_error(const int* words, int* node);
 
 // Whether the GPU backends run `node` (every op, forward and backward, on the dtypes each takes,
 // tensors of fewer than 2^31 elements).

@@ -594,6 +594,23 @@ __kernel void batch_norm_backward_input(B(float, scale), B(float, var), B(float,
   P(float, dx)[i] = (float)((acc_t)P(float, dy)[i] * P(float, scale)[c] * r);
 }
 
+// The mean and the (biased) variance of channel c of x seen as [outer, C, inner].
+PF_DEVICE void channel_statistics(__global const float* x, int outer, int C, int inner, int c, acc_t* mean, acc_t* var) {
+  acc_t sum = 0;
+  for (int o = 0; o < outer; ++o) {
+    for (int k = 0; k < inner; ++k) sum += x[(o * C + c) * inner + k];
+  }
+  *mean = sum / (outer * inner);
+  acc_t squares = 0;
+  for (int o = 0; o < outer; ++o) {
+    for (int k = 0; k < inner; ++k) {
+      const acc_t d = x[(o * C + c) * inner + k] - *mean;
+      squares += d * d;
+    }
+  }
+  *var = squares / (outer * inner);
+}
+
 // Batch norm in training. Per channel: the batch mean and variance; stats = mean, r = 1/sqrt(var +
 // eps) (scratch), out_mean and out_var (unbiased) the op's outputs 1 and 2.
 __kernel void batch_norm_train_stats(B(float, x), B(float, stats), B(float, out_mean), B(float, out_var), int outer,
@@ -601,19 +618,8 @@ __kernel void batch_norm_train_stats(B(float, x), B(float, stats), B(float, out_
   const int c = get_global_id(0);
   if (c >= C) return;
   const int count = outer * inner;
-  acc_t sum = 0;
-  for (int o = 0; o < outer; ++o) {
-    for (int k = 0; k < inner; ++k) sum += P(float, x)[(o * C + c) * inner + k];
-  }
-  const acc_t mean = sum / count;
-  acc_t squares = 0;
-  for (int o = 0; o < outer; ++o) {
-    for (int k = 0; k < inner; ++k) {
-      const acc_t d = P(float, x)[(o * C + c) * inner + k] - mean;
-      squares += d * d;
-    }
-  }
-  const acc_t var = squares / count;
+  acc_t mean, var;
+  channel_statistics(P(float, x), outer, C, inner, c, &mean, &var);
   P(float, stats)[2 * c] = (float)mean;
   P(float, stats)[2 * c + 1] = (float)(1.0 / sqrt(var + eps));
   P(float, out_mean)[c] = (float)mean;
@@ -637,19 +643,9 @@ __kernel void batch_norm_train_backward_channels(B(float, x), B(float, scale), B
   const int c = get_global_id(0);
   if (c >= C) return;
   const int count = outer * inner;
-  acc_t sum = 0;
-  for (int o = 0; o < outer; ++o) {
-    for (int k = 0; k < inner; ++k) sum += P(float, x)[(o * C + c) * inner + k];
-  }
-  const acc_t mean = sum / count;
-  acc_t squares = 0;
-  for (int o = 0; o < outer; ++o) {
-    for (int k = 0; k < inner; ++k) {
-      const acc_t d = P(float, x)[(o * C + c) * inner + k] - mean;
-      squares += d * d;
-    }
-  }
-  const acc_t r = 1.0 / sqrt(squares / count + eps);
+  acc_t mean, var;
+  channel_statistics(P(float, x), outer, C, inner, c, &mean, &var);
+  const acc_t r = 1.0 / sqrt(var + eps);
   acc_t sum_dy = 0, sum_dy_xhat = 0;
   for (int o = 0; o < outer; ++o) {
     for (int k = 0; k < inner; ++k) {
@@ -779,6 +775,7 @@ __kernel void adam_update(B(float, param), B(float, m), B(float, v), B(float, gr
   if (i >= n) return;
   const float rate = P(float, lr)[0], b1 = P(float, beta1)[0], b2 = P(float, beta2)[0];
   const float e = P(float, eps)[0], wd = P(float, decay)[0], t = P(float, step)[0];
+  if (!(t >= 1.0f)) return;  // adam_check_step flagged it: the parameters stay as they were
   const float scale = has_scale ? P(float, grad_scale)[0] : 1.0f;
   const acc_t correction1 = 1.0 - pow((acc_t)b1, (acc_t)t), correction2 = 1.0 - pow((acc_t)b2, (acc_t)t);
   const float step_size = (float)(rate / correction1);

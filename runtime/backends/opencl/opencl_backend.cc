@@ -249,7 +249,7 @@ struct Region {
   cl_mem buffer;
 };
 
-constexpr int kStatusWords = 5;  // code, node, row, value, limit
+using gpu::kStatusWords;
 
 struct Device {
   std::vector<Region> regions;
@@ -339,11 +339,7 @@ Status finish(void* handle, int* node) {
   const int zeros[kStatusWords] = {0};
   PF_CL(clEnqueueWriteBuffer(runtime().queue, device->status, CL_TRUE, 0, sizeof zeros, zeros, 0, nullptr, nullptr),
         "clearing the status word");
-  *node = words[1];
-  if (words[0] == 1) {
-    return Status::error(Error::kInvalidArgument, "label %d in row %d is outside [0, %d)", words[3], words[2], words[4]);
-  }
-  return Status::error(Error::kInvalidArgument, "step must be >= 1 (Adam's bias correction), got %d", words[3]);
+  return gpu::flagged_error(words, node);
 }
 
 const DeviceOps kDeviceOps = {open_device, close_device, upload, download, finish};

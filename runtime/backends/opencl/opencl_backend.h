@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/backends/gpu/lowering.h"
 #include "runtime/status.h"
 
 namespace preflight {
@@ -12,10 +13,7 @@ namespace opencl {
 
 // The device the backend runs on ("NVIDIA H100 (NVIDIA CUDA, OpenCL 3.0)"), or the reason there
 // is none ("no OpenCL platform: install an ICD, such as pocl-opencl-icd").
-struct DeviceInfo {
-  bool available = false;
-  std::string description;
-};
+using DeviceInfo = gpu::DeviceInfo;
 const DeviceInfo& device_info();
 
 // Builds the kernels for the backend's device as the backend does, through the binary cache in
