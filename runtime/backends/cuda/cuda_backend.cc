@@ -91,7 +91,9 @@ Status init(Runtime* rt) {
   std::snprintf(text, sizeof text, "%s (compute capability %d.%d, %.1f GiB, cuDNN %zu)", properties.name, properties.major,
                 properties.minor, static_cast<double>(properties.totalGlobalMem) / (1u << 30), cudnnGetVersion());
   rt->info.description = text;
-  PF_CUDA(cudaStreamCreateWithFlags(&rt->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  // A blocking stream: the few calls on the default stream (cudaMemcpy of tables at prepare,
+  // cudaMemset, cudaFree) are ordered with the work on it.
+  PF_CUDA(cudaStreamCreate(&rt->stream), "cudaStreamCreate");
   PF_CUBLAS(cublasCreate(&rt->cublas), "cublasCreate");
   PF_CUBLAS(cublasSetStream(rt->cublas, rt->stream), "cublasSetStream");
   // FP32 products as the reference computes them: no TF32 (which NVIDIA_TF32_OVERRIDE could allow).
@@ -458,6 +460,10 @@ Status gemm(Prepared* prepared, const gpu::Gemm& g, const std::vector<void*>&) {
   return Status::ok();
 }
 
+// An algorithm that computes in FP32 (the descriptor asks for FMA math; tensor-core entries,
+// which would round inputs to TF32 or FP16, are skipped).
+bool fp32_math(cudnnMathType_t math) { return math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH; }
+
 // The convolution pass on cuDNN, or false in *used when cuDNN's descriptor cannot express it
 // (asymmetric padding): the step's direct kernel runs it then.
 Status conv(Prepared* prepared, const gpu::Conv& pass, bool* used) {
@@ -511,7 +517,7 @@ Status conv(Prepared* prepared, const gpu::Conv& pass, bool* used) {
       cudnnConvolutionFwdAlgoPerf_t found[kAsked];
       PF_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(handle, c.x, c.w, c.conv, c.y, kAsked, &returned, found), "choosing an algorithm");
       for (int i = 0; i < returned; ++i) {
-        if (found[i].status == CUDNN_STATUS_SUCCESS && found[i].mathType == CUDNN_FMA_MATH) {
+        if (found[i].status == CUDNN_STATUS_SUCCESS && fp32_math(found[i].mathType)) {
           c.algo = static_cast<int>(found[i].algo), c.workspace_bytes = found[i].memory;
           return Status::ok();
         }
@@ -521,7 +527,7 @@ Status conv(Prepared* prepared, const gpu::Conv& pass, bool* used) {
       PF_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, c.w, c.y, c.conv, c.x, kAsked, &returned, found),
                "choosing an algorithm");
       for (int i = 0; i < returned; ++i) {
-        if (found[i].status == CUDNN_STATUS_SUCCESS && found[i].mathType == CUDNN_FMA_MATH) {
+        if (found[i].status == CUDNN_STATUS_SUCCESS && fp32_math(found[i].mathType)) {
           c.algo = static_cast<int>(found[i].algo), c.workspace_bytes = found[i].memory;
           return Status::ok();
         }
@@ -531,7 +537,7 @@ Status conv(Prepared* prepared, const gpu::Conv& pass, bool* used) {
       PF_CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, c.x, c.y, c.conv, c.w, kAsked, &returned, found),
                "choosing an algorithm");
       for (int i = 0; i < returned; ++i) {
-        if (found[i].status == CUDNN_STATUS_SUCCESS && found[i].mathType == CUDNN_FMA_MATH) {
+        if (found[i].status == CUDNN_STATUS_SUCCESS && fp32_math(found[i].mathType)) {
           c.algo = static_cast<int>(found[i].algo), c.workspace_bytes = found[i].memory;
           return Status::ok();
         }
