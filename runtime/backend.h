@@ -60,6 +60,14 @@ struct DeviceOps {
   Status (*finish)(void* device, int* node);
 };
 
+// Whether this build can have device backends: the embedded profile has none, and its Program
+// and Session leave the code that serves them out (tested by `if (kDeviceBackends && ...)`).
+#ifdef PREFLIGHT_EMBEDDED
+constexpr bool kDeviceBackends = false;
+#else
+constexpr bool kDeviceBackends = true;
+#endif
+
 struct Backend {
   const char* name;
   // Whether this backend runs the node (forward or backward, see NodeInfo::backward).

@@ -352,7 +352,7 @@ Status Program::run(bool check_numerics) {
                                  step.node, node.op->name, node.name);
     }
   }
-  if (device_) {
+  if (has_device()) {
     // What a kernel could only flag on the device (a label out of range) surfaces here.
     int failed = -1;
     const Status status = device_ops_->finish(device_, &failed);
@@ -377,7 +377,7 @@ Status Program::run_step(const Step& step, bool check_numerics) {
   const int updated = node.backward ? 0 : node.op->num_updated_inputs;
   // A step of another backend in a device program reads and writes the host copies: its inputs
   // come from the device first, and what it wrote goes back.
-  const bool on_host = device_ && !step.backend->device;
+  const bool on_host = has_device() && !step.backend->device;
   const auto move = [&](size_t v, bool to_device) {
     const TensorView& view = views_[v];
     // Read-only bytes (the model's weights) are the same on both sides.
@@ -409,7 +409,7 @@ Status Program::run_step(const Step& step, bool check_numerics) {
     for (int i = 0; i < updated; ++i) PF_RETURN_IF_ERROR(move(step.first_view + static_cast<size_t>(i), true));
   }
   if (check_numerics) {
-    if (device_ && !on_host) {  // the values are on the device: fetch them to check
+    if (has_device() && !on_host) {  // the values are on the device: fetch them to check
       for (size_t v = first_written; v < end_written; ++v) PF_RETURN_IF_ERROR(move(v, false));
       for (int i = 0; i < updated; ++i) PF_RETURN_IF_ERROR(move(step.first_view + static_cast<size_t>(i), false));
     }

@@ -67,6 +67,7 @@ class Program {
     int position;             // the node's index in the method (step_backends_)
   };
   Status run_step(const Step& step, bool check_numerics);
+  bool has_device() const { return kDeviceBackends && device_ != nullptr; }
   const Backend* faster_of(const NodeInfo& node, const PrepareArgs& args, const Backend* first, const Backend* second,
                            PreparedKernel* prepared) const;
   void release_prepared();

@@ -78,7 +78,7 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
   uint8_t* arena_start = block + persistent_bytes;
   // Zeros: `auto` times kernels on the arena at bind (no garbage NaN or denormal inputs).
   std::memset(arena_start, 0, total - persistent_bytes);
-  if (backend.device) {
+  if (kDeviceBackends && backend.device) {
     // The device's copies: this block (writable tensors and arena) and the model's bytes.
     const void* hosts[2] = {block, loaded.bytes()};
     const size_t sizes[2] = {total, loaded.size()};
@@ -102,7 +102,7 @@ Result<Session> Session::open(Model model, const SessionOptions& options) {
 
 void Session::fetch(int t) const {
   const size_t index = static_cast<size_t>(t);
-  if (device_.handle == nullptr || !device_newer_[index]) return;
+  if (!on_device() || !device_newer_[index]) return;
   const Status status = device_.ops->download(device_.handle, writable_[index], model_->tensors()[index].desc.num_bytes());
   if (status.is_ok()) {
     device_newer_[index] = 0;
@@ -120,15 +120,27 @@ const void* Session::persistent_data(int t) const {
 
 void* Session::writable_data(int t) const {
   const size_t index = static_cast<size_t>(t);
-  if (writable_[index] && device_.handle) {
+  if (writable_[index] && on_device()) {
     fetch(t);
     host_newer_[index] = 1;
   }
   return writable_[index];
 }
 
+Status Session::fetch_output(int t, void* at, size_t bytes) const {
+  const fb::TensorRole role = model_->tensors()[static_cast<size_t>(t)].role;
+  if (role == fb::TensorRole::Activation || role == fb::TensorRole::Input || role == fb::TensorRole::Output) {
+    return device_.ops->download(device_.handle, at, bytes);  // in the arena
+  }
+  if (writable_[static_cast<size_t>(t)]) {  // a persistent tensor a method changes
+    fetch(t);
+    return fetch_error_;
+  }
+  return Status::ok();  // read-only bytes: the same on the device
+}
+
 Status Session::sync_to_host() const {
-  if (device_.handle == nullptr) return Status::ok();
+  if (!on_device()) return Status::ok();
   for (size_t t = 0; t < writable_.size(); ++t) {
     if (writable_[t]) fetch(static_cast<int>(t));
   }
@@ -166,12 +178,12 @@ Status Session::run(const char* method, const TensorView* inputs, int num_inputs
         check_argument("output", i, model_->tensors()[static_cast<size_t>(info.outputs[i])], outputs[i]);
     if (!status.is_ok()) return status.with_context("method '%s': ", method);
   }
-  const Device& device = device_;
-  if (device.handle) {
+  const bool device = on_device();
+  if (device) {
     PF_RETURN_IF_ERROR(fetch_error_);
     for (size_t t = 0; t < writable_.size(); ++t) {  // what the host may have written since
       if (!host_newer_[t]) continue;
-      PF_RETURN_IF_ERROR(device.ops->upload(device.handle, writable_[t], model_->tensors()[t].desc.num_bytes()));
+      PF_RETURN_IF_ERROR(device_.ops->upload(device_.handle, writable_[t], model_->tensors()[t].desc.num_bytes()));
       host_newer_[t] = 0;
     }
   }
@@ -180,25 +192,17 @@ Status Session::run(const char* method, const TensorView* inputs, int num_inputs
     if (!bytes) continue;
     void* at = program.tensor_data(info.inputs[i]);
     std::memcpy(at, inputs[i].data, bytes);
-    if (device.handle) PF_RETURN_IF_ERROR(device.ops->upload(device.handle, at, bytes).with_context("method '%s': ", method));
+    if (device) PF_RETURN_IF_ERROR(device_.ops->upload(device_.handle, at, bytes).with_context("method '%s': ", method));
   }
-  if (device.handle) {
+  if (device) {
     for (int t : updated_by_method_[static_cast<size_t>(index)]) device_newer_[static_cast<size_t>(t)] = 1;
   }
   PF_RETURN_IF_ERROR(program.run(check_numerics_));
   for (size_t i = 0; i < info.outputs.size(); ++i) {
     const size_t bytes = outputs[i].desc.num_bytes();
     if (!bytes) continue;
-    const int t = info.outputs[i];
-    void* at = program.tensor_data(t);
-    const fb::TensorRole role = model_->tensors()[static_cast<size_t>(t)].role;
-    if (!device.handle) {
-    } else if (role == fb::TensorRole::Activation || role == fb::TensorRole::Input || role == fb::TensorRole::Output) {
-      PF_RETURN_IF_ERROR(device.ops->download(device.handle, at, bytes).with_context("method '%s': ", method));
-    } else if (writable_[static_cast<size_t>(t)]) {
-      fetch(t);
-      PF_RETURN_IF_ERROR(fetch_error_);
-    }  // else read-only bytes, the same on the device
+    void* at = program.tensor_data(info.outputs[i]);
+    if (device) PF_RETURN_IF_ERROR(fetch_output(info.outputs[i], at, bytes).with_context("method '%s': ", method));
     std::memcpy(outputs[i].data, at, bytes);
   }
   return Status::ok();

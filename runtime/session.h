@@ -77,7 +77,10 @@ class Session {
     ~Device();
   };
   Session() = default;
+  bool on_device() const { return kDeviceBackends && device_.handle != nullptr; }
   void fetch(int t) const;
+  // Method output t (bytes at `at`, its host copy) fetched from the device.
+  Status fetch_output(int t, void* at, size_t bytes) const;
 
   std::unique_ptr<Model> model_;  // heap: Programs keep pointers to it across moves
   Device device_;                 // declared before programs_: destroyed after them

@@ -64,6 +64,7 @@ const Backend* find_backend(const char* name) {
 }
 
 const char* backend_names() {
+  if (!kDeviceBackends && !xnnpack_backend() && !onednn_backend()) return "reference, auto";  // the embedded profile
   static const char* const names = [] {  // built once (a thread-safe static)
     static char list[96] = "reference";
     for (const Backend* backend : {xnnpack_backend(), onednn_backend(), opencl_backend(), cuda_backend()}) {
