@@ -52,6 +52,8 @@ class Session {
   // may have written it). Write through the pointer before the next run only: to write after a
   // run, ask for it again.
   void* writable_data(int t) const;
+  // Whether `t` has a writable copy (a method updates it), without fetching or marking it.
+  bool is_writable(int t) const { return writable_[static_cast<size_t>(t)] != nullptr; }
   // On a device backend: fetches every persistent tensor a run changed on the device, and reports
   // a failed fetch of persistent_data or writable_data (which cannot). Ok and nothing to do on
   // the others. Call it before reading many tensors (a checkpoint) to learn of a lost device.

@@ -24,6 +24,7 @@ PACKAGES=(
   libdnnl-dev                               # the oneDNN backend (forward and backward primitives, OpenMP)
   ocl-icd-opencl-dev opencl-headers         # the OpenCL backend (the ICD loader and the C headers)
   pocl-opencl-icd                           # an OpenCL device on the CPU (PoCL): the OpenCL tests run on it
+  clang-14 libclang-rt-14-dev               # the asan preset: ASan + UBSan builds and libFuzzer (tests/fuzz)
 )
 
 cross=false

@@ -225,7 +225,8 @@ Result<const Backend*> backend_named(const std::string& name) {
 }
 
 int run(const std::string& path, const std::string& method_name, const std::vector<std::string>& input_paths,
-        const std::vector<std::string>& output_paths, const graph::OnnxImportOptions& onnx, const std::string& backend_name) {
+        const std::vector<std::string>& output_paths, const graph::OnnxImportOptions& onnx, const std::string& backend_name,
+        bool check_numerics) {
   Result<const Backend*> backend = backend_named(backend_name);
   if (!backend.is_ok()) return report(backend.status());
   std::vector<NpyArray> inputs;
@@ -237,6 +238,7 @@ int run(const std::string& path, const std::string& method_name, const std::vect
   Bytes onnx_storage, storage;
   Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, *backend, &onnx_storage, &storage);
   if (!session.is_ok()) return report(session.status());
+  session->set_check_numerics(check_numerics);
   const Model& model = session->model();
   const MethodInfo& method = model.methods()[static_cast<size_t>(model.find_method(method_name.c_str()))];
   if (!output_paths.empty() && output_paths.size() != method.outputs.size()) {
@@ -396,7 +398,11 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   if (!result.is_ok()) return report(result.status());
   std::printf("best validation loss %.4f at epoch %d%s\n", result->best_validation_loss, result->best_epoch,
               result->stopped_early ? " (stopped early)" : "");
-  if (!flags.out.empty()) return write_model(graph::serialize((*trainer)->trained_graph()), flags.out);
+  if (!flags.out.empty()) {
+    Result<graph::Graph> trained = (*trainer)->trained_graph();
+    if (!trained.is_ok()) return report(trained.status());
+    return write_model(graph::serialize(*trained), flags.out);
+  }
   return kExitOk;
 }
 
@@ -702,6 +708,10 @@ int main(int argc, char** argv) {
       ->required();
   run_cmd->add_option("--output,-o", outputs, "Output .npy file, one per method output; omitted: print a summary");
   run_cmd->add_option("--method,-m", method, "Method to run")->capture_default_str();
+  bool check_numerics = false;
+  run_cmd->add_flag("--check-numerics", check_numerics,
+                    "Check every value each node writes and stop at the first NaN or Inf, naming the node and tensor "
+                    "(slower; train always checks)");
   graph::OnnxImportOptions onnx_options;
   std::vector<std::string> input_shapes;
   bool nhwc_io = false;
@@ -871,7 +881,7 @@ int main(int argc, char** argv) {
   check_flags.onnx = onnx_options;
   if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags, test_vectors, vector_rtol, vector_atol);
   if (verify_cmd->parsed()) return verify(model_path, backend);
-  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options, backend);
+  if (run_cmd->parsed()) return run(model_path, method, inputs, outputs, onnx_options, backend, check_numerics);
   if (build_cmd->parsed()) return build_model(model_name, batch, seed, export_flags, out_path);
   if (train_cmd->parsed()) return train(model_path, export_flags, train_flags, config);
   if (check_cmd->parsed() && list_thresholds) {

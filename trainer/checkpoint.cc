@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -43,13 +44,37 @@ uint64_t model_fingerprint(const Model& model) {
   return hash;
 }
 
+Status check_trained_finite(const Session& session, const char* what) {
+  PF_RETURN_IF_ERROR(session.sync_to_host());
+  const Model& model = session.model();
+  for (size_t t = 0; t < model.tensors().size(); ++t) {
+    const TensorInfo& info = model.tensors()[t];
+    if (!session.is_writable(static_cast<int>(t)) || info.desc.dtype != DType::F32) continue;
+    const auto* values = static_cast<const float*>(session.persistent_data(static_cast<int>(t)));
+    const int64_t count = info.desc.num_elements();
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < count; ++i) {
+      if (std::isfinite(values[i])) continue;
+      if (first < 0) first = i;
+      ++bad;
+    }
+    PF_CHECK(bad == 0, Error::kInvalidArgument,
+             "refusing to write %s: tensor '%s' holds %lld NaN or Inf values (first: element %lld = %g); the training "
+             "diverged (lower the learning rate, clip the gradients)",
+             what, info.name, static_cast<long long>(bad), static_cast<long long>(first), static_cast<double>(values[first]));
+  }
+  return Status::ok();
+}
+
 Status save_checkpoint(const std::string& path, const Session& session, const CheckpointState& state) {
   const Model& model = session.model();
+  PF_RETURN_IF_ERROR(check_trained_finite(session, ("the checkpoint " + path).c_str()));
   flatbuffers::FlatBufferBuilder b(1 << 16);
   std::vector<flatbuffers::Offset<fb::CheckpointTensor>> tensors;
+  PF_RETURN_IF_ERROR(session.sync_to_host());  // a device session: the weights as the device has them
   for (size_t t = 0; t < model.tensors().size(); ++t) {
-    const void* data = session.writable_data(static_cast<int>(t));
-    if (!data) continue;
+    if (!session.is_writable(static_cast<int>(t))) continue;
+    const void* data = session.persistent_data(static_cast<int>(t));
     const TensorInfo& info = model.tensors()[t];
     const size_t bytes = info.desc.num_bytes();
     b.ForceVectorAlignment(bytes, 1, 32);
@@ -75,19 +100,21 @@ Status save_checkpoint(const std::string& path, const Session& session, const Ch
 Result<CheckpointState> load_checkpoint(const std::string& path, Session* session) {
   Result<Bytes> read = graph::read_file(path);
   if (!read.is_ok()) return read.status();
-  const Bytes& file = *read;
-  const char* where = path.c_str();
-  PF_CHECK(file.size() >= 16, Error::kInvalidArgument, "%s: not a checkpoint (%zu bytes)", where, file.size());
-  const size_t body = file.size() - 4;
-  const uint32_t stored = file[body] | file[body + 1] << 8 | file[body + 2] << 16 | static_cast<uint32_t>(file[body + 3]) << 24;
-  PF_CHECK(flatbuffers::BufferHasIdentifier(file.data(), fb::CheckpointIdentifier(), true), Error::kInvalidArgument,
+  return load_checkpoint_bytes(read->data(), read->size(), path.c_str(), session);
+}
+
+Result<CheckpointState> load_checkpoint_bytes(const uint8_t* data, size_t size, const char* where, Session* session) {
+  PF_CHECK(size >= 16, Error::kInvalidArgument, "%s: not a checkpoint (%zu bytes)", where, size);
+  const size_t body = size - 4;
+  const uint32_t stored = data[body] | data[body + 1] << 8 | data[body + 2] << 16 | static_cast<uint32_t>(data[body + 3]) << 24;
+  PF_CHECK(flatbuffers::BufferHasIdentifier(data, fb::CheckpointIdentifier(), true), Error::kInvalidArgument,
            "%s: not a preflight checkpoint (identifier is not '%s')", where, fb::CheckpointIdentifier());
-  PF_CHECK(crc(file.data(), body) == stored, Error::kInvalidArgument,
+  PF_CHECK(crc(data, body) == stored, Error::kInvalidArgument,
            "%s: checkpoint is corrupt (checksum mismatch): it was damaged or only partly written", where);
-  flatbuffers::Verifier verifier(file.data(), body);
+  flatbuffers::Verifier verifier(data, body);
   PF_CHECK(fb::VerifySizePrefixedCheckpointBuffer(verifier), Error::kInvalidArgument,
            "%s: checkpoint fails verification", where);
-  const fb::Checkpoint* checkpoint = fb::GetSizePrefixedCheckpoint(file.data());
+  const fb::Checkpoint* checkpoint = fb::GetSizePrefixedCheckpoint(data);
   PF_CHECK(checkpoint->schema_version() == kCheckpointSchemaVersion, Error::kInvalidArgument,
            "%s: checkpoint schema version %u is not supported (this build reads %u)", where,
            checkpoint->schema_version(), kCheckpointSchemaVersion);
@@ -99,7 +126,8 @@ Result<CheckpointState> load_checkpoint(const std::string& path, Session* sessio
   // Match every tensor before writing any.
   std::vector<std::pair<void*, const flatbuffers::Vector<uint8_t>*>> copies;
   size_t expected = 0;
-  for (size_t t = 0; t < model.tensors().size(); ++t) expected += session->writable_data(static_cast<int>(t)) != nullptr;
+  for (size_t t = 0; t < model.tensors().size(); ++t) expected += session->is_writable(static_cast<int>(t));
+  std::vector<uint8_t> matched(model.tensors().size(), 0);
   const uint32_t count = checkpoint->tensors() ? checkpoint->tensors()->size() : 0;
   PF_CHECK(count == expected, Error::kInvalidArgument, "%s: checkpoint holds %u tensors, the session trains %zu", where,
            count, expected);
@@ -110,8 +138,12 @@ Result<CheckpointState> load_checkpoint(const std::string& path, Session* sessio
     for (size_t t = 0; t < model.tensors().size() && found < 0; ++t) {
       if (std::strcmp(model.tensors()[t].name, name) == 0) found = static_cast<int>(t);
     }
-    PF_CHECK(found >= 0 && session->writable_data(found) != nullptr, Error::kInvalidArgument,
+    PF_CHECK(found >= 0 && session->is_writable(found), Error::kInvalidArgument,
              "%s: tensor '%s' of the checkpoint is not trained by this model", where, name);
+    // Each once: a name twice would leave another tensor as it was while the count matches.
+    PF_CHECK(!matched[static_cast<size_t>(found)], Error::kInvalidArgument, "%s: tensor '%s' appears twice in the checkpoint",
+             where, name);
+    matched[static_cast<size_t>(found)] = 1;
     const TensorDesc& desc = model.tensors()[static_cast<size_t>(found)].desc;
     bool same = tensor->shape() && tensor->shape()->size() == static_cast<uint32_t>(desc.rank);
     for (int d = 0; same && d < desc.rank; ++d) same = tensor->shape()->Get(static_cast<uint32_t>(d)) == desc.dims[d];

@@ -3,6 +3,7 @@
 #include <zip.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -171,9 +172,25 @@ Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, co
     zip_close(archive);
     return Status::error(Error::kResourceLimit, "%s: entry %s is too large", where, name.c_str());
   }
-  member->resize(static_cast<size_t>(info.size));
+  // Read in chunks, the memory growing with the bytes that really come out: the size in the zip's
+  // directory is the file's claim (a damaged or hostile archive claims gigabytes it does not hold).
+  member->clear();
   zip_file_t* file = zip_fopen_index(archive, static_cast<zip_uint64_t>(index), 0);
-  const zip_int64_t got = file ? zip_fread(file, member->data(), info.size) : -1;
+  zip_int64_t got = file ? 0 : -1;
+  constexpr zip_uint64_t kChunk = 1 << 20;
+  while (file && static_cast<zip_uint64_t>(member->size()) < info.size) {
+    const size_t at = member->size();
+    const zip_uint64_t want = std::min<zip_uint64_t>(kChunk, info.size - at);
+    member->resize(at + static_cast<size_t>(want));
+    const zip_int64_t n = zip_fread(file, member->data() + at, want);
+    if (n <= 0) {
+      member->resize(at);
+      got = n < 0 ? -1 : got;
+      break;
+    }
+    member->resize(at + static_cast<size_t>(n));
+    got += n;
+  }
   if (file) zip_fclose(file);
   zip_close(archive);
   PF_CHECK(got >= 0 && static_cast<zip_uint64_t>(got) == info.size, Error::kInvalidArgument,

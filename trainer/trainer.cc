@@ -88,8 +88,9 @@ Result<Session*> Trainer::session_for(int64_t batch) {
   if (current_ && current_ != session) {
     // Hand the latest weights and optimizer state over to the session of this batch size.
     for (size_t t = 0; t < current_->model().tensors().size(); ++t) {
-      void* to = session->writable_data(static_cast<int>(t));
-      if (to) std::memcpy(to, current_->writable_data(static_cast<int>(t)), current_->model().tensors()[t].desc.num_bytes());
+      if (!session->is_writable(static_cast<int>(t))) continue;
+      std::memcpy(session->writable_data(static_cast<int>(t)), current_->persistent_data(static_cast<int>(t)),
+                  current_->model().tensors()[t].desc.num_bytes());
     }
   }
   current_ = session;
@@ -357,11 +358,17 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
   return Result<TrainReport>(std::move(report));
 }
 
-graph::Graph Trainer::trained_graph() {
+Result<graph::Graph> Trainer::trained_graph() {
+  PF_RETURN_IF_ERROR(check_trained_finite(*current_, "the trained model"));
+  return Result<graph::Graph>(snapshot());
+}
+
+graph::Graph Trainer::snapshot() {
   graph::Graph trained = graph_;
   for (size_t t = 0; t < trained.tensors.size(); ++t) {
-    const auto* data = static_cast<const uint8_t*>(current_->writable_data(static_cast<int>(t)));
-    if (data) trained.tensors[t].data.assign(data, data + trained.tensors[t].data.size());
+    if (!current_->is_writable(static_cast<int>(t))) continue;
+    const auto* data = static_cast<const uint8_t*>(current_->persistent_data(static_cast<int>(t)));
+    trained.tensors[t].data.assign(data, data + trained.tensors[t].data.size());
   }
   return trained;
 }

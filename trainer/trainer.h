@@ -97,8 +97,11 @@ class Trainer {
   // Continues from a checkpoint at the next fit(): loads it into the trainer.
   Status resume(const std::string& checkpoint_path);
 
-  // The graph with the trained parameters and optimizer state (to write as a .pfb).
-  graph::Graph trained_graph();
+  // The graph with the trained parameters and optimizer state (to write as a .pfb); refused when
+  // a tensor holds NaN or Inf (check_trained_finite).
+  Result<graph::Graph> trained_graph();
+  // The same graph whatever its values hold (for checks that look at the weights, never saved).
+  graph::Graph snapshot();
   // The sample shape the model takes ([8, 8, 1] for cnn8), for reshape_samples.
   TensorDesc sample_desc() const;
   Session& session(int64_t batch);  // the session for a batch size, with the current weights

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -28,13 +29,20 @@ struct HostTensor {
   std::vector<int64_t> dims;
   std::vector<float> f;
   std::vector<int64_t> i;
+  // The element count; INT64_MAX when the dims overflow it (untrusted shapes), -1 for a negative dim.
   int64_t count() const {
     int64_t n = 1;
-    for (int64_t d : dims) n *= d;
+    for (int64_t d : dims) {
+      if (d < 0) return -1;
+      if (!checked_mul(n, d, &n)) return INT64_MAX;
+    }
     return n;
   }
   double at(int64_t k) const { return dtype == DType::F32 ? f[static_cast<size_t>(k)] : static_cast<double>(i[static_cast<size_t>(k)]); }
 };
+
+// The largest constant the importer makes by folding (ConstantOfShape): 16M elements.
+constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
 
 struct Val {
   bool is_const = false;
@@ -621,6 +629,11 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     for (int64_t k = 0; k < in[0].count(); ++k) push(&out, in[0].at(k));
   } else if (op == "ConstantOfShape") {
     out.dims = ints_of(in[0]);
+    // The shape comes from the file: fold it only when it is small (a constant this large is no
+    // shape arithmetic, and would be allocated here).
+    PF_CHECK(out.count() >= 0 && out.count() <= kMaxFoldedElements, Error::kResourceLimit,
+             "%s: node '%s' (ConstantOfShape): %lld elements is more than the %lld this importer folds", source_.c_str(),
+             name.c_str(), static_cast<long long>(out.count()), static_cast<long long>(kMaxFoldedElements));
     out.dtype = DType::F32;
     double value = 0.0;
     const onnx::AttributeProto* a = nullptr;
@@ -1001,6 +1014,12 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
            "%s: ONNX opset %d; preflight imports opsets %d to %d (torch.onnx.export(..., opset_version=13) works)",
            source_.c_str(), opset_, kOnnxMinOpset, kOnnxMaxOpset);
   const onnx::GraphProto& g = model.graph();
+  // Every node writes something (the converters and the GELU matcher name output 0).
+  for (int n = 0; n < g.node_size(); ++n) {
+    PF_CHECK(g.node(n).output_size() >= 1 && !g.node(n).output(0).empty(), Error::kInvalidModel,
+             "%s: node '%s' (%s) has no output", source_.c_str(),
+             g.node(n).name().empty() ? ("#" + std::to_string(n)).c_str() : g.node(n).name().c_str(), g.node(n).op_type().c_str());
+  }
   find_gelus(g);
 
   // Every node preflight cannot take, in one message.

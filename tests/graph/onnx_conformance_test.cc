@@ -200,7 +200,9 @@ TEST_CASE("onnx conformance: every backend node test of an imported op passes or
   }
   std::string table = "| ONNX op (the case's last node) | opsets of the passing cases | pass | unsupported | fail |\n"
                       "|---|---|---|---|---|\n";
-  for (const auto& [op, counts] : by_op) {
+  for (const auto& entry : by_op) {
+    const std::string& op = entry.first;
+    const auto& counts = entry.second;  // not a structured binding: clang 14 cannot capture those
     const auto count = [&](const char* v) { return counts.count(v) ? counts.at(v) : 0; };
     std::string versions;
     for (int v : opsets[op]) versions += (versions.empty() ? "" : ", ") + std::to_string(v);

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <limits>
+
 #include "bench/models/models.h"
 #include "graph/random.h"
 #include "graph/training.h"
@@ -76,7 +78,7 @@ TEST_CASE("trainer: same seed, same losses and weights; another seed, other loss
     config.seed = seed;
     Result<TrainReport> report = trainer->fit(data.train, data.validation, config);
     REQUIRE(report.is_ok());
-    const graph::Graph trained = trainer->trained_graph();
+    const graph::Graph trained = *trainer->trained_graph();
     std::vector<float> result = report->losses;
     const auto& w = trained.tensors[static_cast<size_t>(trained.find_tensor("linear_4.weight"))].data;
     result.insert(result.end(), reinterpret_cast<const float*>(w.data()), reinterpret_cast<const float*>(w.data() + w.size()));
@@ -113,7 +115,7 @@ TEST_CASE("trainer: killed mid-epoch and resumed from its checkpoint, it continu
   std::vector<float> joined = before->losses;
   joined.insert(joined.end(), after->losses.begin(), after->losses.end());
   CHECK(joined == uninterrupted->losses);
-  const graph::Graph a = whole->trained_graph(), b = resumed->trained_graph();
+  const graph::Graph a = *whole->trained_graph(), b = *resumed->trained_graph();
   for (size_t t = 0; t < a.tensors.size(); ++t) CHECK(a.tensors[t].data == b.tensors[t].data);
 }
 
@@ -192,6 +194,33 @@ TEST_CASE("trainer: a diverging run stops at the first non-finite value and name
   MESSAGE(std::string(report.status().message()));
   CHECK(test::contains(report.status().message(), "method 'train_step' node"));
   CHECK(test::contains(report.status().message(), "non-finite values"));
+}
+
+TEST_CASE("trainer: weights holding NaN or Inf are never written, as a checkpoint or as a model") {
+  auto trainer = make_trainer("mlp", 32, graph::OptimizerKind::kSgd);
+  const std::string path = temp_path("finite.pfc");
+  Session& session = trainer->session(32);
+  CheckpointState state;
+  state.step = 5;
+  REQUIRE(save_checkpoint(path, session, state).is_ok());
+  // A weight turned NaN (as a diverged run with the numerics check off leaves it).
+  int weight = -1;
+  for (size_t t = 0; t < session.model().tensors().size() && weight < 0; ++t) {
+    if (session.model().tensors()[t].role == fb::TensorRole::Parameter) weight = static_cast<int>(t);
+  }
+  static_cast<float*>(session.writable_data(weight))[3] = std::numeric_limits<float>::quiet_NaN();
+  Result<graph::Graph> trained = trainer->trained_graph();
+  REQUIRE_FALSE(trained.is_ok());
+  CHECK_MESSAGE(test::contains(trained.status().message(), "refusing to write the trained model: tensor '"), trained.status().message());
+  CHECK(test::contains(trained.status().message(), "NaN or Inf values"));
+  Session& diverged = trainer->session(32);
+  const Status saved = save_checkpoint(path, diverged, CheckpointState());
+  REQUIRE_FALSE(saved.is_ok());
+  CHECK_MESSAGE(test::contains(saved.message(), "refusing to write the checkpoint"), saved.message());
+  // The old checkpoint is still there, and still loads.
+  Result<CheckpointState> loaded = load_checkpoint(path, &diverged);
+  REQUIRE(loaded.is_ok());
+  CHECK(loaded->step == 5);
 }
 
 TEST_CASE("trainer: early stopping keeps the best epoch's parameters") {

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "test_util.h"
@@ -116,6 +117,20 @@ TEST_CASE("cli: --backend cuda without a GPU exits 2 saying so") {
   }
   CHECK(ran.exit_code == 2);
   CHECK_MESSAGE(test::contains(ran.output.c_str(), "backend cuda: no CUDA device"), ran.output);
+}
+
+TEST_CASE("cli: run --check-numerics stops at the first node that writes NaN or Inf and names it") {
+  const std::string model = out_path("mlp_numerics.pfb"), input = out_path("nan_input.npy");
+  REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
+  std::vector<float> values(64, 0.5f);
+  values[10] = std::numeric_limits<float>::quiet_NaN();
+  REQUIRE(write_npy(input, make_desc(DType::F32, {1, 64}), values.data()).is_ok());
+  CommandResult unchecked = run_cli("run " + model + " -i " + input);
+  CHECK_MESSAGE(unchecked.exit_code == 0, unchecked.output);  // NaN logits, printed
+  CommandResult checked = run_cli("run " + model + " -i " + input + " --check-numerics");
+  CHECK(checked.exit_code != 0);
+  CHECK_MESSAGE(test::contains(checked.output.c_str(), "node 0 (Linear"), checked.output);
+  CHECK_MESSAGE(test::contains(checked.output.c_str(), "non-finite values (first: element"), checked.output);
 }
 
 TEST_CASE("cli: ops-for prints a model's ops as a CMake list, per method; unknown methods are refused") {

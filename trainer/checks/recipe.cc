@@ -56,7 +56,7 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   add(check_gradients(graph, train, gradients));
   add(std::move(dynamics));
   if (trained) {
-    add(check_first_layer(trained->trained_graph(),
+    add(check_first_layer(trained->snapshot(),
                           format_text("after the %lld steps of skeleton.loss_decreases", static_cast<long long>(options.skeleton.steps)),
                           options.folder));
   } else {

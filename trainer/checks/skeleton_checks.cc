@@ -329,7 +329,7 @@ Result<RunFingerprint> short_run(const TrainerFactory& make, const Dataset& trai
   RunFingerprint fingerprint;
   fingerprint.losses = report->losses;
   uint64_t hash = kFnvOffsetBasis;
-  for (const graph::Tensor& tensor : (*trainer)->trained_graph().tensors) hash = fnv1a(tensor.data.data(), tensor.data.size(), hash);
+  for (const graph::Tensor& tensor : (*trainer)->snapshot().tensors) hash = fnv1a(tensor.data.data(), tensor.data.size(), hash);
   fingerprint.weights_hash = hash;
   return Result<RunFingerprint>(std::move(fingerprint));
 }
