@@ -1,4 +1,5 @@
 #include "ops/registry.h"
+#include "runtime/flatbuffers_read.h"
 
 #include "ops/selected_ops.h"
 
@@ -148,7 +149,7 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
       PF_CHECK(shape->size() <= static_cast<uint32_t>(kMaxRank), Error::kInvalidModel,
                "Reshape target rank %u is above the limit %d", shape->size(), kMaxRank);
       attrs->reshape.rank = static_cast<int>(shape->size());
-      for (int i = 0; i < attrs->reshape.rank; ++i) attrs->reshape.shape[i] = shape->Get(i);
+      for (int i = 0; i < attrs->reshape.rank; ++i) attrs->reshape.shape[i] = read_unaligned(*shape, static_cast<flatbuffers::uoffset_t>(i));
       break;
     }
     case fb::Attrs::TransposeAttrs: {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flatbuffers/flatbuffers.h"
+#include "runtime/flatbuffers_read.h"
 #include "ops/registry.h"
 #include "runtime/model.h"
 
@@ -26,7 +27,7 @@ Status read_tensor_desc(const fb::Tensor& tensor, const LoadLimits& limits, Tens
   desc->rank = static_cast<int>(rank);
   int64_t elements = 1;
   for (uint32_t i = 0; i < rank; ++i) {
-    const int64_t dim = shape->Get(i);
+    const int64_t dim = read_unaligned(*shape, i);
     PF_CHECK(dim >= 0, Error::kInvalidModel, "dim %u is negative (%lld)", i, static_cast<long long>(dim));
     desc->dims[i] = dim;
     PF_CHECK(checked_mul(elements, dim, &elements) && elements <= limits.max_tensor_elements,
@@ -397,7 +398,7 @@ Status verify_model(Model* model) {
         entry.desc.rank = static_cast<int>(rank);
         int64_t elements = 1;
         for (uint32_t d = 0; d < rank; ++d) {
-          const int64_t dim = tensor->dims()->Get(d);
+          const int64_t dim = read_unaligned(*tensor->dims(), d);
           PF_CHECK(dim >= 0 && checked_mul(elements, dim, &elements) && elements <= limits.max_tensor_elements,
                    Error::kInvalidModel, "test vector %u '%s': dim %u is %lld", v, entry.name, d, static_cast<long long>(dim));
           entry.desc.dims[d] = dim;

@@ -1,4 +1,5 @@
 #include "trainer/checkpoint.h"
+#include "runtime/flatbuffers_read.h"
 
 #include <zlib.h>
 
@@ -146,7 +147,7 @@ Result<CheckpointState> load_checkpoint_bytes(const uint8_t* data, size_t size, 
     matched[static_cast<size_t>(found)] = 1;
     const TensorDesc& desc = model.tensors()[static_cast<size_t>(found)].desc;
     bool same = tensor->shape() && tensor->shape()->size() == static_cast<uint32_t>(desc.rank);
-    for (int d = 0; same && d < desc.rank; ++d) same = tensor->shape()->Get(static_cast<uint32_t>(d)) == desc.dims[d];
+    for (int d = 0; same && d < desc.rank; ++d) same = read_unaligned(*tensor->shape(), static_cast<uint32_t>(d)) == desc.dims[d];
     PF_CHECK(same && tensor->data() && tensor->data()->size() == desc.num_bytes(), Error::kInvalidArgument,
              "%s: tensor '%s' does not have the model's shape", where, name);
     copies.emplace_back(session->writable_data(found), tensor->data());

@@ -83,8 +83,8 @@ bool fails_with_disk_full(size_t limit, const std::function<Status()>& write) {
 }
 
 TEST_CASE("faults: 1000 trials of SIGKILL, full disk and damage; the old or the new checkpoint survives, damage is refused") {
-  // 1000 natively; 200 under qemu-user (targets/aarch64_suite.sh), where each costs ten times more.
-  const int trials = std::string(PREFLIGHT_EMULATOR).empty() ? 1000 : 200;
+  // 1000 natively; 100 under qemu-user (targets/aarch64_suite.sh), where each costs ten times more.
+  const int trials = std::string(PREFLIGHT_EMULATOR).empty() ? 1000 : 100;
   Fixture f = make_fixture();
   Session& session = *f.session;
   const std::string path = temp_path("trial.pfc");
