@@ -2,9 +2,9 @@
 // models (a ConvNet, and the mlp and cnn8 with their training methods, backward nodes and Adam
 // included) it makes one bad model per place and kind of fault: every tensor index of every node
 // set to -1 and past the end, every dim of every tensor set to -1, 0, INT32_MAX and to a size whose
-// byte count overflows 64 bits, every axis set out of range, every stride, kernel and group count
-// set to 0, a tensor made both input and output of each node, each method given a step that names
-// a missing node. Each must be refused with an error that names the place (the node or the
+// byte count overflows 64 bits, every tensor given a rank above the limit, every axis set out of
+// range, every stride, kernel and group count set to 0, a tensor made both input and output of
+// each node, each method given a step that names a missing node. Each must be refused with an error that names the place (the node or the
 // tensor); the whole suite also runs under ASan + UBSan in CI, so none may touch memory it should
 // not.
 #include <climits>
@@ -13,11 +13,16 @@
 #include <set>
 
 #include "bench/models/models.h"
+#include "flatbuffers/idl.h"
 #include "graph/builder.h"
+#include "graph/json.h"
 #include "graph/training.h"
 #include "test_util.h"
 
 namespace preflight {
+
+extern const char kModelSchemaText[];
+
 namespace {
 
 using graph::Graph;
@@ -130,6 +135,38 @@ std::vector<Case> generate(const std::string& base_name, const Graph& base) {
   return cases;
 }
 
+// Rank above the limit: a graph cannot hold more than kMaxRank dims, so these are made in the
+// model's JSON (parsed against the schema without verification): each tensor gets seven more dims
+// (a scalar becomes rank 7).
+std::vector<std::pair<std::string, Bytes>> rank_cases(const std::string& base_name, const Graph& base) {
+  const Bytes bytes = graph::serialize(base);
+  Result<std::string> json = graph::model_to_json(bytes.data(), bytes.size());
+  REQUIRE(json.is_ok());
+  const size_t begin = json->find("\"tensors\": [");
+  REQUIRE(begin != std::string::npos);
+  const size_t end = json->find("\n  \"", begin + 1);  // the next key at the top level
+  std::vector<size_t> shapes;
+  for (size_t at = json->find("\"shape\": [", begin); at < end; at = json->find("\"shape\": [", at + 1)) shapes.push_back(at);
+  // Every tensor has a "shape" (empty for a scalar), in order.
+  REQUIRE(shapes.size() == base.tensors.size());
+  std::vector<int> shaped(base.tensors.size());
+  for (size_t t = 0; t < shaped.size(); ++t) shaped[t] = static_cast<int>(t);
+  std::vector<std::pair<std::string, Bytes>> cases;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    std::string text = *json;
+    text.insert(shapes[k] + std::strlen("\"shape\": ["), " 1, 1, 1, 1, 1, 1, 1,");
+    flatbuffers::Parser parser;
+    REQUIRE(parser.Parse(kModelSchemaText));
+    parser.opts.size_prefixed = true;
+    REQUIRE_MESSAGE(parser.ParseJson(text.c_str()), parser.error_);
+    const int t = shaped[k];
+    cases.emplace_back(base_name + ": tensor " + std::to_string(t) + " of rank " +
+                           std::to_string(base.tensors[static_cast<size_t>(t)].desc.rank + 7) + "|tensor " + std::to_string(t) + " '",
+                       Bytes(parser.builder_.GetBufferPointer(), parser.builder_.GetBufferPointer() + parser.builder_.GetSize()));
+  }
+  return cases;
+}
+
 Status load_and_open(const Bytes& bytes) {
   Result<Model> model = Model::load_bytes(bytes.data(), bytes.size());
   if (!model.is_ok()) return model.status();
@@ -151,6 +188,15 @@ TEST_CASE("bad model generator: every generated fault is refused with an error t
       for (const std::string& fragment : c.names_one_of) named = named || (!fragment.empty() && test::contains(status.message(), fragment.c_str()));
       CHECK_MESSAGE(named, c.what << ": the error does not name the place: " << std::string(status.message()));
       if (std::getenv("PREFLIGHT_SHOW_CASES")) std::printf("%s -> %s\n", c.what.c_str(), status.message());
+    }
+    for (const auto& c : rank_cases(base.first, base.second)) {
+      ++total;
+      ++per_base[base.first];
+      const std::string what = c.first.substr(0, c.first.find('|')), place = c.first.substr(c.first.find('|') + 1);
+      const Status status = load_and_open(c.second);
+      REQUIRE_MESSAGE(!status.is_ok(), what << ": accepted");
+      CHECK_MESSAGE(test::contains(status.message(), place.c_str()), what << ": " << std::string(status.message()));
+      CHECK_MESSAGE(test::contains(status.message(), "is above the limit 6"), what << ": " << std::string(status.message()));
     }
   }
   MESSAGE(total << " generated bad models refused (convnet " << per_base["convnet"] << ", mlp with train_step "
