@@ -38,7 +38,7 @@ struct KernelEntry {
 #define PF_KERNEL(name) {#name, reinterpret_cast<const void*>(&name)}
 // Every kernel of kernels.cl, for cuda_backend.cc (which launches them with cudaLaunchKernel).
 extern const KernelEntry kKernels[] = {
-    PF_KERNEL(copy_words), PF_KERNEL(unary_forward), PF_KERNEL(unary_backward), PF_KERNEL(dropout_mask),
+    PF_KERNEL(unary_forward), PF_KERNEL(unary_backward), PF_KERNEL(dropout_mask),
     PF_KERNEL(binary_forward), PF_KERNEL(binary_backward), PF_KERNEL(transpose_words), PF_KERNEL(concat_slice),
     PF_KERNEL(gemm), PF_KERNEL(add_row_vector), PF_KERNEL(column_sums), PF_KERNEL(conv_forward),
     PF_KERNEL(conv_backward_input), PF_KERNEL(conv_backward_weight), PF_KERNEL(pool_forward), PF_KERNEL(pool_backward),

@@ -30,12 +30,7 @@ typedef float acc_t;
 #endif
 #define REDUCE_GROUP 64
 
-// ---- copies and elementwise maps ----
-
-__kernel void copy_words(B(uint, x), B(uint, y), int n) {
-  const int i = get_global_id(0);
-  if (i < n) P(uint, y)[i] = P(uint, x)[i];
-}
+// ---- elementwise maps (copies are buffer copies, not kernels) ----
 
 // op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation)
 __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, float hi) {
