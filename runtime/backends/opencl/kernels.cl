@@ -478,6 +478,17 @@ PF_DEVICE void report_label(__global int* status, int node, int r, long label, i
   }
 }
 
+// A row of logits: its largest value (the shift) and the sum of exp(logit - largest).
+PF_DEVICE acc_t row_sum_exp(__global const float* l, int classes, float* max_value) {
+  *max_value = -INFINITY;
+  for (int c = 0; c < classes; ++c) {
+    if (l[c] > *max_value) *max_value = l[c];
+  }
+  acc_t sum = 0;
+  for (int c = 0; c < classes; ++c) sum += exp((acc_t)l[c] - *max_value);
+  return sum;
+}
+
 __kernel void cross_entropy_rows(B(float, logits), B(char, labels), int label64, B(float, losses), int rows,
                                  int classes, __global int* status, int node) {
   const int r = get_global_id(0);
@@ -489,12 +500,8 @@ __kernel void cross_entropy_rows(B(float, logits), B(char, labels), int label64,
     return;
   }
   __global const float* l = P(float, logits) + r * classes;
-  float max_value = -INFINITY;
-  for (int c = 0; c < classes; ++c) {
-    if (l[c] > max_value) max_value = l[c];
-  }
-  acc_t sum = 0;
-  for (int c = 0; c < classes; ++c) sum += exp((acc_t)l[c] - max_value);
+  float max_value;
+  const acc_t sum = row_sum_exp(l, classes, &max_value);
   P(float, losses)[r] = (float)(log(sum) + max_value - l[label]);
 }
 
@@ -515,12 +522,8 @@ __kernel void cross_entropy_backward(B(float, logits), B(char, labels), int labe
                   : reduction == 1 ? (acc_t)P(float, dloss)[0]
                                    : (acc_t)P(float, dloss)[0] / rows;
   __global const float* l = P(float, logits) + r * classes;
-  float max_value = -INFINITY;
-  for (int c = 0; c < classes; ++c) {
-    if (l[c] > max_value) max_value = l[c];
-  }
-  acc_t sum = 0;
-  for (int c = 0; c < classes; ++c) sum += exp((acc_t)l[c] - max_value);
+  float max_value;
+  const acc_t sum = row_sum_exp(l, classes, &max_value);
   for (int c = 0; c < classes; ++c) {
     const acc_t probability = exp((acc_t)l[c] - max_value) / sum;
     d[c] = (float)(g * (probability - (c == label ? 1.0 : 0.0)));
