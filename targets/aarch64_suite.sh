@@ -6,7 +6,9 @@
 #   bash targets/aarch64_suite.sh [NATIVE_BUILD_DIR] [AARCH64_BUILD_DIR]
 # The aarch64 build has the reference and XNNPACK backends and the ONNX importer (Debian's arm64
 # packages); not oneDNN, which made the emulated suite twice as long (docs/devices.md). Under
-# qemu-user the tests run one thread (targets/linux-cross.cmake). About 12 minutes on 2 cores.
+# qemu-user the tests run one thread (targets/linux-cross.cmake). The report tests are left out:
+# their `preflight check` run took 220 s of the emulated suite's 620, and the report is written by
+# code whose results the other tests already compare with x86-64. About 10 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 native=${1:-build}
@@ -19,8 +21,8 @@ cmake -S . -B "$dir" -G Ninja --toolchain targets/aarch64-linux-gnu.cmake -DCMAK
   -DPREFLIGHT_ONNX=ON -DPREFLIGHT_ONEDNN=OFF -DPREFLIGHT_WERROR=ON > /dev/null
 cmake --build "$dir"
 start=$SECONDS
-ctest --test-dir "$dir" --output-on-failure -j2
-echo "aarch64_suite: the whole suite passed under qemu-aarch64 in $((SECONDS - start)) s"
+ctest --test-dir "$dir" --output-on-failure -j2 -E '^report_'
+echo "aarch64_suite: the whole suite but the report tests passed under qemu-aarch64 in $((SECONDS - start)) s"
 
 # The same bits as x86-64 (reference backend, one thread): 2 epochs of training the mlp on the
 # bundled digits (the trained .pfb byte for byte), and cnn8's logits on 8 digits.
