@@ -91,14 +91,27 @@ Status infer_shapes(Graph* graph) {
   return Status::ok();
 }
 
+bool is_batched_input(const Graph& graph, size_t m, size_t i) {
+  const Method& method = graph.methods[m];
+  const TensorDesc& desc = graph.tensors[static_cast<size_t>(method.inputs[i])].desc;
+  if (desc.rank < 1) return false;  // scalars (hyper-parameters) have no batch
+  for (int t : method.inputs) {
+    const TensorDesc& first = graph.tensors[static_cast<size_t>(t)].desc;
+    if (first.rank >= 1) return first.dims[0] == desc.dims[0];
+  }
+  return false;
+}
+
 Status set_batch(Graph* graph, int64_t batch) {
   PF_CHECK(batch >= 1, Error::kInvalidArgument, "batch must be >= 1, got %lld", static_cast<long long>(batch));
-  for (const Method& method : graph->methods) {
-    for (int t : method.inputs) {
-      Tensor& tensor = graph->tensors[static_cast<size_t>(t)];
-      if (tensor.desc.rank >= 1) tensor.desc.dims[0] = batch;  // scalars (hyper-parameters) have no batch
+  // Decided on the shapes as they are, then set: one tensor may be an input of several methods.
+  std::vector<int> batched;
+  for (size_t m = 0; m < graph->methods.size(); ++m) {
+    for (size_t i = 0; i < graph->methods[m].inputs.size(); ++i) {
+      if (is_batched_input(*graph, m, i)) batched.push_back(graph->methods[m].inputs[i]);
     }
   }
+  for (int t : batched) graph->tensors[static_cast<size_t>(t)].desc.dims[0] = batch;
   return infer_shapes(graph);
 }
 

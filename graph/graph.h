@@ -78,8 +78,14 @@ int add_tensor(Graph* graph, const std::string& name, const TensorDesc& desc, fb
 // changing an input shape). Fails naming the node whose inference fails.
 Status infer_shapes(Graph* graph);
 
-// Sets dim 0 (the batch) of every input of rank >= 1 of every method to `batch` and re-infers all shapes.
-// Fails naming the node when a shape depends on the old batch (a Reshape with a fixed batch).
+// The batch dim of a method: dim 0 of its first input of rank >= 1 and of every other input whose
+// dim 0 is the same (the labels of train_step); an input of another dim 0 (the second operand of a
+// MatMul, [3, 4] beside [2, 3]) has no batch, nor has a scalar. True when input `i` of method `m`
+// is batched.
+bool is_batched_input(const Graph& graph, size_t m, size_t i);
+
+// Sets the batch dim (is_batched_input) of every method's inputs to `batch` and re-infers all
+// shapes. Fails naming the node when a shape depends on the old batch (a Reshape with a fixed batch).
 Status set_batch(Graph* graph, int64_t batch);
 
 // Checks a graph before it is written: names non-empty and unique (tensors, nodes, methods), then

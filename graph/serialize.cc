@@ -1,5 +1,7 @@
 #include "graph/serialize.h"
 
+#include "runtime/file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -216,23 +218,8 @@ Graph read_graph(const Model& model) {
 }
 
 Result<Bytes> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  PF_CHECK(fd >= 0, errno == ENOENT ? Error::kNotFound : Error::kIoError, "%s: cannot open: %s", path.c_str(),
-           std::strerror(errno));
   Bytes bytes;
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int error = errno;
-      ::close(fd);
-      return Status::error(Error::kIoError, "%s: read failed: %s", path.c_str(), std::strerror(error));
-    }
-    if (got == 0) break;
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  }
-  ::close(fd);
+  PF_RETURN_IF_ERROR(read_regular_file(path.c_str(), &bytes));
   return Result<Bytes>(std::move(bytes));
 }
 

@@ -1,8 +1,11 @@
 #include "graph/training.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <regex>
+#include <set>
 
 #include "graph/autodiff.h"
 #include "ops/registry.h"
@@ -37,6 +40,15 @@ Result<LossKind> parse_loss(const std::string& name) {
   return Status::error(Error::kInvalidArgument, "unknown loss '%s' (known: cross_entropy, mse)", name.c_str());
 }
 
+std::string exported_name(const std::string& name) {
+  const size_t hash = name.rfind('#');
+  if (hash == std::string::npos || hash + 1 == name.size()) return name;
+  for (size_t i = hash + 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return name;
+  }
+  return name.substr(0, hash);
+}
+
 const std::vector<std::string>& hyperparameter_names(OptimizerKind optimizer) {
   static const std::vector<std::string> sgd = {"lr", "momentum", "weight_decay"};
   static const std::vector<std::string> adam = {"lr", "beta1", "beta2", "eps", "weight_decay", "step"};
@@ -66,22 +78,25 @@ Result<std::vector<int>> select_trainable(const Graph& graph, const std::string&
   } else if (spec.rfind("last:", 0) == 0) {
     const std::string count_text = spec.substr(5);
     char* end = nullptr;
-    const long count = std::strtol(count_text.c_str(), &end, 10);
-    PF_CHECK(!count_text.empty() && *end == '\0' && count >= 1, Error::kInvalidArgument,
-             "trainable '%s': last:N needs a count N >= 1", spec.c_str());
-    const size_t first = by_node.size() > static_cast<size_t>(count) ? by_node.size() - static_cast<size_t>(count) : 0;
+    errno = 0;
+    const long long count = std::strtoll(count_text.c_str(), &end, 10);
+    PF_CHECK(!count_text.empty() && *end == '\0' && errno == 0 && count >= 1 &&
+                 count <= static_cast<long long>(by_node.size()),
+             Error::kInvalidArgument, "trainable '%s': last:N needs a whole number N from 1 to %zu (the layers with parameters)",
+             spec.c_str(), by_node.size());
+    const size_t first = by_node.size() - static_cast<size_t>(count);
     for (size_t i = first; i < by_node.size(); ++i) selected.insert(selected.end(), by_node[i].begin(), by_node[i].end());
   } else {
-    std::regex pattern;
-    try {
-      pattern = std::regex(spec, std::regex::ECMAScript);
-    } catch (const std::regex_error& error) {
-      return Status::error(Error::kInvalidArgument, "trainable '%s' is not a valid regular expression: %s", spec.c_str(),
-                           error.what());
-    }
+    // RE2: linear-time matching and a parser without recursion limits to overflow (a pattern nested
+    // 20,000 deep made std::regex overflow its stack); the pattern is the user's, the names the file's.
+    RE2::Options re2_options;
+    re2_options.set_log_errors(false);
+    const RE2 pattern(spec, re2_options);
+    PF_CHECK(pattern.ok(), Error::kInvalidArgument, "trainable '%.200s%s' is not a valid regular expression: %s",
+             spec.c_str(), spec.size() > 200 ? "..." : "", pattern.error().c_str());
     for (const auto& params : by_node) {
       for (int t : params) {
-        if (std::regex_search(graph.tensors[static_cast<size_t>(t)].name, pattern)) selected.push_back(t);
+        if (RE2::PartialMatch(graph.tensors[static_cast<size_t>(t)].name, pattern)) selected.push_back(t);
       }
     }
   }
@@ -120,6 +135,16 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
            infer.inputs.size(), infer.outputs.size());
   Result<std::vector<int>> trainable = select_trainable(*graph, options.trainable);
   if (!trainable.is_ok()) return trainable.status();
+  // The tensors the export adds take their names ("y", "loss", "lr", ...) when the model has no
+  // tensor of that name, else the name with "#2", "#3", ... (as autodiff does): a model whose
+  // output is called "y" keeps it. The trainer finds its inputs by the name before the "#".
+  std::set<std::string> names;
+  for (const Tensor& tensor : graph->tensors) names.insert(tensor.name);
+  const auto add_unique = [&](const std::string& name, const TensorDesc& desc, fb::TensorRole role) {
+    std::string candidate = name;
+    for (int k = 2; !names.insert(candidate).second; ++k) candidate = name + "#" + std::to_string(k);
+    return add_tensor(graph, candidate, desc, role);
+  };
 
   // The loss on the predictions and the labels.
   const int prediction = infer.outputs[0];
@@ -138,8 +163,8 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
     loss_node.op = OpType::MseLoss;
     loss_node.name = "mse_loss";
   }
-  const int labels = add_tensor(graph, "y", labels_desc, fb::TensorRole::Input);
-  const int loss = add_tensor(graph, "loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
+  const int labels = add_unique("y", labels_desc, fb::TensorRole::Input);
+  const int loss = add_unique("loss", make_desc(DType::F32, {}), fb::TensorRole::Output);
   loss_node.inputs = {prediction, labels};
   loss_node.outputs = {loss};
   graph->nodes.push_back(loss_node);
@@ -155,7 +180,7 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
   for (int n : infer.nodes) {
     const Node node = graph->nodes[static_cast<size_t>(n)];
     if (node.op == OpType::Dropout) {
-      if (dropout_seed < 0) dropout_seed = add_tensor(graph, "dropout_seed", make_desc(DType::I64, {}), fb::TensorRole::Input);
+      if (dropout_seed < 0) dropout_seed = add_unique("dropout_seed", make_desc(DType::I64, {}), fb::TensorRole::Input);
       Node train = node;
       train.name += ".train";
       train.attrs.kind = fb::Attrs::DropoutAttrs;
@@ -167,8 +192,8 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
     } else if (node.op == OpType::BatchNorm) {
       const TensorDesc channels = graph->tensors[static_cast<size_t>(node.inputs[1])].desc;
       const std::string base = graph->tensors[static_cast<size_t>(node.outputs[0])].name;
-      const int mean = add_tensor(graph, base + ".batch_mean", channels, fb::TensorRole::Activation);
-      const int var = add_tensor(graph, base + ".batch_var", channels, fb::TensorRole::Activation);
+      const int mean = add_unique(base + ".batch_mean", channels, fb::TensorRole::Activation);
+      const int var = add_unique(base + ".batch_var", channels, fb::TensorRole::Activation);
       Node train;
       train.name = node.name + ".train";
       train.op = OpType::BatchNormTrain;
@@ -210,13 +235,13 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
   train.nodes.insert(train.nodes.end(), statistics_updates.begin(), statistics_updates.end());
   std::vector<int> hyper;
   for (const std::string& name : hyperparameter_names(options.optimizer)) {
-    hyper.push_back(add_tensor(graph, name, make_desc(DType::F32, {}), fb::TensorRole::Input));
+    hyper.push_back(add_unique(name, make_desc(DType::F32, {}), fb::TensorRole::Input));
   }
   train.inputs.insert(train.inputs.end(), hyper.begin(), hyper.end());
   int grad_scale = -1;
   if (options.clip_grad_norm) {
     // sum of squares per chunk of gradients, then the scale every update applies.
-    const int max_norm = add_tensor(graph, "max_grad_norm", make_desc(DType::F32, {}), fb::TensorRole::Input);
+    const int max_norm = add_unique("max_grad_norm", make_desc(DType::F32, {}), fb::TensorRole::Input);
     train.inputs.push_back(max_norm);
     Node clip;
     clip.name = "clip_grad_norm";
@@ -229,7 +254,7 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
       squares.op = OpType::SquaredNorm;
       const auto begin = backward->parameter_grads.begin() + static_cast<std::ptrdiff_t>(first);
       squares.inputs.assign(begin, begin + static_cast<std::ptrdiff_t>(std::min(chunk, backward->parameter_grads.size() - first)));
-      const int sum = add_tensor(graph, squares.name + ".out", make_desc(DType::F32, {}), fb::TensorRole::Activation);
+      const int sum = add_unique(squares.name + ".out", make_desc(DType::F32, {}), fb::TensorRole::Activation);
       squares.outputs = {sum};
       clip.inputs.push_back(sum);
       graph->nodes.push_back(std::move(squares));
@@ -237,7 +262,7 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
     }
     PF_CHECK(clip.inputs.size() <= static_cast<size_t>(kMaxNodeInputs), Error::kUnsupported,
              "too many gradients to clip (%zu)", backward->parameter_grads.size());
-    grad_scale = add_tensor(graph, "grad_scale", make_desc(DType::F32, {}), fb::TensorRole::Activation);
+    grad_scale = add_unique("grad_scale", make_desc(DType::F32, {}), fb::TensorRole::Activation);
     clip.outputs = {grad_scale};
     graph->nodes.push_back(std::move(clip));
     train.nodes.push_back(static_cast<int>(graph->nodes.size()) - 1);
@@ -253,14 +278,14 @@ Status add_training_methods(Graph* graph, const TrainingOptions& options) {
       update.op = OpType::SgdUpdate;
       update.attrs.kind = fb::Attrs::SgdAttrs;
       update.attrs.sgd.nesterov = options.nesterov;
-      const int velocity = add_tensor(graph, name + ".momentum_buffer", desc, fb::TensorRole::OptimizerState);
+      const int velocity = add_unique(name + ".momentum_buffer", desc, fb::TensorRole::OptimizerState);
       update.inputs = {p, velocity, grad};
     } else {
       update.op = OpType::AdamUpdate;
       update.attrs.kind = fb::Attrs::AdamAttrs;
       update.attrs.adam.decoupled_weight_decay = options.optimizer == OptimizerKind::kAdamW;
-      const int first = add_tensor(graph, name + ".exp_avg", desc, fb::TensorRole::OptimizerState);
-      const int second = add_tensor(graph, name + ".exp_avg_sq", desc, fb::TensorRole::OptimizerState);
+      const int first = add_unique(name + ".exp_avg", desc, fb::TensorRole::OptimizerState);
+      const int second = add_unique(name + ".exp_avg_sq", desc, fb::TensorRole::OptimizerState);
       update.inputs = {p, first, second, grad};
     }
     update.inputs.insert(update.inputs.end(), hyper.begin(), hyper.end());

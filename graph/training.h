@@ -46,6 +46,9 @@ Result<LossKind> parse_loss(const std::string& name);
 
 // The hyper-parameter inputs of train_step for an optimizer, in call order after x and y.
 const std::vector<std::string>& hyperparameter_names(OptimizerKind optimizer);
+// The name the training export gave a tensor before it was made unique ("lr#2" -> "lr"; names
+// without a "#N" suffix are returned as they are): how the trainer finds its inputs.
+std::string exported_name(const std::string& name);
 
 // The Parameter tensors `spec` selects among those the `infer` method reads, in forward order.
 // Fails for an unknown form or a selection that is empty, listing the parameter names.

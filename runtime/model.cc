@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "runtime/file_io.h"
 #endif
 
 #include <cerrno>
@@ -40,15 +42,10 @@ Result<Model> Model::load_file(const char* path, const LoadLimits&) {
 void Model::unmap() {}
 #else
 Result<Model> Model::load_file(const char* path, const LoadLimits& limits) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  PF_CHECK(fd >= 0, errno == ENOENT ? Error::kNotFound : Error::kIoError, "%s: cannot open: %s", path,
-           std::strerror(errno));
-  struct stat info;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return Status::error(Error::kIoError, "%s: not a regular file", path);
-  }
-  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
+  uint64_t file_size = 0;
+  Result<int> opened = open_regular_file(path, &file_size);  // a FIFO, a folder or a device is refused
+  if (!opened.is_ok()) return opened.status();
+  const int fd = *opened;
   if (file_size > limits.max_file_bytes) {
     ::close(fd);
     return Status::error(Error::kResourceLimit, "%s: file size %llu is above the limit max_file_bytes = %llu",

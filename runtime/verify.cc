@@ -1,6 +1,7 @@
 // Model verification: the FlatBuffers Verifier, then semantic checks. Every message names where
 // the problem is (tensor, node, method, with index and name) and what was expected.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "flatbuffers/flatbuffers.h"
@@ -216,6 +217,49 @@ Status verify_node(const Model& model, const fb::Node& node, NodeInfo* info) {
   return Status::ok();
 }
 
+// What callers index without looking: every method returns something, and train_step and eval
+// (the trainer's methods, docs/format.md) take the features, the labels and scalars, and return the
+// loss and the predictions of the batch.
+Status verify_method_contract(const Model& model, const MethodInfo& info) {
+  PF_CHECK(!info.outputs.empty(), Error::kInvalidModel, "the method has no outputs (every method returns a tensor)");
+  if (std::strcmp(info.name, "train_step") != 0 && std::strcmp(info.name, "eval") != 0) return Status::ok();
+  char have[96];
+  PF_CHECK(info.inputs.size() >= 2, Error::kInvalidModel,
+           "the method has %zu inputs; a training method takes the features [batch, ...] and the labels first",
+           info.inputs.size());
+  const TensorInfo& x = model.tensors()[static_cast<size_t>(info.inputs[0])];
+  PF_CHECK(x.desc.dtype == DType::F32 && x.desc.rank >= 1 && x.desc.dims[0] >= 1, Error::kInvalidModel,
+           "input 0 tensor %d '%s' is %s; a training method's input 0 is the features, f32 [batch >= 1, ...]",
+           info.inputs[0], x.name, describe(x.desc, have, sizeof have));
+  const int64_t batch = x.desc.dims[0];
+  const TensorInfo& labels = model.tensors()[static_cast<size_t>(info.inputs[1])];
+  const bool classes = labels.desc.dtype == DType::I64 && labels.desc.rank == 1 && labels.desc.dims[0] == batch;
+  const bool targets = labels.desc.dtype == DType::F32 && labels.desc.rank >= 1 && labels.desc.dims[0] == batch;
+  PF_CHECK(classes || targets, Error::kInvalidModel,
+           "input 1 tensor %d '%s' is %s; a training method's input 1 is the labels, i64 [%lld] (classes) or f32 [%lld, ...] "
+           "(targets)", info.inputs[1], labels.name, describe(labels.desc, have, sizeof have), static_cast<long long>(batch),
+           static_cast<long long>(batch));
+  for (size_t i = 2; i < info.inputs.size(); ++i) {
+    const TensorInfo& scalar = model.tensors()[static_cast<size_t>(info.inputs[i])];
+    PF_CHECK(scalar.desc.rank == 0 && (scalar.desc.dtype == DType::F32 || scalar.desc.dtype == DType::I64),
+             Error::kInvalidModel, "input %zu tensor %d '%s' is %s; a training method's inputs after the labels are "
+             "f32 or i64 scalars (hyperparameters, the dropout seed)", i, info.inputs[i], scalar.name,
+             describe(scalar.desc, have, sizeof have));
+  }
+  PF_CHECK(info.outputs.size() >= 2, Error::kInvalidModel,
+           "the method has %zu output; a training method returns the loss and the predictions", info.outputs.size());
+  const TensorInfo& loss = model.tensors()[static_cast<size_t>(info.outputs[0])];
+  PF_CHECK(loss.desc.dtype == DType::F32 && loss.desc.rank == 0, Error::kInvalidModel,
+           "output 0 tensor %d '%s' is %s; a training method's output 0 is the loss, f32[]", info.outputs[0], loss.name,
+           describe(loss.desc, have, sizeof have));
+  const TensorInfo& predictions = model.tensors()[static_cast<size_t>(info.outputs[1])];
+  PF_CHECK(predictions.desc.dtype == DType::F32 && predictions.desc.rank >= 1 && predictions.desc.dims[0] == batch,
+           Error::kInvalidModel, "output 1 tensor %d '%s' is %s; a training method's output 1 is the predictions, "
+           "f32 [%lld, ...]", info.outputs[1], predictions.name, describe(predictions.desc, have, sizeof have),
+           static_cast<long long>(batch));
+  return Status::ok();
+}
+
 Status verify_method(const Model& model, const fb::Method& method, MethodInfo* info) {
   const int tensor_count = static_cast<int>(model.tensors().size());
   const int node_count = static_cast<int>(model.nodes().size());
@@ -269,8 +313,97 @@ Status verify_method(const Model& model, const fb::Method& method, MethodInfo* i
     PF_CHECK(available[t] != 0, Error::kInvalidModel, "output %zu tensor %d '%s' is never written", i, t,
              model.tensors()[t].name);
   }
-  return Status::ok();
+  return verify_method_contract(model, *info);
 }
+
+#ifndef PREFLIGHT_EMBEDDED
+// Where the FlatBuffers Verifier failed (it says only yes or no): the root table and each of its
+// fields are verified again one by one, each vector of tables element by element, each with a fresh
+// Verifier of the same limits, and the first that fails is named: "tensors[5]", "the root table".
+template <typename T>
+bool first_bad_element(const flatbuffers::Vector<flatbuffers::Offset<T>>* vector, const uint8_t* bytes, size_t size,
+                       const LoadLimits& limits, uint32_t* index) {
+  for (uint32_t i = 0; vector && i < vector->size(); ++i) {
+    flatbuffers::Verifier verifier(bytes, size, limits.max_flatbuffer_depth, 1000000);
+    if (!verifier.VerifyTable(vector->Get(i))) {
+      *index = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+void locate_verification_failure(const uint8_t* bytes, size_t size, const LoadLimits& limits, char* out, size_t capacity) {
+  const auto fresh = [&]() { return flatbuffers::Verifier(bytes, size, limits.max_flatbuffer_depth, 1000000); };
+  uint32_t root_offset = 0;
+  std::memcpy(&root_offset, bytes + 4, sizeof root_offset);
+  root_offset = flatbuffers::EndianScalar(root_offset);
+  if (static_cast<uint64_t>(root_offset) + 4 + 4 > size) {
+    std::snprintf(out, capacity, "the root table's offset %u points past the end", root_offset);
+    return;
+  }
+  const fb::Model* root = fb::GetSizePrefixedModel(bytes);
+  const flatbuffers::Table* table = flatbuffers::GetSizePrefixedRoot<flatbuffers::Table>(bytes);  // its untyped view
+  {
+    flatbuffers::Verifier verifier = fresh();
+    if (!table->VerifyTableStart(verifier)) {
+      std::snprintf(out, capacity, "the root table (its vtable is out of bounds or misaligned)");
+      return;
+    }
+  }
+  struct Field {
+    const char* name;
+    flatbuffers::voffset_t slot;
+  };
+  const Field offsets[] = {{"tensors", fb::Model::VT_TENSORS}, {"nodes", fb::Model::VT_NODES},
+                           {"methods", fb::Model::VT_METHODS}, {"buffers", fb::Model::VT_BUFFERS},
+                           {"metadata", fb::Model::VT_METADATA}, {"test_vectors", fb::Model::VT_TEST_VECTORS}};
+  for (const Field& field : offsets) {
+    flatbuffers::Verifier verifier = fresh();
+    table->VerifyTableStart(verifier);
+    if (!table->VerifyOffset(verifier, field.slot)) {
+      std::snprintf(out, capacity, "field %s (its offset)", field.name);
+      return;
+    }
+  }
+  uint32_t index = 0;
+  const auto vector_bad = [&](const auto* vector) {
+    flatbuffers::Verifier verifier = fresh();
+    return vector && !verifier.VerifyVector(vector);
+  };
+  const char* bad_vector = vector_bad(root->tensors())        ? "tensors"
+                           : vector_bad(root->nodes())        ? "nodes"
+                           : vector_bad(root->methods())      ? "methods"
+                           : vector_bad(root->buffers())      ? "buffers"
+                           : vector_bad(root->test_vectors()) ? "test_vectors"
+                                                              : nullptr;
+  if (bad_vector) {
+    std::snprintf(out, capacity, "the vector %s (its length runs past the end)", bad_vector);
+    return;
+  }
+  if (first_bad_element(root->tensors(), bytes, size, limits, &index)) {
+    std::snprintf(out, capacity, "tensors[%u] (the table of tensor %u)", index, index);
+  } else if (first_bad_element(root->nodes(), bytes, size, limits, &index)) {
+    std::snprintf(out, capacity, "nodes[%u] (the table of node %u, its inputs, outputs or attributes)", index, index);
+  } else if (first_bad_element(root->methods(), bytes, size, limits, &index)) {
+    std::snprintf(out, capacity, "methods[%u] (the table of method %u)", index, index);
+  } else if (first_bad_element(root->buffers(), bytes, size, limits, &index)) {
+    std::snprintf(out, capacity, "buffers[%u] (the table of buffer %u)", index, index);
+  } else if (first_bad_element(root->test_vectors(), bytes, size, limits, &index)) {
+    std::snprintf(out, capacity, "test_vectors[%u] (the table of test vector %u)", index, index);
+  } else {
+    flatbuffers::Verifier verifier = fresh();
+    std::snprintf(out, capacity, "%s", root->metadata() && !verifier.VerifyTable(root->metadata())
+                                           ? "metadata (its table)"
+                                           : "the root table (its fields, or the nesting depth or table count limits)");
+  }
+}
+#else
+// The embedded profile keeps its core small: the Verifier's verdict without the place.
+void locate_verification_failure(const uint8_t*, size_t, const LoadLimits&, char* out, size_t capacity) {
+  std::snprintf(out, capacity, "some table");
+}
+#endif
 
 }  // namespace
 
@@ -298,8 +431,12 @@ Status verify_model(Model* model) {
            "model is truncated: the size prefix says %u bytes, the file has %zu after it", flatbuffer_size, size - 4);
   flatbuffers::Verifier verifier(bytes, static_cast<size_t>(flatbuffer_size) + 4, limits.max_flatbuffer_depth,
                                  /*max_tables=*/1000000);
-  PF_CHECK(fb::VerifySizePrefixedModelBuffer(verifier), Error::kInvalidModel,
-           "FlatBuffers verification failed: the file is truncated or corrupt");
+  if (!fb::VerifySizePrefixedModelBuffer(verifier)) {
+    char where[160];
+    locate_verification_failure(bytes, static_cast<size_t>(flatbuffer_size) + 4, limits, where, sizeof where);
+    return Status::error(Error::kInvalidModel, "FlatBuffers verification failed at %s: the file is truncated or corrupt there",
+                         where);
+  }
   const fb::Model* root = fb::GetSizePrefixedModel(bytes);
   model->root_ = root;
   PF_CHECK(root->schema_version() == kSchemaVersion, Error::kInvalidModel,

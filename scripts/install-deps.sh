@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev                              # the command line
   nlohmann-json3-dev                        # test manifests, later the report schema
   zlib1g-dev                                # gzipped CSV data, the checkpoint checksum
+  libre2-dev                                # --trainable's regular expression (linear time, no recursion)
   libzip-dev                                # .npz archives (zip, stored or deflated)
   libstb-dev                                # PNG images in the check report (stb_image_write)
   chromium                                  # the report test: headless Chromium loads report.html
@@ -35,7 +36,7 @@ if [ "${1:-}" = "--cross" ]; then
     qemu-user                                                             # runs their programs here
     # The aarch64 build of the whole suite (targets/aarch64_suite.sh): Debian multiarch, the
     # libraries that install beside the build machine's.
-    libflatbuffers-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64 libstb-dev:arm64 libprotobuf-dev:arm64
+    libflatbuffers-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64 libstb-dev:arm64 libprotobuf-dev:arm64 libre2-dev:arm64
   )
 fi
 # The arm64 packages that cannot be installed beside the build machine's: libxnnpack-dev and

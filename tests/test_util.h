@@ -2,6 +2,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <zip.h>
 
 #include <cmath>
 #include <cstring>
@@ -128,6 +129,36 @@ inline std::vector<std::vector<float>> run_method(Session& session, const char* 
 }
 
 inline bool contains(const char* text, const char* part) { return std::strstr(text, part) != nullptr; }
+
+// An .npz (deflated members) of the named arrays, written under the test output as `name`.
+inline std::string write_npz(const std::string& name, const std::vector<std::pair<std::string, std::vector<uint8_t>>>& members) {
+  const std::string path = std::string(PREFLIGHT_TEST_OUTPUT) + "_" + name;
+  int error = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  REQUIRE(archive != nullptr);
+  for (const auto& member : members) {
+    zip_source_t* source = zip_source_buffer(archive, member.second.data(), member.second.size(), 0);
+    REQUIRE(source != nullptr);
+    const zip_int64_t index = zip_file_add(archive, (member.first + ".npy").c_str(), source, ZIP_FL_OVERWRITE);
+    REQUIRE(index >= 0);
+    REQUIRE(zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), ZIP_CM_DEFLATE, 9) == 0);
+  }
+  REQUIRE(zip_close(archive) == 0);
+  return path;
+}
+
+inline std::vector<uint8_t> npy_f32(const std::vector<int64_t>& dims, float value) {
+  TensorDesc desc = make_desc(DType::F32, {});
+  desc.rank = static_cast<int>(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) desc.dims[d] = dims[d];
+  const std::vector<float> data(static_cast<size_t>(desc.num_elements()), value);
+  return encode_npy(desc, data.data());
+}
+
+inline std::vector<uint8_t> npy_labels(const std::vector<int64_t>& labels) {
+  return encode_npy(make_desc(DType::I64, {static_cast<int64_t>(labels.size())}), labels.data());
+}
+
 
 }  // namespace test
 }  // namespace preflight

@@ -16,6 +16,7 @@
 #include "graph/training.h"
 #include "graph/json.h"
 #include "graph/serialize.h"
+#include "runtime/file_io.h"
 #include "runtime/session.h"
 #include "trainer/checks/recipe.h"
 #include "trainer/checks/report_html.h"
@@ -33,7 +34,8 @@ constexpr int kExitBadInput = 2;
 // Bad input (a model, an argument, a file) is 2; anything else that failed is 1.
 int report(const Status& status) {
   if (status.is_ok()) return kExitOk;
-  std::fprintf(stderr, "preflight: error: %s\n", status.message());
+  // Names in a message come from files: printed escaped (docs/reliability.md).
+  std::fprintf(stderr, "preflight: error: %s\n", printable(status.message()).c_str());
   switch (status.code()) {
     case Error::kInvalidArgument:
     case Error::kNotFound:
@@ -44,6 +46,18 @@ int report(const Status& status) {
     default:
       return kExitFailed;
   }
+}
+
+// printable() line by line: the newlines stay.
+std::string printable_lines(const std::string& text) {
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    out += printable(text.data() + at, end - at);
+    if (end < text.size()) out += '\n';
+    at = end + 1;
+  }
+  return out;
 }
 
 std::string describe_desc(const TensorDesc& desc) {
@@ -66,14 +80,18 @@ int inspect(const std::string& path, bool list_tensors, bool print_plan) {
   Result<Session> session = Session::open(std::move(loaded).value());
   if (!session.is_ok()) return report(session.status().with_context("%s: ", path.c_str()));
   const Model& model = session->model();
-  std::printf("model: %s (%s)\n", path.c_str(), human_bytes(model.size()).c_str());
+  // Every name and text from the file is printed escaped (printable: no control bytes reach the terminal).
+  const auto text = [](const flatbuffers::String* string) {
+    return string ? printable(string->data(), string->size()) : std::string();
+  };
+  std::printf("model: %s (%s)\n", printable(path).c_str(), human_bytes(model.size()).c_str());
   if (const fb::Metadata* metadata = model.flatbuffer().metadata()) {
-    if (metadata->producer()) std::printf("producer: %s\n", metadata->producer()->c_str());
+    if (metadata->producer()) std::printf("producer: %s\n", text(metadata->producer()).c_str());
     if (metadata->description() && metadata->description()->size())
-      std::printf("description: %s\n", metadata->description()->c_str());
+      std::printf("description: %s\n", text(metadata->description()).c_str());
     if (metadata->entries()) {
       for (const fb::KeyValue* entry : *metadata->entries()) {
-        std::printf("  %s = %s\n", entry->key() ? entry->key()->c_str() : "", entry->value() ? entry->value()->c_str() : "");
+        std::printf("  %s = %s\n", text(entry->key()).c_str(), text(entry->value()).c_str());
       }
     }
   }
@@ -90,12 +108,12 @@ int inspect(const std::string& path, bool list_tensors, bool print_plan) {
   for (size_t m = 0; m < model.methods().size(); ++m) {
     const MethodInfo& method = model.methods()[m];
     const Program& program = session->program(static_cast<int>(m));
-    std::printf("\nmethod '%s': %zu steps\n", method.name, method.nodes.size());
+    std::printf("\nmethod '%s': %zu steps\n", printable(method.name).c_str(), method.nodes.size());
     for (int t : method.inputs) {
-      std::printf("  input  %-16s %s\n", model.tensors()[t].name, describe_desc(model.tensors()[t].desc).c_str());
+      std::printf("  input  %-16s %s\n", printable(model.tensors()[t].name).c_str(), describe_desc(model.tensors()[t].desc).c_str());
     }
     for (int t : method.outputs) {
-      std::printf("  output %-16s %s\n", model.tensors()[t].name, describe_desc(model.tensors()[t].desc).c_str());
+      std::printf("  output %-16s %s\n", printable(model.tensors()[t].name).c_str(), describe_desc(model.tensors()[t].desc).c_str());
     }
     const double ratio = program.lower_bound_bytes()
                              ? static_cast<double>(program.arena_bytes()) / static_cast<double>(program.lower_bound_bytes())
@@ -108,7 +126,7 @@ int inspect(const std::string& path, bool list_tensors, bool print_plan) {
     std::printf("\ntensors:\n");
     for (size_t t = 0; t < model.tensors().size(); ++t) {
       const TensorInfo& tensor = model.tensors()[t];
-      std::printf("  %4zu %-28s %-15s %s\n", t, tensor.name, role_name(tensor.role), describe_desc(tensor.desc).c_str());
+      std::printf("  %4zu %-28s %-15s %s\n", t, printable(tensor.name).c_str(), role_name(tensor.role), describe_desc(tensor.desc).c_str());
     }
   }
   return kExitOk;
@@ -157,8 +175,9 @@ int ops_for(const std::string& path, const std::vector<std::string>& methods, co
 }
 
 // ---- run ----
-// Loads `path`; when the inputs' batch differs from the model's, re-plans the model for it. An
-// ONNX model with a dynamic batch takes the inputs' batch.
+// Loads `path`; inputs of the model's shapes run as they are, and when the batched inputs' batch
+// (graph::is_batched_input) differs from the model's, re-plans the model for it. An ONNX model
+// with a dynamic batch takes the inputs' batch.
 Result<Session> open_for_inputs(const std::string& path, const std::string& method_name,
                                 const std::vector<NpyArray>& inputs, graph::OnnxImportOptions onnx, const Backend* backend,
                                 Bytes* onnx_storage, Bytes* storage) {
@@ -173,24 +192,42 @@ Result<Session> open_for_inputs(const std::string& path, const std::string& meth
   PF_CHECK(inputs.size() == method.inputs.size(), Error::kInvalidArgument,
            "method '%s' takes %zu inputs, got %zu --input files", method_name.c_str(), method.inputs.size(),
            inputs.size());
-  bool rebatch = false;
+  // Inputs of exactly the model's shapes run as they are (scalars, a MatMul's [2, 3] and [3, 4]).
+  // An input that differs may differ only in its batch dim (graph::is_batched_input), and every
+  // such input must agree on the new batch: then the model is re-planned for it.
+  bool all_match = true;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const TensorDesc& want = model->tensors()[static_cast<size_t>(method.inputs[i])].desc;
-    const TensorDesc& got = inputs[i].desc;
-    bool same_but_batch = want.dtype == got.dtype && want.rank == got.rank && want.rank >= 1 && got.dims[0] >= 1;
-    for (int d = 1; same_but_batch && d < want.rank; ++d) same_but_batch = want.dims[d] == got.dims[d];
-    PF_CHECK(same_but_batch, Error::kInvalidArgument, "input %zu '%s': the model expects %s, the file holds %s", i,
-             model->tensors()[static_cast<size_t>(method.inputs[i])].name, describe_desc(want).c_str(),
-             describe_desc(got).c_str());
-    PF_CHECK(got.dims[0] == inputs[0].desc.dims[0], Error::kInvalidArgument,
-             "input %zu has batch %lld, input 0 has batch %lld", i, static_cast<long long>(got.dims[0]),
-             static_cast<long long>(inputs[0].desc.dims[0]));
-    rebatch = rebatch || got.dims[0] != want.dims[0];
+    all_match = all_match && inputs[i].desc == model->tensors()[static_cast<size_t>(method.inputs[i])].desc;
   }
+  if (all_match) return Session::open(std::move(model).value(), options);
+  graph::Graph graph = graph::read_graph(*model);
+  const size_t m_index = static_cast<size_t>(m);
+  int64_t new_batch = -1;
+  size_t batch_from = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& want_tensor = model->tensors()[static_cast<size_t>(method.inputs[i])];
+    const TensorDesc& want = want_tensor.desc;
+    const TensorDesc& got = inputs[i].desc;
+    if (got == want) continue;
+    const bool batched = graph::is_batched_input(graph, m_index, i);
+    bool same_but_batch = batched && want.dtype == got.dtype && want.rank == got.rank && got.dims[0] >= 1;
+    for (int d = 1; same_but_batch && d < want.rank; ++d) same_but_batch = want.dims[d] == got.dims[d];
+    PF_CHECK(same_but_batch, Error::kInvalidArgument, "input %zu '%s': the model expects %s%s, the file holds %s", i,
+             want_tensor.name, describe_desc(want).c_str(), batched ? " (any batch)" : "", describe_desc(got).c_str());
+    if (new_batch < 0) new_batch = got.dims[0], batch_from = i;
+    PF_CHECK(got.dims[0] == new_batch, Error::kInvalidArgument, "input %zu has batch %lld, input %zu has batch %lld", i,
+             static_cast<long long>(got.dims[0]), batch_from, static_cast<long long>(new_batch));
+  }
+  // A batched input given at the model's batch beside one at a new batch disagrees too.
+  for (size_t i = 0; new_batch > 0 && i < inputs.size(); ++i) {
+    PF_CHECK(!graph::is_batched_input(graph, m_index, i) || inputs[i].desc.dims[0] == new_batch, Error::kInvalidArgument,
+             "input %zu has batch %lld, input %zu has batch %lld", i, static_cast<long long>(inputs[i].desc.dims[0]),
+             batch_from, static_cast<long long>(new_batch));
+  }
+  const bool rebatch = new_batch > 0;
   if (rebatch) {
-    graph::Graph graph = graph::read_graph(*model);
-    PF_RETURN_IF_ERROR(graph::set_batch(&graph, inputs[0].desc.dims[0]).with_context("re-planning for batch %lld: ",
-                                                                                   static_cast<long long>(inputs[0].desc.dims[0])));
+    PF_RETURN_IF_ERROR(graph::set_batch(&graph, new_batch).with_context("re-planning for batch %lld: ",
+                                                                        static_cast<long long>(new_batch)));
     Result<Model> rebatched = model_of(graph, storage);
     if (!rebatched.is_ok()) return rebatched.status();
     return Session::open(std::move(rebatched).value(), options);
@@ -199,7 +236,7 @@ Result<Session> open_for_inputs(const std::string& path, const std::string& meth
 }
 
 void print_summary(const char* name, const TensorDesc& desc, const float* values) {
-  std::printf("%s %s\n", name, describe_desc(desc).c_str());
+  std::printf("%s %s\n", printable(name).c_str(), describe_desc(desc).c_str());
   if (desc.dtype != DType::F32 || desc.rank != 2) return;
   for (int64_t r = 0; r < desc.dims[0]; ++r) {
     const float* row = values + r * desc.dims[1];
@@ -337,16 +374,28 @@ TensorDesc sample_of(const graph::Graph& graph) {
 Status load_splits(const std::string& data_path, const std::string& validation_path, const DataOptions& options,
                    float scale, const TensorDesc& sample, double validation_fraction, uint64_t seed, bool standardize_features,
                    bool init_bias, graph::Graph* graph, Dataset* train, Dataset* validation) {
-  Result<Dataset> data = load_dataset(data_path, options);
+  DataOptions with_width = options;
+  with_width.expected_features = sample.num_elements();  // a CSV row of another width is refused at once
+  Result<Dataset> data = load_dataset(data_path, with_width);
   if (!data.is_ok()) return data.status();
+  for (const std::string& note : data->notes) std::fprintf(stderr, "preflight: note: %s\n", printable(note).c_str());
   for (float& v : data->features) v *= scale;
   PF_RETURN_IF_ERROR(reshape_samples(&*data, sample));
-  if (validation_path.empty()) {
+  if (validation_path.empty() && data->validation) {
+    // An .npz with its own validation or test pair: that pair is the validation split (the note says so).
+    std::shared_ptr<Dataset> held_out = data->validation;
+    *train = std::move(*data);
+    train->validation.reset();
+    *validation = std::move(*held_out);
+    for (float& v : validation->features) v *= scale;
+    PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
+  } else if (validation_path.empty()) {
     PF_RETURN_IF_ERROR(split_dataset(*data, validation_fraction, seed, train, validation));
   } else {
     *train = std::move(*data);
-    Result<Dataset> held_out = load_dataset(validation_path, options);
+    Result<Dataset> held_out = load_dataset(validation_path, with_width);
     if (!held_out.is_ok()) return held_out.status();
+    for (const std::string& note : held_out->notes) std::fprintf(stderr, "preflight: note: %s\n", printable(note).c_str());
     *validation = std::move(*held_out);
     for (float& v : validation->features) v *= scale;
     PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
@@ -396,12 +445,25 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
   config.progress = stdout;
   Result<TrainReport> result = (*trainer)->fit(train_split, validation_split, config);
   if (!result.is_ok()) return report(result.status());
-  std::printf("best validation loss %.4f at epoch %d%s\n", result->best_validation_loss, result->best_epoch,
-              result->stopped_early ? " (stopped early)" : "");
+  if (result->best_epoch > 0) {
+    std::printf("best validation loss %.4f at epoch %d%s\n", result->best_validation_loss, result->best_epoch,
+                result->stopped_early ? " (stopped early)" : "");
+  } else {
+    std::printf("no epoch was validated\n");
+  }
   if (!flags.out.empty()) {
     Result<graph::Graph> trained = (*trainer)->trained_graph();
     if (!trained.is_ok()) return report(trained.status());
-    return write_model(graph::serialize(*trained), flags.out);
+    const int written = write_model(graph::serialize(*trained), flags.out);
+    if (written != kExitOk) return written;
+    // Say whose weights these are: the best epoch's (--keep-best, --patience) or the last one's.
+    const bool best = result->weights_epoch == result->best_epoch && result->best_epoch > 0;
+    const char* which = best                      ? " (the best)"
+                        : result->best_epoch <= 0 ? " (the last)"
+                        : config.keep_best        ? " (the last: the best epoch came before --resume, and a checkpoint "
+                                                    "keeps the latest weights only)"
+                                                  : " (the last; --keep-best writes the best epoch's)";
+    std::printf("the weights of epoch %d%s\n", result->weights_epoch, which);
   }
   return kExitOk;
 }
@@ -547,7 +609,7 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
   if (flags.json) {
     std::fwrite(json.data(), 1, json.size(), stdout);
   } else {
-    std::printf("\n%s", report_table(result).c_str());
+    std::printf("\n%s", printable_lines(report_table(result)).c_str());
   }
   if (!flags.out.empty()) {
     const std::string html = report_html(result, flags.out);
@@ -600,16 +662,25 @@ int convert(const std::string& path, const std::string& out, const graph::OnnxIm
   }
   const graph::Method& infer = graph.methods[static_cast<size_t>(graph.find_method("infer"))];
   for (int t : infer.inputs) {
-    std::printf("input  %-16s %s\n", graph.tensors[static_cast<size_t>(t)].name.c_str(),
+    std::printf("input  %-16s %s\n", printable(graph.tensors[static_cast<size_t>(t)].name).c_str(),
                 describe_desc(graph.tensors[static_cast<size_t>(t)].desc).c_str());
   }
   for (int t : infer.outputs) {
-    std::printf("output %-16s %s\n", graph.tensors[static_cast<size_t>(t)].name.c_str(),
+    std::printf("output %-16s %s\n", printable(graph.tensors[static_cast<size_t>(t)].name).c_str(),
                 describe_desc(graph.tensors[static_cast<size_t>(t)].desc).c_str());
   }
   std::printf("%zu nodes, %lld parameters%s\n", infer.nodes.size(), static_cast<long long>(graph.parameter_count()),
               graph.test_vectors.empty() ? "" : ", 1 test vector");
-  return write_model(graph::serialize(graph), out);
+  // The model as a device will open it: verified, every method planned within the default limits
+  // (an input dim of 2^31 converts, then no session opens it: refused here instead).
+  const Bytes bytes = graph::serialize(graph);
+  Result<Model> opened = Model::load_bytes(bytes.data(), bytes.size());
+  if (!opened.is_ok()) return report(opened.status().with_context("%s: the converted model: ", path.c_str()));
+  for (size_t m = 0; m < opened->methods().size(); ++m) {
+    Result<Program> planned = Program::prepare(*opened, static_cast<int>(m), *find_backend("reference"));
+    if (!planned.is_ok()) return report(planned.status().with_context("%s: the converted model: ", path.c_str()));
+  }
+  return write_model(bytes, out);
 }
 
 // Runs every stored test vector on the backend and compares: max absolute and relative error per
@@ -651,7 +722,7 @@ int verify(const std::string& path, const std::string& backend_name) {
                           static_cast<int>(outputs.size()));
     if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
     std::printf("test vector %zu: method '%s', batch %lld, backend %s, tolerance %g relative + %g absolute\n", v,
-                vector.method.c_str(), static_cast<long long>(batch), (*backend)->name, static_cast<double>(vector.rtol),
+                printable(vector.method).c_str(), static_cast<long long>(batch), (*backend)->name, static_cast<double>(vector.rtol),
                 static_cast<double>(vector.atol));
     for (size_t o = 0; o < vector.expected.size(); ++o) {
       const graph::TestTensor& want = vector.expected[o];
@@ -667,7 +738,7 @@ int verify(const std::string& path, const std::string& backend_name) {
         if (expected[k] != 0.0f) max_rel = std::max(max_rel, diff / std::fabs(static_cast<double>(expected[k])));
         ok = ok && diff <= vector.rtol * std::fabs(static_cast<double>(expected[k])) + vector.atol;
       }
-      std::printf("  output %-16s max abs error %.3g, max rel error %.3g: %s\n", want.name.c_str(), max_abs, max_rel,
+      std::printf("  output %-16s max abs error %.3g, max rel error %.3g: %s\n", printable(want.name).c_str(), max_abs, max_rel,
                   ok ? "ok" : "BEYOND TOLERANCE");
       all_ok = all_ok && ok;
     }
@@ -676,9 +747,67 @@ int verify(const std::string& path, const std::string& backend_name) {
   return all_ok ? kExitOk : kExitFailed;
 }
 
+// Every numeric flag's range, in one table: checked as the command line is parsed (exit 2, the
+// message names the flag and the value). A value must parse whole as a finite number.
+struct FlagRange {
+  const char* flag;
+  double min, max;
+  bool min_open;  // min itself is refused (a learning rate > 0)
+};
+constexpr FlagRange kFlagRanges[] = {
+    {"--epochs", 1, 1e6, false},          {"--max-steps", 0, 1e12, false},     {"--batch", 1, 1 << 20, false},
+    {"--lr", 0, 1e3, true},               {"--full-lr", 0, 1e3, true},         {"--momentum", 0, 1, false},
+    {"--weight-decay", 0, 1e3, false},    {"--max-grad-norm", 0, 1e9, true},   {"--patience", 0, 1e6, false},
+    {"--val-fraction", 0, 0.99, true},    {"--checkpoint-every", 0, 1e12, false}, {"--scale", 0, 1e9, true},
+    {"--rtol", 0, 1e6, false},            {"--atol", 0, 1e6, false},           {"--threads", 1, 256, false},
+    {"--max-input-mb", 1, 1 << 22, false},
+};
+
+// The validator of a flag in kFlagRanges.
+CLI::Validator flag_range(const std::string& flag) {
+  const FlagRange* range = nullptr;
+  for (const FlagRange& r : kFlagRanges) range = flag == r.flag ? &r : range;
+  if (!range) throw std::logic_error("no range for " + flag);
+  char description[96];
+  std::snprintf(description, sizeof description, "%s%g, %g]", range->min_open ? "(" : "[", range->min, range->max);
+  return CLI::Validator(
+      [range](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double value = std::strtod(text.c_str(), &end);
+        const bool number = !text.empty() && *end == '\0' && errno == 0 && std::isfinite(value);
+        const bool in = number && (range->min_open ? value > range->min : value >= range->min) && value <= range->max;
+        if (in) return std::string();
+        char message[160];
+        std::snprintf(message, sizeof message, "%s is %s %s%g, %g]", printable(text).c_str(),
+                      number ? "outside" : "not a finite number in", range->min_open ? "(" : "[", range->min, range->max);
+        return message;
+      },
+      description);
+}
+
+int run_command_line(int argc, char** argv);
+
 }  // namespace
 
+// The last resort: a limit refuses every input before it can exhaust memory (docs/reliability.md),
+// and an allocation that fails all the same is an error, not an abort.
 int main(int argc, char** argv) {
+  try {
+    return run_command_line(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "preflight: error: out of memory (an input is larger than this machine can hold; no limit "
+                         "caught it first, which is a bug: please report the command)\n");
+    return kExitBadInput;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "preflight: error: internal error: %s\n", printable(error.what()).c_str());
+    return kExitFailed;
+  }
+}
+
+namespace {
+
+int run_command_line(int argc, char** argv) {
   CLI::App app{"preflight: an embedded inference and training microkernel for static-graph models (.pfb)"};
   app.set_version_flag("--version", "preflight 0.1.0 (model schema version " + std::to_string(kSchemaVersion) + ")");
   app.require_subcommand(1);
@@ -731,7 +860,7 @@ int main(int argc, char** argv) {
   CLI::App* build_cmd = app.add_subcommand("build-model", "Write one of the reference models (mlp, cnn8, cnn32, mbv2) as .pfb");
   build_cmd->add_option("name", model_name, "mlp | cnn8 | cnn32 | mbv2")->required();
   build_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
-  build_cmd->add_option("--batch", batch, "Batch size of the input")->capture_default_str()->check(CLI::PositiveNumber);
+  build_cmd->add_option("--batch", batch, "Batch size of the input")->capture_default_str()->check(flag_range("--batch"));
   build_cmd->add_option("--seed", seed, "Seed of the parameter initialisation")->capture_default_str();
   build_cmd->add_flag("--train", export_flags.train, "Also export the train_step and eval methods");
   add_export_flags(build_cmd);
@@ -745,31 +874,41 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--data,-d", train_flags.data, "Data: .csv/.csv.gz (label in the last column), .npz (x, y), "
                                                        ".npy or IDX features with --labels")->required();
   train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
-  train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str();
+  train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str()
+      ->check(flag_range("--scale"));
   train_cmd->add_flag("--regression", train_flags.regression, "Labels are float targets (use with --loss mse)");
   train_cmd->add_flag("--standardize", train_flags.standardize,
                       "Standardise every feature with the training split's mean and standard deviation");
   train_cmd->add_flag("--init-bias", train_flags.init_bias,
                       "Start the final bias at the log class priors of the training split (the target mean for regression)");
-  train_cmd->add_option("--epochs", config.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  train_cmd->add_option("--max-steps", config.max_steps, "Stop after this many steps (0: no limit)")->capture_default_str();
-  train_cmd->add_option("--batch", config.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  train_cmd->add_option("--lr", config.lr, "Learning rate")->capture_default_str();
-  train_cmd->add_option("--momentum", config.momentum, "SGD momentum")->capture_default_str();
-  train_cmd->add_option("--weight-decay", config.weight_decay, "Weight decay")->capture_default_str();
+  train_cmd->add_option("--epochs", config.epochs, "Epochs")->capture_default_str()->check(flag_range("--epochs"));
+  train_cmd->add_option("--max-steps", config.max_steps, "Stop after this many steps (0: no limit)")->capture_default_str()
+      ->check(flag_range("--max-steps"));
+  train_cmd->add_option("--batch", config.batch, "Batch size")->capture_default_str()->check(flag_range("--batch"));
+  train_cmd->add_option("--lr", config.lr, "Learning rate")->capture_default_str()->check(flag_range("--lr"));
+  train_cmd->add_option("--momentum", config.momentum, "SGD momentum")->capture_default_str()->check(flag_range("--momentum"));
+  train_cmd->add_option("--weight-decay", config.weight_decay, "Weight decay")->capture_default_str()
+      ->check(flag_range("--weight-decay"));
   train_cmd->add_option("--max-grad-norm", config.max_grad_norm, "Global gradient norm for models exported with --clip-grad-norm")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(flag_range("--max-grad-norm"));
   train_cmd->add_option("--schedule", config.schedule, "constant | cosine | step")->capture_default_str();
   train_cmd->add_option("--patience", config.patience, "Early stopping: epochs without a better validation loss (0: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(flag_range("--patience"));
+  train_cmd->add_flag("--keep-best", config.keep_best,
+                      "Write (--out) the weights of the epoch with the best validation loss, not the last epoch's "
+                      "(early stopping, --patience, always does)");
   train_cmd->add_option("--val-fraction", train_flags.validation_fraction, "Fraction of rows held out for validation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(flag_range("--val-fraction"));
   train_cmd->add_option("--val-data", train_flags.validation_data,
                         "Validation data in a file of its own (same format); then --data is all training data");
   train_cmd->add_option("--seed", config.seed, "Seed of the split and the shuffles")->capture_default_str();
   train_cmd->add_option("--checkpoint", config.checkpoint, "Write a checkpoint here after every epoch");
   train_cmd->add_option("--checkpoint-every", config.checkpoint_every, "Also write it every this many steps (0: epochs only)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(flag_range("--checkpoint-every"));
   train_cmd->add_option("--resume", train_flags.resume, "Continue from this checkpoint");
   train_cmd->add_option("--out,-o", train_flags.out, "Write the trained model here (.pfb)");
   add_export_flags(train_cmd);
@@ -791,9 +930,11 @@ int main(int argc, char** argv) {
   check_cmd->add_flag("--regression", check_flags.regression, "Labels are float targets; the loss is MSE (sets --loss mse)");
   check_cmd->add_flag("--standardize", check_flags.standardize,
                       "Standardise every feature with the training split's mean and standard deviation");
-  check_cmd->add_option("--scale", check_flags.scale, "Multiply every feature by this (default: 1/16 for the bundled digits, else 1)");
-  check_cmd->add_option("--batch", check_flags.batch, "Batch size of the probes")->capture_default_str()->check(CLI::PositiveNumber);
-  check_cmd->add_option("--lr", check_flags.lr, "Learning rate of the short training probes")->capture_default_str();
+  check_cmd->add_option("--scale", check_flags.scale, "Multiply every feature by this (default: 1/16 for the bundled digits, else 1)")
+      ->check(flag_range("--scale"));
+  check_cmd->add_option("--batch", check_flags.batch, "Batch size of the probes")->capture_default_str()->check(flag_range("--batch"));
+  check_cmd->add_option("--lr", check_flags.lr, "Learning rate of the short training probes")->capture_default_str()
+      ->check(flag_range("--lr"));
   check_cmd->add_option("--seed", check_flags.seed, "Seed of the split, the shuffles and the probes")->capture_default_str();
   check_cmd->add_option("--out", check_flags.out, "Folder for report.json, report.html and the evidence (empty: write nothing)")
       ->capture_default_str();
@@ -802,9 +943,11 @@ int main(int argc, char** argv) {
   check_cmd->add_flag("--init-bias", check_flags.init_bias,
                       "Start the final bias at the log class priors (the target mean for regression) and check it");
   check_cmd->add_option("--epochs", check_flags.epochs,
-                        "Epochs of the --full run (default: 30, or more to make at least 1000 steps on small data)");
+                        "Epochs of the --full run (default: 30, or more to make at least 1000 steps on small data)")
+      ->check(flag_range("--epochs"));
   check_cmd->add_option("--full-lr", check_flags.full_lr, "Learning rate of the --full run (the recipe's default: Adam at 3e-4)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(flag_range("--full-lr"));
   check_cmd->add_option("--set", check_flags.set, "Set a threshold, NAME=VALUE (repeatable; --list-thresholds names them)");
   check_cmd->add_option("--config", check_flags.config, "A JSON file of thresholds, {\"NAME\": VALUE, ...}");
   check_cmd->add_option("--backend", check_flags.backend, std::string(kBackendHelp) + "; the probes and checks run on it")
@@ -832,8 +975,10 @@ int main(int argc, char** argv) {
   convert_cmd->add_option("--test-vectors", test_vectors,
                           "An .npz with an array per model input and output, named as they are (the inputs and what "
                           "the framework computed): stored in the .pfb for `preflight verify`");
-  convert_cmd->add_option("--rtol", vector_rtol, "Relative tolerance stored with the test vectors")->capture_default_str();
-  convert_cmd->add_option("--atol", vector_atol, "Absolute tolerance stored with the test vectors")->capture_default_str();
+  convert_cmd->add_option("--rtol", vector_rtol, "Relative tolerance stored with the test vectors")->capture_default_str()
+      ->check(flag_range("--rtol"));
+  convert_cmd->add_option("--atol", vector_atol, "Absolute tolerance stored with the test vectors")->capture_default_str()
+      ->check(flag_range("--atol"));
   add_export_flags(convert_cmd);
 
   std::string backend = "reference";
@@ -848,7 +993,7 @@ int main(int argc, char** argv) {
   for (CLI::App* command : {run_cmd, verify_cmd, train_cmd, check_cmd}) {
     command->add_option("--threads", threads, "Threads for the XNNPACK and oneDNN backends (the reference backend uses one)")
         ->capture_default_str()
-        ->check(CLI::Range(1, 256));
+        ->check(flag_range("--threads"));
   }
   check_cmd->add_option("--input-shape", input_shapes, "ONNX models: NAME=D0,D1,... for an input with dynamic dims other than the batch");
 
@@ -860,11 +1005,69 @@ int main(int argc, char** argv) {
   from_json_cmd->add_option("json", model_path, "JSON file")->required();
   from_json_cmd->add_option("--out,-o", out_path, "Output .pfb file")->required();
 
+  int64_t max_input_mb = static_cast<int64_t>(kDefaultInputBudget >> 20);
+  for (CLI::App* command : {inspect_cmd, ops_for_cmd, run_cmd, verify_cmd, train_cmd, check_cmd, convert_cmd, to_json_cmd,
+                            from_json_cmd}) {
+    command->add_option("--max-input-mb", max_input_mb,
+                        "The most MiB read or inflated from one input file (a data set, an .npz member, a gzip stream, "
+                        "ONNX external data, a checkpoint); larger files are refused")
+        ->capture_default_str()
+        ->check(flag_range("--max-input-mb"));
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     return code == 0 ? kExitOk : kExitBadInput;
+  }
+  set_input_budget(static_cast<uint64_t>(max_input_mb) << 20);
+  // No output may be one of the command's inputs or another output (device and inode): a
+  // checkpoint written over the model it trains, a report over its data (docs/reliability.md).
+  {
+    std::vector<std::pair<std::string, std::string>> files;  // (flag, path); outputs first
+    const auto output = [&files](const char* flag, const std::string& path) {
+      if (!path.empty() && path != "-") files.emplace_back(flag, path);
+    };
+    size_t outputs_end = 0;
+    if (train_cmd->parsed()) {
+      output("--checkpoint", config.checkpoint);
+      output("--out", train_flags.out);
+      outputs_end = files.size();
+      for (const std::string* input : {&model_path, &train_flags.data, &train_flags.labels, &train_flags.validation_data}) {
+        output("an input", *input);
+      }
+      // --resume may be --checkpoint (going on from it and writing it again is what resuming does).
+      if (!train_flags.resume.empty() && !(same_file(train_flags.resume.c_str(), config.checkpoint.c_str()))) {
+        output("--resume", train_flags.resume);
+      }
+    } else if (run_cmd->parsed()) {
+      for (const std::string& path : outputs) output("--output", path);
+      outputs_end = files.size();
+      output("the model", model_path);
+      for (const std::string& path : inputs) output("--input", path);
+    } else if (convert_cmd->parsed() || build_cmd->parsed() || to_json_cmd->parsed() || from_json_cmd->parsed()) {
+      output("--out", out_path);
+      outputs_end = files.size();
+      if (!build_cmd->parsed()) output("the input", model_path);
+      output("--test-vectors", test_vectors);
+    } else if (check_cmd->parsed() && !check_flags.out.empty()) {
+      output("--out", check_flags.out + "/report.json");
+      output("--out", check_flags.out + "/report.html");
+      outputs_end = files.size();
+      for (const std::string* input : {&check_flags.model, &check_flags.data, &check_flags.labels,
+                                       &check_flags.validation_data, &check_flags.config}) {
+        output("an input", *input);
+      }
+    }
+    for (size_t a = 0; a < outputs_end; ++a) {
+      for (size_t b = a + 1; b < files.size(); ++b) {
+        if (!same_file(files[a].second.c_str(), files[b].second.c_str())) continue;
+        return report(Status::error(Error::kInvalidArgument, "%s %s is the same file as %s %s: refusing to write over it",
+                                    files[a].first.c_str(), files[a].second.c_str(), files[b].first.c_str(),
+                                    files[b].second.c_str()));
+      }
+    }
   }
   if (inspect_cmd->parsed()) return inspect(model_path, list_tensors, print_plan);
   if (ops_for_cmd->parsed()) return ops_for(model_path, ops_methods, onnx_options);
@@ -893,3 +1096,5 @@ int main(int argc, char** argv) {
   if (from_json_cmd->parsed()) return from_json(model_path, out_path);
   return kExitBadInput;
 }
+
+}  // namespace

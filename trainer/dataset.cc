@@ -7,10 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <strings.h>
 
 #include "graph/random.h"
+#include "runtime/file_io.h"
 #include "trainer/npy.h"
 
 namespace preflight {
@@ -20,64 +20,144 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Reads a whole file; gzip-compressed files are inflated (zlib reads plain files unchanged).
-Result<std::string> read_text(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  PF_CHECK(file != nullptr, Error::kNotFound, "%s: cannot open", path.c_str());
-  std::string text;
-  char chunk[1 << 16];
-  int got;
-  while ((got = gzread(file, chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<size_t>(got));
-  const bool failed = got < 0;
-  gzclose(file);
-  PF_CHECK(!failed, Error::kIoError, "%s: read failed (corrupt gzip data?)", path.c_str());
-  return Result<std::string>(std::move(text));
-}
-
+// The bytes of a regular file within the input budget (runtime/file_io.h).
 Result<std::vector<uint8_t>> read_binary(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  PF_CHECK(file.good(), Error::kNotFound, "%s: cannot open", path.c_str());
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  PF_RETURN_IF_ERROR(read_regular_file(path.c_str(), &bytes));
   return Result<std::vector<uint8_t>>(std::move(bytes));
 }
 
-// Splits one CSV line at commas (no quoting: numeric data only); a line without commas at runs
-// of spaces or tabs (whitespace-separated files such as sklearn's diabetes_data_raw.csv).
-void split_fields(const std::string& line, std::vector<std::string>* fields) {
-  fields->clear();
-  if (line.find(',') == std::string::npos) {
-    size_t at = line.find_first_not_of(" \t");
-    while (at != std::string::npos) {
-      const size_t end = line.find_first_of(" \t", at);
-      fields->push_back(line.substr(at, end == std::string::npos ? std::string::npos : end - at));
-      at = end == std::string::npos ? end : line.find_first_not_of(" \t", end);
-    }
-    return;
-  }
-  size_t start = 0;
+bool is_gzip(const std::vector<uint8_t>& bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
+
+// Inflates a gzip file (concatenated members are one stream, as gzip -d reads them), the output
+// within the input budget. A stream cut short (no trailer), a bad CRC or length, or bytes after the
+// last member that do not start another one are errors naming the file: a truncated download never
+// trains silently on the rows before the cut.
+template <typename Out>
+Status inflate_gzip(const std::vector<uint8_t>& in, const std::string& path, Out* out) {
+  const char* where = path.c_str();
+  z_stream z;
+  std::memset(&z, 0, sizeof z);
+  PF_CHECK(inflateInit2(&z, 15 + 16) == Z_OK, Error::kInternal, "%s: zlib could not start", where);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = 0;
+  size_t fed = 0;
+  const uint64_t budget = input_budget();
+  std::vector<char> chunk(1 << 16);
+  Status status;
   for (;;) {
-    const size_t comma = line.find(',', start);
-    fields->push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+    if (z.avail_in == 0 && fed < in.size()) {  // avail_in is 32 bits: feed at most 1 GiB at a time
+      const size_t take = std::min<size_t>(in.size() - fed, size_t{1} << 30);
+      z.next_in = const_cast<Bytef*>(in.data() + fed);
+      z.avail_in = static_cast<uInt>(take);
+      fed += take;
+    }
+    z.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    z.avail_out = static_cast<uInt>(chunk.size());
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    const size_t produced = chunk.size() - z.avail_out;
+    if (out->size() + produced > budget) {
+      status = over_input_budget(where, "the inflated data");
+      break;
+    }
+    out->insert(out->end(), chunk.data(), chunk.data() + produced);
+    if (rc == Z_STREAM_END) {
+      const size_t rest = z.avail_in + (in.size() - fed);
+      if (rest == 0) break;
+      if (rest >= 2 && z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+        inflateReset(&z);  // another member
+        continue;
+      }
+      status = Status::error(Error::kInvalidArgument, "%s: %zu bytes after the end of the gzip data (a damaged or "
+                             "appended-to file)", where, rest);
+      break;
+    }
+    if (rc == Z_OK) continue;
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && fed == in.size()) {
+      status = Status::error(Error::kInvalidArgument, "%s: the gzip data ends early after %zu inflated bytes (the file "
+                             "is truncated)", where, out->size());
+      break;
+    }
+    if (rc == Z_BUF_ERROR) continue;
+    status = Status::error(Error::kInvalidArgument, "%s: corrupt gzip data: %s", where,
+                           z.msg ? z.msg : rc == Z_MEM_ERROR ? "out of memory" : "bad stream");
+    break;
   }
+  inflateEnd(&z);
+  return status;
 }
 
-bool parse_number(const std::string& field, double* value) {
-  const char* begin = field.c_str();
-  while (*begin == ' ' || *begin == '\t') ++begin;
-  char* end = nullptr;
-  *value = std::strtod(begin, &end);
-  if (end == begin) return false;
-  while (*end == ' ' || *end == '\t' || *end == '\r') ++end;
-  return *end == '\0';
+// A file's bytes, inflated when they are gzip data (recognised by the magic, whatever the name; a
+// name ending in .gz must hold gzip data): std::string for text, std::vector<uint8_t> for IDX.
+template <typename Out>
+Status read_maybe_gzip(const std::string& path, Out* out) {
+  Result<std::vector<uint8_t>> raw = read_binary(path);
+  if (!raw.is_ok()) return raw.status();
+  if (is_gzip(*raw)) return inflate_gzip(*raw, path, out);
+  PF_CHECK(!ends_with(path, ".gz"), Error::kInvalidArgument, "%s: not gzip data (no 1f 8b magic) although the name "
+           "ends in .gz", path.c_str());
+  out->assign(raw->begin(), raw->end());
+  return Status::ok();
+}
+
+Result<std::string> read_text(const std::string& path) {
+  std::string text;
+  PF_RETURN_IF_ERROR(read_maybe_gzip(path, &text));
+  return Result<std::string>(std::move(text));
+}
+
+// A CSV field as a number: the whole field (spaces around it aside) is a decimal float
+// ([+-]digits[.digits][e[+-]digits]) or one of the words NumPy and pandas write for non-finite
+// values (nan, inf, infinity, any case, with a sign). Hex, trailing text, NUL bytes are not numbers.
+bool parse_number(const char* begin, const char* end, double* value) {
+  while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;
+  while (end > begin && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) --end;
+  const char* p = begin;
+  if (p < end && (*p == '+' || *p == '-')) ++p;
+  const size_t rest = static_cast<size_t>(end - p);
+  const auto word = [&](const char* w) { return rest == std::strlen(w) && strncasecmp(p, w, rest) == 0; };
+  if (word("nan") || word("inf") || word("infinity")) {
+    const bool negative = *begin == '-';
+    *value = word("nan") ? std::nan("") : negative ? -HUGE_VAL : HUGE_VAL;
+    return true;
+  }
+  const char* digits = p;
+  while (p < end && *p >= '0' && *p <= '9') ++p;
+  bool any = p > digits;
+  if (p < end && *p == '.') {
+    const char* fraction = ++p;
+    while (p < end && *p >= '0' && *p <= '9') ++p;
+    any = any || p > fraction;
+  }
+  if (!any) return false;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    const char* exponent = p;
+    while (p < end && *p >= '0' && *p <= '9') ++p;
+    if (p == exponent) return false;
+  }
+  if (p != end) return false;
+  char buffer[64];
+  const size_t length = static_cast<size_t>(end - begin);
+  if (length < sizeof buffer) {
+    std::memcpy(buffer, begin, length);
+    buffer[length] = '\0';
+    *value = std::strtod(buffer, nullptr);
+  } else {
+    *value = std::strtod(std::string(begin, end).c_str(), nullptr);
+  }
+  return true;
 }
 
 // Sets a label or target from a number, checking that classes are whole and non-negative.
 Status add_label(Dataset* data, double value, const std::string& where) {
   if (data->classification) {
-    PF_CHECK(value >= 0 && value == std::floor(value) && value < 1e15, Error::kInvalidArgument,
+    PF_CHECK(value >= 0 && value == std::floor(value), Error::kInvalidArgument,
              "%s: label %g is not a class (a whole number >= 0)", where.c_str(), value);
+    PF_CHECK(value < static_cast<double>(kMaxClasses), Error::kInvalidArgument,
+             "%s: label %.17g is above the limit of %lld classes (labels 0 to %lld)", where.c_str(), value,
+             static_cast<long long>(kMaxClasses), static_cast<long long>(kMaxClasses - 1));
     data->labels.push_back(static_cast<int64_t>(value));
   } else {
     PF_CHECK(std::isfinite(value), Error::kInvalidArgument, "%s: target %g is not finite", where.c_str(), value);
@@ -141,6 +221,37 @@ Status set_features(Dataset* data, const NpyArray& array, const std::string& whe
   return Status::ok();
 }
 
+// The names of an .npz's arrays (its members without ".npy"; a member of another kind keeps its name).
+Result<std::vector<std::string>> npz_names(const std::vector<uint8_t>& bytes, const std::string& path) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  zip_t* archive = source ? zip_open_from_source(source, ZIP_RDONLY, &error) : nullptr;
+  if (!archive) {
+    if (source) zip_source_free(source);
+    const std::string reason = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return Status::error(Error::kInvalidArgument, "%s: not a .npz (zip) file: %s", path.c_str(), reason.c_str());
+  }
+  zip_error_fini(&error);
+  std::vector<std::string> names;
+  const zip_int64_t count = zip_get_num_entries(archive, 0);
+  for (zip_int64_t i = 0; i < count && i < 4096; ++i) {
+    const char* name = zip_get_name(archive, static_cast<zip_uint64_t>(i), 0);
+    std::string text = name ? name : "";
+    if (ends_with(text, ".npy")) text.resize(text.size() - 4);
+    names.push_back(text);
+  }
+  zip_close(archive);
+  return Result<std::vector<std::string>>(std::move(names));
+}
+
+std::string npz_list(const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
+  return list.empty() ? "nothing" : list;
+}
+
 // ---- .npz: a zip archive of .npy files (libzip reads it, stored or deflated, zip64 included) ----
 Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, const std::string& wanted,
                   std::vector<uint8_t>* member) {
@@ -168,9 +279,11 @@ Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, co
     return Status::error(Error::kInvalidArgument, "%s: no array '%s' (the archive has: %s)", where, wanted.c_str(),
                          names.c_str());
   }
-  if (info.size >= (uint64_t{1} << 34)) {
+  if (info.size > input_budget()) {
     zip_close(archive);
-    return Status::error(Error::kResourceLimit, "%s: entry %s is too large", where, name.c_str());
+    char what[128];
+    std::snprintf(what, sizeof what, "member %s (%llu bytes inflated)", name.c_str(), static_cast<unsigned long long>(info.size));
+    return over_input_budget(where, what);
   }
   // Read in chunks, the memory growing with the bytes that really come out: the size in the zip's
   // directory is the file's claim (a damaged or hostile archive claims gigabytes it does not hold).
@@ -199,12 +312,13 @@ Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, co
 }
 
 // ---- IDX (MNIST): big-endian magic [0, 0, type, rank], dims, data ----
+// Plain or gzipped, as MNIST and Fashion-MNIST are distributed (train-images-idx3-ubyte.gz).
 Result<NpyArray> read_idx(const std::string& path) {
-  Result<std::vector<uint8_t>> bytes = read_binary(path);
-  if (!bytes.is_ok()) return bytes.status();
-  const std::vector<uint8_t>& b = *bytes;
+  std::vector<uint8_t> b;
+  PF_RETURN_IF_ERROR(read_maybe_gzip(path, &b));
   const char* where = path.c_str();
-  PF_CHECK(b.size() >= 4 && b[0] == 0 && b[1] == 0, Error::kInvalidArgument, "%s: not an IDX file", where);
+  PF_CHECK(b.size() >= 4 && b[0] == 0 && b[1] == 0, Error::kInvalidArgument,
+           "%s: not an IDX file (the first two bytes of an IDX header are 0)", where);
   const int type = b[2], rank = b[3];
   PF_CHECK(type == 0x08 || type == 0x0D, Error::kInvalidArgument,
            "%s: IDX element type 0x%02x is not supported (0x08 unsigned byte, 0x0D float)", where, type);
@@ -256,53 +370,119 @@ int64_t Dataset::num_classes() const {
 
 namespace {
 
+// What read_csv_rows reads: the columns a row must have (-1: as many as the first row, at most
+// kMaxCsvColumns) and why ("the model takes 64 features and a label"), and the label column
+// (-1: none, -2: the last), kept apart from the features as doubles.
+struct CsvLayout {
+  int64_t expected_width = -1;
+  std::string expected_why;
+  int64_t label_column = -1;
+  bool allow_non_finite = false;
+};
+
 // The rows of numbers of a CSV file (a first line with words is a header and skipped), each as
-// wide as the first; errors name the file, the line and the column.
-// `skip_column` is not checked for finiteness (the label's own check names it); -2: the last column.
-Status read_csv_rows(const std::string& path, bool allow_non_finite, int64_t skip_column, std::vector<double>* values,
-                     int64_t* width, int64_t* rows, std::vector<int64_t>* line_numbers) {
+// wide as the first (or as the layout expects); features as float, the label column as double.
+// Errors name the file, the line and the column. A row wider than expected or than the limit is
+// refused as it is read, before its fields are stored.
+Status read_csv_rows(const std::string& path, const CsvLayout& layout, std::vector<float>* features,
+                     std::vector<double>* labels, int64_t* width, int64_t* rows, std::vector<int64_t>* line_numbers) {
   Result<std::string> text = read_text(path);
   if (!text.is_ok()) return text.status();
-  std::vector<std::string> fields;
+  const char* where = path.c_str();
+  const int64_t max_width = layout.expected_width > 0 ? layout.expected_width : kMaxCsvColumns;
+  std::vector<std::pair<const char*, const char*>> fields;
   std::vector<double> row;
   *width = -1;
   *rows = 0;
-  size_t start = 0;
-  for (int64_t line_number = 1; start < text->size(); ++line_number) {
-    size_t end = text->find('\n', start);
-    if (end == std::string::npos) end = text->size();
-    std::string line = text->substr(start, end - start);
+  bool seen_line = false;
+  const char* const text_end = text->data() + text->size();
+  const char* start = text->data();
+  for (int64_t line_number = 1; start < text_end; ++line_number) {
+    const char* end = static_cast<const char*>(std::memchr(start, '\n', static_cast<size_t>(text_end - start)));
+    if (!end) end = text_end;
+    const char* line = start;
+    const char* line_end = end > line && end[-1] == '\r' ? end - 1 : end;
     start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    split_fields(line, &fields);
+    bool blank = true, control = false;
+    for (const char* p = line; p < line_end; ++p) {
+      blank = blank && (*p == ' ' || *p == '\t');
+      control = control || (static_cast<unsigned char>(*p) < 0x20 && *p != '\t');
+    }
+    if (blank) continue;
+    // The fields: at commas, or (a line without commas) at runs of spaces or tabs, as sklearn's
+    // diabetes_data_raw.csv has them. At most max_width + 1 are split off.
+    fields.clear();
+    if (std::memchr(line, ',', static_cast<size_t>(line_end - line))) {
+      const char* at = line;
+      for (;;) {
+        const char* comma = static_cast<const char*>(std::memchr(at, ',', static_cast<size_t>(line_end - at)));
+        fields.emplace_back(at, comma ? comma : line_end);
+        if (!comma || static_cast<int64_t>(fields.size()) > max_width) break;
+        at = comma + 1;
+      }
+    } else {
+      const char* at = line;
+      while (at < line_end && static_cast<int64_t>(fields.size()) <= max_width) {
+        while (at < line_end && (*at == ' ' || *at == '\t')) ++at;
+        if (at == line_end) break;
+        const char* field_end = at;
+        while (field_end < line_end && *field_end != ' ' && *field_end != '\t') ++field_end;
+        fields.emplace_back(at, field_end);
+        at = field_end;
+      }
+    }
+    if (static_cast<int64_t>(fields.size()) > max_width) {
+      if (layout.expected_width > 0) {
+        return Status::error(Error::kInvalidArgument, "%s:%lld: the row has more than %lld column%s, expected %lld (%s)",
+                             where, static_cast<long long>(line_number), static_cast<long long>(max_width),
+                             max_width == 1 ? "" : "s", static_cast<long long>(layout.expected_width),
+                             layout.expected_why.c_str());
+      }
+      return Status::error(Error::kResourceLimit, "%s:%lld: the row has more than %lld columns, the limit of a CSV "
+                           "data set", where, static_cast<long long>(line_number), static_cast<long long>(kMaxCsvColumns));
+    }
     row.resize(fields.size());
     size_t bad = fields.size();
     for (size_t c = 0; c < fields.size() && bad == fields.size(); ++c) {
-      if (!parse_number(fields[c], &row[c])) bad = c;
+      if (!parse_number(fields[c].first, fields[c].second, &row[c])) bad = c;
     }
+    const bool first_line = !seen_line;
+    seen_line = true;
     if (bad != fields.size()) {
-      // A first line with words is a header (e.g. sklearn's "150,4,setosa,..."): skip it.
-      if (*width < 0 && *rows == 0) continue;
-      return Status::error(Error::kInvalidArgument, "%s:%lld: column %zu: '%s' is not a number", path.c_str(),
-                           static_cast<long long>(line_number), bad + 1, fields[bad].c_str());
+      // The first line, with words, is a header (e.g. sklearn's "150,4,setosa,..."): skip it.
+      if (first_line && !control) continue;
+      const std::string field(fields[bad].first, std::min<size_t>(static_cast<size_t>(fields[bad].second - fields[bad].first), 40));
+      return Status::error(Error::kInvalidArgument, "%s:%lld: column %zu: '%s%s' is not a number", where,
+                           static_cast<long long>(line_number), bad + 1, field.c_str(),
+                           fields[bad].second - fields[bad].first > 40 ? "..." : "");
     }
-    if (*width < 0) *width = static_cast<int64_t>(fields.size());
+    if (*width < 0) {
+      *width = static_cast<int64_t>(fields.size());
+      PF_CHECK(layout.expected_width < 0 || *width == layout.expected_width, Error::kInvalidArgument,
+               "%s:%lld: the row has %lld columns, expected %lld (%s)", where, static_cast<long long>(line_number),
+               static_cast<long long>(*width), static_cast<long long>(layout.expected_width), layout.expected_why.c_str());
+    }
     PF_CHECK(static_cast<int64_t>(fields.size()) == *width, Error::kInvalidArgument,
-             "%s:%lld: the row has %zu columns, the first row has %lld", path.c_str(),
+             "%s:%lld: the row has %zu columns, the first row has %lld", where,
              static_cast<long long>(line_number), fields.size(), static_cast<long long>(*width));
-    const int64_t skip = skip_column == -2 ? *width - 1 : skip_column;
+    const int64_t label = layout.label_column == -2 ? *width - 1 : layout.label_column;
+    PF_CHECK(label < *width, Error::kInvalidArgument, "%s: label column %lld is outside the %lld columns", where,
+             static_cast<long long>(label + 1), static_cast<long long>(*width));
     for (int64_t c = 0; c < *width; ++c) {
       const double value = row[static_cast<size_t>(c)];
-      PF_CHECK(c == skip || allow_non_finite || std::isfinite(value), Error::kInvalidArgument,
-               "%s:%lld: column %lld is %s", path.c_str(), static_cast<long long>(line_number),
+      if (c == label) {  // not checked for finiteness here: the label's own check names it
+        labels->push_back(value);
+        continue;
+      }
+      PF_CHECK(layout.allow_non_finite || std::isfinite(value), Error::kInvalidArgument,
+               "%s:%lld: column %lld is %s", where, static_cast<long long>(line_number),
                static_cast<long long>(c + 1), std::isnan(value) ? "NaN" : "infinite");
+      features->push_back(static_cast<float>(value));
     }
-    values->insert(values->end(), row.begin(), row.end());
     line_numbers->push_back(line_number);
     ++*rows;
   }
-  PF_CHECK(*rows > 0, Error::kInvalidArgument, "%s: the data set is empty (no rows of numbers)", path.c_str());
+  PF_CHECK(*rows > 0, Error::kInvalidArgument, "%s: the data set is empty (no rows of numbers)", where);
   return Status::ok();
 }
 
@@ -312,22 +492,29 @@ Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
   Dataset data;
   data.source = path;
   data.classification = !options.regression;
-  std::vector<double> values;
+  std::vector<double> labels;
   std::vector<int64_t> lines;
   int64_t width = 0, rows = 0;
+  const std::string features_why =
+      options.expected_features > 0 ? "the model takes " + std::to_string(options.expected_features) + " features" : "";
+  CsvLayout layout;
+  layout.allow_non_finite = options.allow_non_finite;
   if (!options.labels_path.empty()) {
     // Features here, one label per row in a file of its own (e.g. diabetes_data_raw + diabetes_target).
-    PF_RETURN_IF_ERROR(read_csv_rows(path, options.allow_non_finite, -1, &values, &width, &rows, &lines));
-    std::vector<double> labels;
+    layout.expected_width = options.expected_features > 0 ? options.expected_features : -1;
+    layout.expected_why = features_why;
+    PF_RETURN_IF_ERROR(read_csv_rows(path, layout, &data.features, &labels, &width, &rows, &lines));
     std::vector<int64_t> label_lines;
+    std::vector<float> none;
     int64_t label_width = 0, label_rows = 0;
+    CsvLayout label_layout;
+    label_layout.expected_width = 1;
+    label_layout.expected_why = "a labels file has one column";
+    label_layout.label_column = 0;
     PF_RETURN_IF_ERROR(
-        read_csv_rows(options.labels_path, true, -1, &labels, &label_width, &label_rows, &label_lines));
-    PF_CHECK(label_width == 1, Error::kInvalidArgument, "%s: a labels file needs one column, it has %lld",
-             options.labels_path.c_str(), static_cast<long long>(label_width));
+        read_csv_rows(options.labels_path, label_layout, &none, &labels, &label_width, &label_rows, &label_lines));
     PF_CHECK(label_rows == rows, Error::kInvalidArgument, "%s has %lld rows of labels, %s has %lld rows of features",
              options.labels_path.c_str(), static_cast<long long>(label_rows), path.c_str(), static_cast<long long>(rows));
-    data.features.assign(values.begin(), values.end());
     for (int64_t r = 0; r < rows; ++r) {
       PF_RETURN_IF_ERROR(add_label(&data, labels[static_cast<size_t>(r)],
                                    options.labels_path + ":" + std::to_string(label_lines[static_cast<size_t>(r)])));
@@ -336,20 +523,19 @@ Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
     data.sample = make_desc(DType::F32, {width});
     return Result<Dataset>(std::move(data));
   }
-  PF_RETURN_IF_ERROR(read_csv_rows(path, options.allow_non_finite, options.label_column < 0 ? -2 : options.label_column,
-                                   &values, &width, &rows, &lines));
+  layout.label_column = options.label_column < 0 ? -2 : options.label_column;
+  if (options.expected_features > 0) {
+    layout.expected_width = options.expected_features + 1;
+    layout.expected_why = features_why + " and a label";
+  }
+  PF_RETURN_IF_ERROR(read_csv_rows(path, layout, &data.features, &labels, &width, &rows, &lines));
   PF_CHECK(width >= 2, Error::kInvalidArgument, "%s: a row needs features and a label, it has %lld column", path.c_str(),
            static_cast<long long>(width));
   const int64_t label_column = options.label_column < 0 ? width - 1 : options.label_column;
-  PF_CHECK(label_column < width, Error::kInvalidArgument, "%s: label column %lld is outside the %lld columns",
-           path.c_str(), static_cast<long long>(label_column + 1), static_cast<long long>(width));
   for (int64_t r = 0; r < rows; ++r) {
-    const double* row = &values[static_cast<size_t>(r * width)];
-    for (int64_t c = 0; c < width; ++c) {
-      if (c != label_column) data.features.push_back(static_cast<float>(row[c]));
-    }
-    PF_RETURN_IF_ERROR(add_label(&data, row[label_column], path + ":" + std::to_string(lines[static_cast<size_t>(r)]) +
-                                                               ": column " + std::to_string(label_column + 1)));
+    PF_RETURN_IF_ERROR(add_label(&data, labels[static_cast<size_t>(r)],
+                                 path + ":" + std::to_string(lines[static_cast<size_t>(r)]) + ": column " +
+                                     std::to_string(label_column + 1)));
   }
   data.rows = rows;
   data.sample = make_desc(DType::F32, {width - 1});
@@ -359,14 +545,53 @@ Result<Dataset> load_csv(const std::string& path, const DataOptions& options) {
 Result<Dataset> load_npz(const std::string& path, const DataOptions& options) {
   Result<std::vector<uint8_t>> zip = read_binary(path);
   if (!zip.is_ok()) return zip.status();
-  std::vector<uint8_t> x_bytes, y_bytes;
-  PF_RETURN_IF_ERROR(npz_member(*zip, path, "x", &x_bytes));
-  PF_RETURN_IF_ERROR(npz_member(*zip, path, "y", &y_bytes));
-  Result<NpyArray> x = parse_npy(x_bytes.data(), x_bytes.size(), path + ": x");
-  if (!x.is_ok()) return x.status();
-  Result<NpyArray> y = parse_npy(y_bytes.data(), y_bytes.size(), path + ": y");
-  if (!y.is_ok()) return y.status();
-  return load_arrays(path, *x, *y, path + ": y", options);
+  Result<std::vector<std::string>> members = npz_names(*zip, path);
+  if (!members.is_ok()) return members.status();
+  const auto has = [&](const std::string& name) {
+    return std::find(members->begin(), members->end(), name) != members->end();
+  };
+  // The pairs an archive may hold: x/y, or Keras' x_train/y_train (mnist.npz), and beside it a
+  // validation pair (x_val/y_val, x_valid/y_valid) or else a test pair (x_test/y_test), which
+  // becomes the validation split.
+  std::string train_suffix;
+  if (!(has("x") && has("y"))) {
+    PF_CHECK(has("x_train") && has("y_train"), Error::kInvalidArgument,
+             "%s: no arrays x and y (nor x_train and y_train) (the archive has: %s)", path.c_str(), npz_list(*members).c_str());
+    train_suffix = "_train";
+  }
+  std::string held_out_suffix;
+  for (const char* suffix : {"_val", "_valid", "_test"}) {
+    if (held_out_suffix.empty() && has(std::string("x") + suffix) && has(std::string("y") + suffix)) held_out_suffix = suffix;
+  }
+  const auto load_pair = [&](const std::string& suffix) -> Result<Dataset> {
+    std::vector<uint8_t> x_bytes, y_bytes;
+    PF_RETURN_IF_ERROR(npz_member(*zip, path, "x" + suffix, &x_bytes));
+    Result<NpyArray> x = parse_npy(x_bytes.data(), x_bytes.size(), path + ": x" + suffix);
+    if (!x.is_ok()) return x.status();
+    std::vector<uint8_t>().swap(x_bytes);
+    PF_RETURN_IF_ERROR(npz_member(*zip, path, "y" + suffix, &y_bytes));
+    Result<NpyArray> y = parse_npy(y_bytes.data(), y_bytes.size(), path + ": y" + suffix);
+    if (!y.is_ok()) return y.status();
+    return load_arrays(path, *x, *y, path + ": y" + suffix, options);
+  };
+  Result<Dataset> data = load_pair(train_suffix);
+  if (!data.is_ok()) return data.status();
+  std::vector<std::string> read = {"x" + train_suffix, "y" + train_suffix};
+  if (!held_out_suffix.empty()) {
+    Result<Dataset> held_out = load_pair(held_out_suffix);
+    if (!held_out.is_ok()) return held_out.status();
+    held_out->source = path + " (x" + held_out_suffix + ", y" + held_out_suffix + ")";
+    data->validation = std::make_shared<Dataset>(std::move(*held_out));
+    read.push_back("x" + held_out_suffix);
+    read.push_back("y" + held_out_suffix);
+    data->notes.push_back(path + ": x" + held_out_suffix + " and y" + held_out_suffix + " are the validation split");
+  }
+  std::vector<std::string> unread;
+  for (const std::string& name : *members) {
+    if (std::find(read.begin(), read.end(), name) == read.end()) unread.push_back(name);
+  }
+  if (!unread.empty()) data->notes.push_back(path + ": not read: " + npz_list(unread));
+  return data;
 }
 
 Result<NpyArray> load_npz_array(const std::string& path, const std::string& name) {

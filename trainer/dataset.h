@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,20 +25,35 @@ struct Dataset {
   bool classification = true;
   std::vector<int64_t> labels;   // classification: one class per row
   std::vector<float> targets;    // regression: one value per row
+  // An .npz that holds a validation or test pair beside the training one: that pair, the
+  // validation split of a run that names no other (load_splits in the command line).
+  std::shared_ptr<Dataset> validation;
+  std::vector<std::string> notes;  // what the reader decided (the pair it took, the members it left)
 
   int64_t sample_elements() const { return sample.num_elements(); }
   int64_t num_classes() const;   // 1 + the largest label (classification)
 };
+
+// The largest class count (labels 0 to kMaxClasses - 1): a label sizes the model's outputs and the
+// checks' vectors, so one above it is refused with its row and value.
+constexpr int64_t kMaxClasses = 65536;
+// The widest CSV row: a row wider than this (or than the model's features) is refused as it is read.
+constexpr int64_t kMaxCsvColumns = 65536;
 
 struct DataOptions {
   std::string labels_path;   // .npy or IDX labels beside a features file; empty for CSV and .npz
   int label_column = -1;     // CSV: the column holding the label, -1 for the last
   bool regression = false;   // labels are float targets, not classes
   bool allow_non_finite = false;  // keep NaN and Inf features (for the data.finite check to report)
+  int64_t expected_features = -1; // the features of one sample the model takes (-1: unknown); a CSV
+                                  // row of another width is refused at once
 };
 
-// Loads by extension: .csv / .csv.gz, .npy (with labels_path), .npz (arrays "x" and "y"),
-// IDX (with labels_path; files named *idx*-ubyte or *.idx).
+// Loads by extension: .csv / .csv.gz, .npy (with labels_path), .npz (arrays "x" and "y", or
+// "x_train" and "y_train" with "x_val"/"y_val", "x_valid"/"y_valid" or "x_test"/"y_test" as the
+// validation split; members not read are named in notes), IDX plain or gzipped (with labels_path;
+// files whose name holds "idx", as train-images-idx3-ubyte.gz). Every file is read within the
+// input budget (runtime/file_io.h) and must be a regular file.
 Result<Dataset> load_dataset(const std::string& path, const DataOptions& options = DataOptions());
 
 Result<Dataset> load_csv(const std::string& path, const DataOptions& options);

@@ -1,8 +1,6 @@
 #include "trainer/npy.h"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "runtime/file_io.h"
 
@@ -117,10 +115,8 @@ Result<NpyArray> parse_npy(const uint8_t* bytes, size_t size, const std::string&
 }
 
 Result<NpyArray> read_npy(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  PF_CHECK(file.good(), Error::kNotFound, "%s: cannot open", path.c_str());
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  PF_CHECK(!file.bad(), Error::kIoError, "%s: read failed", path.c_str());
+  std::vector<uint8_t> bytes;  // a regular file within the input budget (runtime/file_io.h)
+  PF_RETURN_IF_ERROR(read_regular_file(path.c_str(), &bytes));
   return parse_npy(bytes.data(), bytes.size(), path);
 }
 

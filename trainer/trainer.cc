@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "graph/random.h"
+#include "graph/training.h"
 
 namespace preflight {
 namespace {
@@ -49,6 +50,13 @@ Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph, const Sessi
   const int train = graph.find_method("train_step");
   PF_CHECK(train >= 0 && graph.find_method("eval") >= 0, Error::kInvalidArgument,
            "the model has no train_step and eval methods (export it for training first)");
+  {
+    // The verifier checks the training methods' contract (runtime/verify.cc) before anything here
+    // indexes their inputs and outputs.
+    const Bytes bytes = graph::serialize(graph);
+    Result<Model> verified = Model::load_bytes(bytes.data(), bytes.size());
+    if (!verified.is_ok()) return verified.status();
+  }
   const graph::Tensor& x = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train)].inputs[0])];
   PF_CHECK(x.desc.rank >= 1, Error::kInvalidArgument, "train_step's input '%s' has no batch dim", x.name.c_str());
   std::unique_ptr<Trainer> trainer(new Trainer());
@@ -121,13 +129,17 @@ Status Trainer::run_batch(const char* method, const Dataset& data, const int64_t
       inputs[i].data = features.data();
     } else if (i == 1) {
       inputs[i].data = data.classification ? static_cast<void*>(labels.data()) : static_cast<void*>(targets.data());
+      PF_CHECK(input.desc.dtype == (data.classification ? DType::I64 : DType::F32), Error::kInvalidArgument,
+               "the labels of %s are %s, the model's '%s' takes %s", data.source.c_str(),
+               data.classification ? "classes" : "regression targets", input.name,
+               input.desc.dtype == DType::I64 ? "classes (i64)" : "targets (f32)");
       PF_CHECK(static_cast<int64_t>(input.desc.num_elements()) == (data.classification ? count : static_cast<int64_t>(targets.size())),
                Error::kInvalidArgument, "the labels of %s do not fit the model's '%s' %s", data.source.c_str(),
                input.name, data.classification ? "(classes expected)" : "(targets expected)");
-    } else if (input.desc.dtype == DType::I64 && std::strcmp(input.name, "dropout_seed") == 0) {
+    } else if (input.desc.dtype == DType::I64 && graph::exported_name(input.name) == "dropout_seed") {
       inputs[i].data = &dropout_seed_;
     } else {
-      const auto value = hyper.find(input.name);
+      const auto value = hyper.find(graph::exported_name(input.name));
       PF_CHECK(value != hyper.end(), Error::kInvalidArgument, "method '%s' takes an input '%s' the trainer does not know",
                method, input.name);
       scalars[i] = value->second;
@@ -311,9 +323,6 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
       }
     }
     if (batches == 0) break;
-    if (stop) {
-      PF_RETURN_IF_ERROR(checkpoint());
-    }
     EpochLog log;
     log.epoch = static_cast<int>(epoch) + 1;
     log.steps = static_cast<int64_t>(state_.step);
@@ -334,24 +343,31 @@ Result<TrainReport> Trainer::fit(const Dataset& train, const Dataset& validation
                    log.validation_loss, 100.0 * log.validation_accuracy, static_cast<double>(log.lr),
                    static_cast<double>(batches) / std::max(log.seconds, 1e-9));
     }
-    if (stop) break;
+    // An epoch cut short by max_steps was validated like any other: it can be the best.
+    const bool keep_best = config.patience > 0 || config.keep_best;
     if (validation.rows > 0 && log.validation_loss < state_.best_validation_loss) {
       state_.best_validation_loss = log.validation_loss;
       state_.best_epoch = log.epoch;
-      if (config.patience > 0) save_best();
-    } else if (config.patience > 0 && log.epoch - state_.best_epoch >= config.patience) {
+      if (keep_best) save_best();
+    } else if (!stop && config.patience > 0 && log.epoch - state_.best_epoch >= config.patience) {
       report.stopped_early = true;
       stop = true;
+    }
+    report.weights_epoch = log.epoch;
+    if (stop && config.max_steps > 0 && static_cast<int64_t>(state_.step) >= config.max_steps) {
+      PF_RETURN_IF_ERROR(checkpoint());  // in the middle of the epoch: a resume goes on from its next batch
+      break;
     }
     state_.epoch = epoch + 1;
     state_.batch_in_epoch = 0;
     PF_RETURN_IF_ERROR(checkpoint());
   }
-  if (config.patience > 0 && !best_weights.empty()) {
-    // Early stopping keeps the best parameters: put them back.
+  if ((config.patience > 0 || config.keep_best) && !best_weights.empty()) {
+    // Early stopping and keep_best leave the best parameters: put them back.
     for (size_t t = 0; t < best_weights.size(); ++t) {
       if (!best_weights[t].empty()) std::memcpy(current_->writable_data(static_cast<int>(t)), best_weights[t].data(), best_weights[t].size());
     }
+    report.weights_epoch = state_.best_epoch;
   }
   report.best_epoch = state_.best_epoch;
   report.best_validation_loss = state_.best_validation_loss;

@@ -38,6 +38,7 @@ struct TrainConfig {
   float step_gamma = 0.1f;
   uint64_t seed = 0;              // the shuffle of every epoch derives from it
   int patience = 0;               // early stopping: epochs without a better validation loss (0: off)
+  bool keep_best = false;         // leave the best epoch's parameters at the end (early stopping always does)
   bool check_numerics = true;     // stop at the first NaN or Inf, naming the node
   std::string checkpoint;         // written after every epoch (and at max_steps) when set
   int64_t checkpoint_every = 0;   // also every this many steps (0: epoch ends only)
@@ -62,8 +63,11 @@ struct EpochLog {
 struct TrainReport {
   std::vector<EpochLog> epochs;
   std::vector<float> losses;      // every step's training loss
-  int best_epoch = 0;             // 1-based; its parameters are the ones left in the trainer
+  int best_epoch = 0;             // 1-based; -1 when no epoch was validated
   double best_validation_loss = 0.0;
+  // The epoch whose parameters the trainer holds at the end: the best with patience or keep_best
+  // (when the best was seen in this run), else the last one trained (0: none).
+  int weights_epoch = 0;
   bool stopped_early = false;
 };
 

@@ -1,7 +1,11 @@
 #include "graph/import/onnx_import.h"
 
+#include <fcntl.h>
 #include <onnx/onnx_pb.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cfloat>
@@ -10,10 +14,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "graph/builder.h"
 #include "graph/serialize.h"
+#include "runtime/file_io.h"
 
 namespace preflight {
 namespace graph {
@@ -80,6 +86,50 @@ std::vector<int64_t> attr_ints(const NodeProto& node, const char* name, std::vec
   const onnx::AttributeProto* a = nullptr;
   if (!attr(node, name, &a)) return fallback;
   return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+// The attributes of a node, checked once before any converter reads them: an integer must fit
+// the int32 the ops keep (Constant, ConstantOfShape, Slice and Shape hold int64 values by the
+// spec), a float must be finite (Clip's bounds may be infinite). Messages show the file's value.
+Status check_attributes(const NodeProto& node, const std::string& label) {
+  const std::string& op = node.op_type();
+  const bool int64_values = op == "Constant" || op == "ConstantOfShape" || op == "Slice" || op == "Shape";
+  for (const onnx::AttributeProto& a : node.attribute()) {
+    const auto in_range = [](int64_t v) { return v >= -int64_t{INT32_MAX} && v <= int64_t{INT32_MAX}; };
+    if (!int64_values && a.type() == onnx::AttributeProto::INT) {
+      PF_CHECK(in_range(a.i()), Error::kInvalidModel, "%s: attribute %s = %lld is outside the 32-bit range the op takes",
+               label.c_str(), a.name().c_str(), static_cast<long long>(a.i()));
+    }
+    if (!int64_values && a.type() == onnx::AttributeProto::INTS) {
+      for (int k = 0; k < a.ints_size(); ++k) {
+        PF_CHECK(in_range(a.ints(k)), Error::kInvalidModel,
+                 "%s: attribute %s[%d] = %lld is outside the 32-bit range the op takes", label.c_str(), a.name().c_str(), k,
+                 static_cast<long long>(a.ints(k)));
+      }
+    }
+    if (a.type() == onnx::AttributeProto::FLOAT) {
+      PF_CHECK(std::isfinite(a.f()) || (op == "Clip" && !std::isnan(a.f())), Error::kInvalidModel,
+               "%s: attribute %s = %g is not finite", label.c_str(), a.name().c_str(), static_cast<double>(a.f()));
+    }
+    if (a.type() == onnx::AttributeProto::FLOATS) {
+      for (int k = 0; k < a.floats_size(); ++k) {
+        PF_CHECK(std::isfinite(a.floats(k)), Error::kInvalidModel, "%s: attribute %s[%d] = %g is not finite", label.c_str(),
+                 a.name().c_str(), k, static_cast<double>(a.floats(k)));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// An axis attribute (or perm entry) of a node, in [-rank, rank): its non-negative form. The message
+// shows the file's value.
+Status normalize_axis(const std::string& source, const std::string& name, const std::string& op, const char* what,
+                      int64_t rank, int64_t* axis) {
+  PF_CHECK(*axis >= -rank && *axis < rank, Error::kInvalidModel, "%s: node '%s' (%s): %s %lld is outside [%lld, %lld)",
+           source.c_str(), name.c_str(), op.c_str(), what, static_cast<long long>(*axis), static_cast<long long>(-rank),
+           static_cast<long long>(rank));
+  if (*axis < 0) *axis += rank;
+  return Status::ok();
 }
 
 std::string dims_text(const std::vector<int64_t>& dims) {
@@ -202,35 +252,66 @@ Status Importer::read_tensor(const TensorProto& proto, HostTensor* out) {
   if (proto.data_location() == TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
+    bool bad_number = false;
+    const auto parse_count = [&bad_number](const std::string& text) {
+      char* end = nullptr;
+      errno = 0;
+      const long long value = std::strtoll(text.c_str(), &end, 10);
+      bad_number = bad_number || text.empty() || *end != '\0' || errno != 0 || value < 0;
+      return static_cast<int64_t>(value);
+    };
     for (const auto& entry : proto.external_data()) {
       if (entry.key() == "location") location = entry.value();
-      if (entry.key() == "offset") offset = std::atoll(entry.value().c_str());
-      if (entry.key() == "length") length = std::atoll(entry.value().c_str());
+      if (entry.key() == "offset") offset = parse_count(entry.value());
+      if (entry.key() == "length") length = parse_count(entry.value());
     }
+    PF_CHECK(!bad_number, Error::kInvalidModel,
+             "%s: initializer '%s': external data offset or length is not a whole number >= 0", source_.c_str(), name.c_str());
     PF_CHECK(!location.empty() && location.find("..") == std::string::npos && location[0] != '/', Error::kInvalidModel,
              "%s: initializer '%s': external data location '%s' is not a file beside the model", source_.c_str(),
              name.c_str(), location.c_str());
+    // Opened one component at a time under the model's folder, never through a symlink, and only a
+    // regular file: a location can name no file outside the folder (a link to /etc/passwd, a folder
+    // link, a device, a FIFO). Only the bytes asked for, bounded by the file and the tensor, are read.
+    uint64_t file_size = 0;
+    Result<int> opened = open_in_folder(base_dir_, location, &file_size);
+    if (!opened.is_ok()) {
+      return opened.status().with_context("%s: initializer '%s': external data '%s': ", source_.c_str(), name.c_str(),
+                                          location.c_str());
+    }
+    const int fd = *opened;
     const std::string path = base_dir_ + "/" + location;
-    // A regular file (a location naming a folder made the reader throw: found by tests/fuzz), and
-    // only the bytes asked for, bounded by the file's size, are read.
-    struct stat info;
-    PF_CHECK(::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode), Error::kNotFound,
-             "%s: initializer '%s': its external data file '%s' is missing or not a file", source_.c_str(), name.c_str(),
-             path.c_str());
-    const uint64_t file_size = static_cast<uint64_t>(info.st_size);
-    PF_CHECK(offset >= 0 && static_cast<uint64_t>(offset) <= file_size, Error::kInvalidModel,
-             "%s: initializer '%s': offset %lld is beyond the end of '%s' (%llu bytes)", source_.c_str(), name.c_str(),
-             static_cast<long long>(offset), path.c_str(), static_cast<unsigned long long>(file_size));
+    const auto refuse = [&](Status status) {
+      ::close(fd);
+      return status;
+    };
+    if (static_cast<uint64_t>(offset) > file_size) {
+      return refuse(Status::error(Error::kInvalidModel, "%s: initializer '%s': offset %lld is beyond the end of '%s' (%llu bytes)",
+                                  source_.c_str(), name.c_str(), static_cast<long long>(offset), path.c_str(),
+                                  static_cast<unsigned long long>(file_size)));
+    }
     const uint64_t available = file_size - static_cast<uint64_t>(offset);
-    const uint64_t take = length < 0 ? available : std::min<uint64_t>(static_cast<uint64_t>(length), available);
-    PF_CHECK(take <= static_cast<uint64_t>(count) * 8, Error::kInvalidModel,
-             "%s: initializer '%s': %llu bytes of external data for %lld elements", source_.c_str(), name.c_str(),
-             static_cast<unsigned long long>(take), static_cast<long long>(count));
-    std::ifstream file(path, std::ios::binary);
-    file.seekg(offset);
+    if (length >= 0 && static_cast<uint64_t>(length) > available) {
+      return refuse(Status::error(Error::kInvalidModel, "%s: initializer '%s': length %lld at offset %lld runs past the end "
+                                  "of '%s' (%llu bytes)", source_.c_str(), name.c_str(), static_cast<long long>(length),
+                                  static_cast<long long>(offset), path.c_str(), static_cast<unsigned long long>(file_size)));
+    }
+    const uint64_t take = length < 0 ? available : static_cast<uint64_t>(length);
+    if (take > static_cast<uint64_t>(count) * 8) {
+      return refuse(Status::error(Error::kInvalidModel, "%s: initializer '%s': %llu bytes of external data for %lld elements",
+                                  source_.c_str(), name.c_str(), static_cast<unsigned long long>(take), static_cast<long long>(count)));
+    }
+    if (take > input_budget()) return refuse(over_input_budget(path.c_str(), "the external data"));
     raw.assign(static_cast<size_t>(take), '\0');
-    if (take) file.read(&raw[0], static_cast<std::streamsize>(take));
-    PF_CHECK(file.good() || (take == 0 && !file.bad()), Error::kInvalidModel, "%s: initializer '%s': cannot read %llu bytes of '%s'",
+    size_t done = 0;
+    while (done < take) {
+      const ssize_t got = ::pread(fd, &raw[done], static_cast<size_t>(take) - done, static_cast<off_t>(offset + static_cast<int64_t>(done)));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      done += static_cast<size_t>(got);
+    }
+    ::close(fd);
+    PF_CHECK(done == take, Error::kInvalidModel, "%s: initializer '%s': cannot read %llu bytes of '%s'",
              source_.c_str(), name.c_str(), static_cast<unsigned long long>(take), path.c_str());
   }
   const auto size_check = [&](size_t element_bytes) -> Status {
@@ -602,8 +683,7 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     const HostTensor &data = in[0], &indices = in[1];
     int64_t axis = attr_int(node, "axis", 0);
     const int64_t rank = static_cast<int64_t>(data.dims.size());
-    if (axis < 0) axis += rank;
-    PF_CHECK(axis >= 0 && axis < rank, Error::kInvalidModel, "%s: node '%s' (Gather): axis out of range", source_.c_str(), name.c_str());
+    PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "axis", rank, &axis));
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= data.dims[static_cast<size_t>(d)];
     for (int64_t d = axis + 1; d < rank; ++d) inner *= data.dims[static_cast<size_t>(d)];
@@ -822,9 +902,7 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
     const std::vector<int64_t> dims = onnx_dims(*x);
     const int64_t rank = static_cast<int64_t>(dims.size());
     int64_t axis = attr_int(node, "axis", -1);
-    if (axis < 0) axis += rank;
-    PF_CHECK(axis >= 0 && axis < rank, Error::kInvalidModel, "%s: node '%s' (LayerNormalization): axis out of range",
-             source_.c_str(), name.c_str());
+    PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "axis", rank, &axis));
     OpAttrs attrs;
     attrs.kind = fb::Attrs::NormAttrs;
     attrs.norm.axis = static_cast<int>(axis);
@@ -854,7 +932,7 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
   if (op == "Softmax" || op == "LogSoftmax") {
     const int64_t rank = static_cast<int64_t>(onnx_dims(*x).size());
     int64_t axis = attr_int(node, "axis", opset_ >= 13 ? -1 : 1);
-    if (axis < 0) axis += rank;
+    PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "axis", rank, &axis));
     if (opset_ < 13 && rank != 2) {
       PF_CHECK(axis == rank - 1, Error::kUnsupported,
                "%s: node '%s' (%s): before opset 13 only the last axis of a rank-%lld input", source_.c_str(), name.c_str(),
@@ -869,7 +947,8 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
   if (op == "Flatten") {
     const std::vector<int64_t> dims = onnx_dims(*x);
     int64_t axis = attr_int(node, "axis", 1);
-    if (axis < 0) axis += static_cast<int64_t>(dims.size());
+    // Flatten's axis is in [-rank, rank]: axis == rank makes [N..., 1].
+    PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "axis", static_cast<int64_t>(dims.size()) + 1, &axis));
     OpAttrs attrs;
     attrs.kind = fb::Attrs::AxisAttrs;
     attrs.axis.axis = static_cast<int>(axis);
@@ -930,7 +1009,8 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
     attrs.transpose.rank = static_cast<int>(rank);
     // Storage of an NHWC value: ONNX dim d lives at kStorage[d].
     for (int64_t d = 0; d < rank; ++d) {
-      const int64_t p = perm[static_cast<size_t>(d)] < 0 ? perm[static_cast<size_t>(d)] + rank : perm[static_cast<size_t>(d)];
+      int64_t p = perm[static_cast<size_t>(d)];
+      PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "perm entry", rank, &p));
       attrs.transpose.perm[d] = static_cast<int>(x->nhwc ? kStorage[p] : p);
     }
     set(node, 0, graph_val(builder_.node(OpType::Transpose, attrs, {x->v}, name), false));
@@ -939,7 +1019,7 @@ Status Importer::convert(const NodeProto& node, const std::string& name) {
   if (op == "Concat") {
     const int64_t rank = static_cast<int64_t>(onnx_dims(*x).size());
     int64_t axis = attr_int(node, "axis", 0);
-    if (axis < 0) axis += rank;
+    PF_RETURN_IF_ERROR(normalize_axis(source_, name, op, "axis", rank, &axis));
     bool all_nhwc = rank == 4;
     for (int i = 0; i < node.input_size(); ++i) {
       Result<Val*> v = get(node, i);
@@ -1027,12 +1107,37 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
   PF_CHECK(opset_ >= kOnnxMinOpset && opset_ <= kOnnxMaxOpset, Error::kUnsupported,
            "%s: ONNX opset %d; preflight imports opsets %d to %d (torch.onnx.export(..., opset_version=13) works)",
            source_.c_str(), opset_, kOnnxMinOpset, kOnnxMaxOpset);
+  PF_CHECK(model.ir_version() >= 3, Error::kInvalidModel,
+           "%s: ONNX IR version %lld; models with opsets have IR version 3 or newer", source_.c_str(),
+           static_cast<long long>(model.ir_version()));
   const onnx::GraphProto& g = model.graph();
-  // Every node writes something (the converters and the GELU matcher name output 0).
+  // The graph's structure, before any converter reads it: names defined once (an input, an
+  // initializer, a node's output), every node writes something (the converters and the GELU
+  // matcher name output 0), integer attributes fit the 32 bits the ops keep (pads of 2^40 would
+  // wrap to 0), float attributes are finite.
+  std::map<std::string, std::string> defined;  // value name -> what defines it
+  const auto define = [&](const std::string& value, const std::string& by) -> Status {
+    if (value.empty()) return Status::ok();  // an optional output left out
+    const auto [at, fresh] = defined.emplace(value, by);
+    PF_CHECK(fresh, Error::kInvalidModel, "%s: '%s' is defined twice: by %s and by %s", source_.c_str(), value.c_str(),
+             at->second.c_str(), by.c_str());
+    return Status::ok();
+  };
+  for (const TensorProto& init : g.initializer()) PF_RETURN_IF_ERROR(define(init.name(), "an initializer"));
+  std::set<std::string> input_names;
+  for (const onnx::ValueInfoProto& input : g.input()) {
+    PF_CHECK(input_names.insert(input.name()).second, Error::kInvalidModel, "%s: graph input '%s' is listed twice",
+             source_.c_str(), input.name().c_str());
+    if (defined.count(input.name())) continue;  // an initializer listed as an input (older exporters)
+    PF_RETURN_IF_ERROR(define(input.name(), "a graph input"));
+  }
   for (int n = 0; n < g.node_size(); ++n) {
-    PF_CHECK(g.node(n).output_size() >= 1 && !g.node(n).output(0).empty(), Error::kInvalidModel,
-             "%s: node '%s' (%s) has no output", source_.c_str(),
-             g.node(n).name().empty() ? ("#" + std::to_string(n)).c_str() : g.node(n).name().c_str(), g.node(n).op_type().c_str());
+    const NodeProto& node = g.node(n);
+    const std::string label = "node '" + (node.name().empty() ? "#" + std::to_string(n) : node.name()) + "' (" + node.op_type() + ")";
+    PF_CHECK(node.output_size() >= 1 && !node.output(0).empty(), Error::kInvalidModel, "%s: %s has no output",
+             source_.c_str(), label.c_str());
+    for (const std::string& output : node.output()) PF_RETURN_IF_ERROR(define(output, label));
+    PF_RETURN_IF_ERROR(check_attributes(node, label));
   }
   find_gelus(g);
 
@@ -1080,11 +1185,15 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     const auto& type = input.type().tensor_type();
     PF_CHECK(type.elem_type() == TensorProto::FLOAT, Error::kUnsupported, "%s: input '%s' has ONNX type %d; preflight takes float inputs",
              source_.c_str(), input.name().c_str(), type.elem_type());
+    // No shape at all is not a scalar (a scalar has a shape of no dims): the rank is unknown.
+    PF_CHECK(type.has_shape() || options_.input_shapes.count(input.name()), Error::kInvalidModel,
+             "%s: input '%s' has no shape (not even a rank); give it: --input-shape %s=D0,D1,...", source_.c_str(),
+             input.name().c_str(), input.name().c_str());
     std::vector<int64_t> dims;
     const auto given = options_.input_shapes.find(input.name());
     if (given != options_.input_shapes.end()) {
       dims = given->second;
-      PF_CHECK(static_cast<int>(dims.size()) == type.shape().dim_size(), Error::kInvalidArgument,
+      PF_CHECK(!type.has_shape() || static_cast<int>(dims.size()) == type.shape().dim_size(), Error::kInvalidArgument,
                "%s: --input-shape %s has %zu dims, the input has %d", source_.c_str(), input.name().c_str(), dims.size(),
                type.shape().dim_size());
     } else {

@@ -1,9 +1,16 @@
 // ONNX import: models exported by torch.onnx.export (tests/fixtures/make_onnx_models.py) convert
 // and compute what PyTorch computed; dynamic batches just work; bad files get clear errors.
 #include <onnx/onnx_pb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
 
 #include "graph/import/onnx_import.h"
 #include "graph/serialize.h"
+#include "runtime/file_io.h"
 #include "test_util.h"
 
 namespace preflight {
@@ -110,8 +117,8 @@ TEST_CASE("onnx: every unsupported node in one error; a truncated file; missing 
 
   const Result<graph::Graph> external = graph::import_onnx(fixture("external.onnx"));
   REQUIRE(!external.is_ok());
-  CHECK(test::contains(external.status().message(), "initializer 'net.0.weight': its external data file"));
-  CHECK(test::contains(external.status().message(), "external.bin' is missing"));
+  CHECK(test::contains(external.status().message(), "initializer 'net.0.weight': external data 'external.bin'"));
+  CHECK(test::contains(external.status().message(), "No such file"));
   CHECK(test::contains(graph::import_onnx(fixture("nonexistent.onnx")).status().message(), "nonexistent.onnx"));
 }
 
@@ -256,6 +263,175 @@ TEST_CASE("test vectors: stored with the model, read back, and refused when thei
   const Result<Model> unknown = Model::load_bytes(other.data(), other.size());
   REQUIRE(!unknown.is_ok());
   CHECK(test::contains(unknown.status().message(), "test vector 0: no method 'train_step'"));
+}
+
+// y = x + w, x [1, 4] an input, w [4] an initializer: the base of the structural cases below.
+onnx::ModelProto add_model() {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  onnx::NodeProto* node = g->add_node();
+  node->set_op_type("Add");
+  node->set_name("add");
+  node->add_input("x");
+  node->add_input("w");
+  node->add_output("y");
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(4);
+  for (float v : {1.0f, 2.0f, 3.0f, 4.0f}) w->add_float_data(v);
+  for (const char* name : {"x", "y"}) {
+    onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
+    value->set_name(name);
+    auto* type = value->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    type->mutable_shape()->add_dim()->set_dim_value(1);
+    type->mutable_shape()->add_dim()->set_dim_value(4);
+  }
+  return model;
+}
+
+Status import_model(const onnx::ModelProto& model, const std::string& folder = ".", const std::string& name = "case.onnx") {
+  std::string bytes;
+  REQUIRE(model.SerializeToString(&bytes));
+  Result<graph::Graph> graph = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), folder, name);
+  return graph.is_ok() ? Status::ok() : graph.status();
+}
+
+// w's 16 bytes in external data at `location` (offset and length as strings; empty: not given).
+onnx::ModelProto external_model(const std::string& location, const std::string& offset = "", const std::string& length = "") {
+  onnx::ModelProto model = add_model();
+  onnx::TensorProto* w = model.mutable_graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  const auto entry = [w](const char* key, const std::string& value) {
+    auto* e = w->add_external_data();
+    e->set_key(key);
+    e->set_value(value);
+  };
+  entry("location", location);
+  if (!offset.empty()) entry("offset", offset);
+  if (!length.empty()) entry("length", length);
+  return model;
+}
+
+TEST_CASE("onnx: external data is read only from a regular file in the model's folder, never through a link") {
+  const std::string folder = std::string(PREFLIGHT_TEST_OUTPUT) + "_external_links", outside = folder + "_outside";
+  REQUIRE(std::system(("rm -rf '" + folder + "' '" + outside + "' && mkdir -p '" + folder + "/sub' '" + outside + "'").c_str()) == 0);
+  const float weights[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  std::ofstream(folder + "/w.bin", std::ios::binary).write(reinterpret_cast<const char*>(weights), sizeof weights);
+  std::ofstream(folder + "/sub/w.bin", std::ios::binary).write(reinterpret_cast<const char*>(weights), sizeof weights);
+  std::ofstream(outside + "/secret", std::ios::binary) << "0123456789abcdef";
+  REQUIRE(::symlink((outside + "/secret").c_str(), (folder + "/file_link").c_str()) == 0);
+  REQUIRE(::symlink("/etc/passwd", (folder + "/passwd").c_str()) == 0);
+  REQUIRE(::symlink(outside.c_str(), (folder + "/folder_link").c_str()) == 0);
+  REQUIRE(::symlink("/dev/zero", (folder + "/zero").c_str()) == 0);
+  REQUIRE(::symlink("w.bin", (folder + "/inside_link").c_str()) == 0);
+  REQUIRE(::mkfifo((folder + "/fifo").c_str(), 0600) == 0);
+  // The class: links to files (inside and outside), to folders, to devices; FIFOs, folders, escapes.
+  struct Case {
+    std::string location, expected;
+  };
+  for (const Case& c : {Case{"file_link", "'file_link' is a symlink"}, Case{"passwd", "'passwd' is a symlink"},
+                        Case{"folder_link/secret", "'folder_link' is a symlink"}, Case{"zero", "'zero' is a symlink"},
+                        Case{"inside_link", "'inside_link' is a symlink"}, Case{"fifo", "'fifo' is a FIFO"},
+                        Case{"sub", "'sub' is a folder"}, Case{"../" + outside.substr(outside.rfind('/') + 1) + "/secret", "is not a file beside the model"},
+                        Case{outside + "/secret", "is not a file beside the model"}, Case{"missing.bin", "No such file"}}) {
+    const Status status = import_model(external_model(c.location), folder);
+    CHECK_MESSAGE(test::contains(status.message(), c.expected.c_str()), c.location << ": " << status.message());
+    CHECK(test::contains(status.message(), "initializer 'w'"));
+  }
+  CHECK(import_model(external_model("w.bin"), folder).is_ok());
+  CHECK(import_model(external_model("sub/w.bin", "0", "16"), folder).is_ok());
+  // Offsets and lengths: whole numbers inside the file; "the whole file" only when no length is given.
+  for (const Case& c : {Case{"-1", "not a whole number >= 0"}, Case{"x", "not a whole number >= 0"},
+                        Case{"17", "runs past the end"}, Case{"99999999999999999999", "not a whole number >= 0"}}) {
+    const Status status = import_model(external_model("w.bin", "0", c.location), folder);
+    CHECK_MESSAGE(test::contains(status.message(), c.expected.c_str()), "length " << c.location << ": " << status.message());
+  }
+  CHECK(test::contains(import_model(external_model("w.bin", "20"), folder).message(), "offset 20 is beyond the end"));
+  CHECK(test::contains(import_model(external_model("w.bin", "-4"), folder).message(), "not a whole number >= 0"));
+  CHECK(test::contains(import_model(external_model("w.bin", "8", "8"), folder).message(), "8 bytes of data"));
+  // External data over the input budget (a sparse file of 3 GiB behind a tensor that big) is
+  // refused before it is read.
+  onnx::ModelProto big = external_model("sparse.bin");
+  big.mutable_graph()->mutable_initializer(0)->set_dims(0, int64_t{3} << 28);  // 3 GiB of floats
+  std::ofstream(folder + "/sparse.bin").close();
+  REQUIRE(::truncate((folder + "/sparse.bin").c_str(), int64_t{3} << 30) == 0);
+  const Status budget = import_model(big, folder);
+  CHECK(budget.code() == Error::kResourceLimit);
+  CHECK_MESSAGE(test::contains(budget.message(), "sparse.bin: the external data is above the input limit of 1024 MiB"), budget.message());
+  ::unlink((folder + "/sparse.bin").c_str());
+}
+
+TEST_CASE("onnx: invalid graphs are refused naming the node and field, not silently imported") {
+  struct Case {
+    std::string what;
+    std::function<void(onnx::ModelProto&)> mutate;
+    std::string expected;
+  };
+  const auto add_node = [](onnx::ModelProto& m, const char* op, const char* out) {
+    onnx::NodeProto* n = m.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(std::string(op) + "_" + out);
+    n->add_input("x");
+    n->add_output(out);
+    return n;
+  };
+  const std::vector<Case> cases = {
+      {"two nodes write y", [&](onnx::ModelProto& m) { add_node(m, "Relu", "y"); }, "'y' is defined twice: by node 'add' (Add) and by node 'Relu_y' (Relu)"},
+      {"a node writes an input", [&](onnx::ModelProto& m) { add_node(m, "Relu", "x"); }, "'x' is defined twice: by a graph input and by node 'Relu_x' (Relu)"},
+      {"duplicate initializers", [](onnx::ModelProto& m) { *m.mutable_graph()->add_initializer() = m.graph().initializer(0); },
+       "'w' is defined twice: by an initializer and by an initializer"},
+      {"duplicate graph inputs", [](onnx::ModelProto& m) { *m.mutable_graph()->add_input() = m.graph().input(0); }, "graph input 'x' is listed twice"},
+      {"an input without a shape", [](onnx::ModelProto& m) { m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->clear_shape(); },
+       "input 'x' has no shape (not even a rank)"},
+      {"ir_version 1", [](onnx::ModelProto& m) { m.set_ir_version(1); }, "ONNX IR version 1"},
+      {"an int attribute of 2^40", [&](onnx::ModelProto& m) {
+         auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+         a->set_name("axis"), a->set_type(onnx::AttributeProto::INT), a->set_i(int64_t{1} << 40);
+       }, "node 'add' (Add): attribute axis = 1099511627776 is outside the 32-bit range"},
+      {"pads of 2^40", [&](onnx::ModelProto& m) {
+         onnx::NodeProto* pool = add_node(m, "MaxPool", "pooled");
+         auto* k = pool->add_attribute();
+         k->set_name("kernel_shape"), k->set_type(onnx::AttributeProto::INTS), k->add_ints(1), k->add_ints(1);
+         auto* a = pool->add_attribute();
+         a->set_name("pads"), a->set_type(onnx::AttributeProto::INTS);
+         for (int i = 0; i < 4; ++i) a->add_ints(i == 2 ? int64_t{1} << 40 : 0);
+       }, "node 'MaxPool_pooled' (MaxPool): attribute pads[2] = 1099511627776 is outside the 32-bit range"},
+      {"dilations of 2^62", [&](onnx::ModelProto& m) {
+         onnx::NodeProto* pool = add_node(m, "MaxPool", "pooled");
+         auto* a = pool->add_attribute();
+         a->set_name("dilations"), a->set_type(onnx::AttributeProto::INTS), a->add_ints(int64_t{1} << 62), a->add_ints(1);
+       }, "attribute dilations[0] = 4611686018427387904 is outside the 32-bit range"},
+      {"Gemm alpha NaN", [&](onnx::ModelProto& m) {
+         onnx::NodeProto* gemm = add_node(m, "Gemm", "g");
+         auto* a = gemm->add_attribute();
+         a->set_name("alpha"), a->set_type(onnx::AttributeProto::FLOAT), a->set_f(std::nanf(""));
+       }, "node 'Gemm_g' (Gemm): attribute alpha = nan is not finite"},
+      {"Softmax axis -100", [&](onnx::ModelProto& m) {
+         onnx::NodeProto* softmax = add_node(m, "Softmax", "p");
+         auto* a = softmax->add_attribute();
+         a->set_name("axis"), a->set_type(onnx::AttributeProto::INT), a->set_i(-100);
+         *m.mutable_graph()->mutable_output(0)->mutable_name() = "p";
+       }, "node 'Softmax_p' (Softmax): axis -100 is outside [-2, 2)"},
+      {"Transpose perm 7", [&](onnx::ModelProto& m) {
+         onnx::NodeProto* t = add_node(m, "Transpose", "t");
+         auto* a = t->add_attribute();
+         a->set_name("perm"), a->set_type(onnx::AttributeProto::INTS), a->add_ints(7), a->add_ints(0);
+         *m.mutable_graph()->mutable_output(0)->mutable_name() = "t";
+       }, "node 'Transpose_t' (Transpose): perm entry 7 is outside [-2, 2)"},
+  };
+  REQUIRE(import_model(add_model()).is_ok());
+  for (const Case& c : cases) {
+    onnx::ModelProto model = add_model();
+    c.mutate(model);
+    const Status status = import_model(model);
+    CHECK_MESSAGE(!status.is_ok(), c.what << ": accepted");
+    CHECK_MESSAGE(test::contains(status.message(), c.expected.c_str()), c.what << ": " << status.message());
+  }
 }
 
 }  // namespace

@@ -7,6 +7,10 @@
 #include "graph/training.h"
 #include "test_util.h"
 
+#if PREFLIGHT_HAVE_ONNX
+#include "graph/import/onnx_import.h"
+#endif
+
 namespace preflight {
 namespace {
 
@@ -100,6 +104,94 @@ TEST_CASE("PyTorch parity: 100 training steps") {
     }
   }
 }
+
+#if PREFLIGHT_HAVE_ONNX
+// Issue 16, item 25: Conv(3->8) -> BatchNorm -> ReLU -> depthwise Conv(8, groups 8) -> BatchNorm ->
+// ReLU6 -> global average pool -> Linear(8->10), exported to ONNX with batch norm as nodes, one SGD
+// step in training mode (tests/fixtures/make_batchnorm_parity.py). The first BatchNorm's weight
+// update was reported 6.5% and 10% away from PyTorch float64's. It is float32 rounding, not a bug:
+// a depthwise conv keeps the channels apart and the second BatchNorm divides each channel by its
+// own deviation, so the loss does not depend on the first BatchNorm's scale, and its exact gradient
+// is 0 up to the second BatchNorm's eps. Its update is 1e-6 (the others 1e-2): about 10 float32
+// ulps of the weight (1.0), so the weight cannot hold it better than 5-15%. Float32 PyTorch lands
+// exactly as far from float64 as preflight does (2.5% at 2x2, 15% at 8x8), and preflight's new
+// weights equal float32 PyTorch's within an ulp. Every update is compared with float64 against the
+// scale of the step's updates, which is where float32 rounding lives.
+TEST_CASE("PyTorch parity: one SGD step through Conv, BatchNorm, a depthwise Conv and BatchNorm (2x2 and 8x8 inputs)") {
+  for (const std::string backend : {"reference", "onednn"}) {
+    if (find_backend(backend.c_str()) == nullptr) continue;  // a build without oneDNN
+    for (int size : {2, 8}) {
+      INFO(backend);
+      const std::string prefix = "tests/fixtures/training/bn_" + std::to_string(size);
+      Result<graph::Graph> g = graph::import_onnx(test::source_path(prefix + ".onnx"));
+      REQUIRE_MESSAGE(g.is_ok(), g.status().message());
+      graph::TrainingOptions options;
+      options.optimizer = graph::OptimizerKind::kSgd;
+      REQUIRE(graph::add_training_methods(&*g, options).is_ok());
+      std::map<std::string, int> parameters;
+      for (size_t t = 0; t < g->tensors.size(); ++t) {
+        if (g->tensors[t].role == fb::TensorRole::Parameter) parameters[g->tensors[t].name] = static_cast<int>(t);
+      }
+      REQUIRE(parameters.size() == 10);
+      test::LoadedModel loaded = test::load_graph(*g);
+      SessionOptions session_options;
+      session_options.backend = find_backend(backend.c_str());
+      Result<Session> session = Session::open(std::move(*loaded.model), session_options);
+      REQUIRE(session.is_ok());
+      std::map<std::string, std::vector<float>> before;
+      for (const auto& p : parameters) {
+        const float* data = static_cast<const float*>(session->persistent_data(p.second));
+        before[p.first].assign(data, data + g->tensors[static_cast<size_t>(p.second)].desc.num_elements());
+      }
+      NpyArray x = test::load_fixture(prefix + "_x.npy");
+      NpyArray y = test::load_fixture(prefix + "_y.npy");
+      float lr = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
+      test::run_method(*session, "train_step",
+                       {{x.desc, x.data.data()}, {y.desc, y.data.data()}, {make_desc(DType::F32, {}), &lr},
+                        {make_desc(DType::F32, {}), &momentum}, {make_desc(DType::F32, {}), &weight_decay}});
+      // The updates, PyTorch's in preflight's layout (conv weights OIHW -> OHWI).
+      const auto reference = [&](const std::string& kind, const std::string& name) {
+        NpyArray a = test::load_fixture(prefix + "_" + kind + "_" + name + ".npy");
+        std::vector<float> values(reinterpret_cast<const float*>(a.data.data()),
+                                  reinterpret_cast<const float*>(a.data.data()) + a.desc.num_elements());
+        if (a.desc.rank != 4) return values;
+        const int64_t o = a.desc.dims[0], i = a.desc.dims[1], h = a.desc.dims[2], w = a.desc.dims[3];
+        std::vector<float> ohwi(values.size());
+        for (int64_t a0 = 0; a0 < o; ++a0)
+          for (int64_t a1 = 0; a1 < i; ++a1)
+            for (int64_t a2 = 0; a2 < h; ++a2)
+              for (int64_t a3 = 0; a3 < w; ++a3) ohwi[((a0 * h + a2) * w + a3) * i + a1] = values[((a0 * i + a1) * h + a2) * w + a3];
+        return ohwi;
+      };
+      double scale = 0.0;  // the largest update of the step, in float64
+      for (const auto& p : parameters) {
+        for (float v : reference("f64", p.first)) scale = std::max(scale, std::fabs(static_cast<double>(v)));
+      }
+      for (const auto& p : parameters) {
+        const float* after = static_cast<const float*>(session->persistent_data(p.second));
+        const std::vector<float> f64 = reference("f64", p.first), f32 = reference("f32", p.first);
+        REQUIRE(f64.size() == before[p.first].size());
+        double ours = 0.0, torch32 = 0.0, largest = 0.0, to_float32 = 0.0;
+        for (size_t k = 0; k < f64.size(); ++k) {
+          const double update = static_cast<double>(after[k]) - before[p.first][k];
+          ours = std::max(ours, std::fabs(update - f64[k]));
+          torch32 = std::max(torch32, std::fabs(static_cast<double>(f32[k]) - f64[k]));
+          to_float32 = std::max(to_float32, std::fabs(update - f32[k]));
+          largest = std::max(largest, std::fabs(static_cast<double>(f64[k])));
+        }
+        if (p.first == "bn1.weight") {
+          MESSAGE(backend << ", " << size << "x" << size << ": bn1.weight update at most " << largest << " (the step's largest: " << scale
+                       << "); relative to float64: preflight " << ours / largest << ", PyTorch float32 " << torch32 / largest);
+          CHECK(largest < 1e-3 * scale);  // the scale invariance: its exact gradient is ~0
+          CHECK(to_float32 <= 1.2e-7);     // float32 PyTorch's new weights, within one ulp of 1.0
+        }
+        CHECK_MESSAGE(ours <= 1e-5 * scale, size << "x" << size << " " << p.first << ": max |preflight - float64| " << ours
+                                                  << " against updates up to " << scale);
+      }
+    }
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace preflight

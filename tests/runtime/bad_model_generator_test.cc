@@ -134,6 +134,22 @@ std::vector<Case> generate(const std::string& base_name, const Graph& base) {
       add(method + " step naming node " + std::to_string(bad), [&](Graph& g) { g.methods[m].nodes.push_back(bad); },
           {method + ": step " + std::to_string(base.methods[m].nodes.size()) + ": index " + std::to_string(bad) + " is out of range"});
     }
+    // The method's inputs and outputs vectors (what a flipped byte of a length or an index does):
+    // emptied, truncated by one, and their first two entries swapped. Every one breaks the method's
+    // contract (a method returns something; train_step and eval take features, labels, scalars and
+    // return the loss and the predictions) or leaves a step reading a tensor nobody gives it.
+    for (int side = 0; side < 2; ++side) {
+      const std::vector<int>& list = side ? base.methods[m].outputs : base.methods[m].inputs;
+      const std::string what = method + (side ? " outputs" : " inputs");
+      const auto vector_of = [side, m](Graph& g) -> std::vector<int>& {
+        return side ? g.methods[m].outputs : g.methods[m].inputs;
+      };
+      add(what + " emptied", [&](Graph& g) { vector_of(g).clear(); }, {method + ": "});
+      if (list.size() >= 2) {
+        add(what + " truncated", [&](Graph& g) { vector_of(g).pop_back(); }, {method + ": "});
+        add(what + " 0 and 1 swapped", [&](Graph& g) { std::swap(vector_of(g)[0], vector_of(g)[1]); }, {method + ": "});
+      }
+    }
   }
   return cases;
 }

@@ -65,7 +65,7 @@ TEST_CASE("session: a data error inside a kernel names the method, node and row"
   graph::Value logits = b.input("logits", DType::F32, {3, 4});
   graph::Value labels = b.input("labels", DType::I64, {3});
   b.output(b.softmax_cross_entropy(logits, labels), "loss");
-  Result<graph::Graph> g = b.finish("eval");
+  Result<graph::Graph> g = b.finish("loss");
   REQUIRE(g.is_ok());
   test::LoadedModel loaded = test::load_graph(*g);
   Result<Session> session = Session::open(std::move(*loaded.model));
@@ -74,13 +74,13 @@ TEST_CASE("session: a data error inside a kernel names the method, node and row"
   int64_t good[3] = {0, 1, 3}, bad[3] = {0, 4, 1};
   TensorView out{make_desc(DType::F32, {}), &loss};
   TensorView in[2] = {{make_desc(DType::F32, {3, 4}), x}, {make_desc(DType::I64, {3}), good}};
-  REQUIRE(session->run("eval", in, 2, &out, 1).is_ok());
+  REQUIRE(session->run("loss", in, 2, &out, 1).is_ok());
   CHECK(loss == doctest::Approx(std::log(4.0)));
   in[1].data = bad;
-  const Status status = session->run("eval", in, 2, &out, 1);
+  const Status status = session->run("loss", in, 2, &out, 1);
   REQUIRE_FALSE(status.is_ok());
   CHECK(test::contains(status.message(),
-                       "method 'eval' node 0 (SoftmaxCrossEntropy 'softmax_cross_entropy_0'): label 4 in row 1 is outside [0, 4)"));
+                       "method 'loss' node 0 (SoftmaxCrossEntropy 'softmax_cross_entropy_0'): label 4 in row 1 is outside [0, 4)"));
 }
 
 TEST_CASE("session: loading from a file (mmap) and from a span give the same outputs") {

@@ -10,36 +10,15 @@
 #include <limits>
 #include <sstream>
 
-#include "test_util.h"
+#include "tools/cli_util.h"
 
 namespace preflight {
 namespace {
-
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-// `environment`: variables for the command ("NAME=value ...").
-CommandResult run_cli(const std::string& arguments, const std::string& environment = "") {
-  // PREFLIGHT_EMULATOR: empty, or the qemu-user command of a cross build (targets/aarch64_suite.sh).
-  const std::string command =
-      (environment.empty() ? "" : "env " + environment + " ") + std::string(PREFLIGHT_EMULATOR " " PREFLIGHT_BINARY " ") + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, got);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 // The thread count of the multi-threaded cases (2; 1 under qemu-user: tests/CMakeLists.txt).
 const std::string kThreads = std::to_string(PREFLIGHT_TEST_THREADS);
 const std::string kThreadsShown = PREFLIGHT_TEST_THREADS == 1 ? "1 thread" : kThreads + " threads";
 
-std::string out_path(const std::string& name) { return std::string(PREFLIGHT_TEST_OUTPUT) + "_cli_" + name; }
 
 TEST_CASE("cli: run on cnn8 with the digits input writes the logits the library computes") {
   const std::string model = out_path("cnn8.pfb"), logits = out_path("logits.npy");
@@ -196,7 +175,7 @@ TEST_CASE("cli: bad usage and bad input exit 2 with one clear line; help exits 0
     REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
     CommandResult result = run_cli("run " + model + " -i " + test::source_path("tests/fixtures/digits8.npy"));
     CHECK(result.exit_code == 2);
-    CHECK(test::contains(result.output.c_str(), "input 0 'x': the model expects f32[1,64], the file holds f32[8,8,8,1]"));
+    CHECK(test::contains(result.output.c_str(), "input 0 'x': the model expects f32[1,64] (any batch), the file holds f32[8,8,8,1]"));
   }
   SUBCASE("unknown model name") {
     CommandResult result = run_cli("build-model resnet -o " + out_path("x.pfb"));
@@ -268,7 +247,7 @@ TEST_CASE("cli: train refuses bad data and bad flags with exit 2") {
   REQUIRE(run_cli("build-model mlp -o " + model).exit_code == 0);
   CommandResult wrong_width = run_cli("train " + model + " --data " + test::source_path("data/iris.csv"));
   CHECK(wrong_width.exit_code == 2);
-  CHECK(test::contains(wrong_width.output.c_str(), "a sample has 4 values (f32[4]), the model takes 64"));
+  CHECK(test::contains(wrong_width.output.c_str(), "iris.csv:2: the row has 5 columns, expected 65 (the model takes 64 features and a label)"));
   CommandResult optimizer = run_cli("train " + model + " --data " + test::source_path("data/digits.csv.gz") + " --optimizer rmsprop");
   CHECK(optimizer.exit_code == 2);
   CHECK(test::contains(optimizer.output.c_str(), "unknown optimizer 'rmsprop'"));

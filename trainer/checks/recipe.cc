@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "runtime/file_io.h"
 #include "trainer/checks/data_checks.h"
 #include "trainer/checks/evidence_checks.h"
 
@@ -25,13 +26,16 @@ Report run_recipe(const graph::Graph& graph, const Dataset& train, const Dataset
   report.data = train.source;
   report.train_rows = train.rows;
   report.validation_rows = validation.rows;
-  const int infer = graph.find_method("infer");
-  const TensorDesc& predictions = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(infer)].outputs[0])].desc;
+  // The predictions: eval's output 1 (its contract, runtime/verify.cc: a model without infer has one).
+  const int eval = graph.find_method("eval");
+  const std::vector<int>& eval_outputs = graph.methods[static_cast<size_t>(eval >= 0 ? eval : 0)].outputs;
+  TensorDesc predictions;
+  if (eval >= 0 && eval_outputs.size() >= 2) predictions = graph.tensors[static_cast<size_t>(eval_outputs[1])].desc;
   report.classes = train.classification && predictions.rank == 2 ? predictions.dims[1] : 0;
   const auto add = [&](CheckResult result) {
     if (options.progress) {
       std::fprintf(options.progress, "  %-28s %-7s %s\n", result.id.c_str(), verdict_name(result.verdict),
-                   result.explanation.c_str());
+                   printable(result.explanation).c_str());  // it may quote a file's names
       std::fflush(options.progress);
     }
     report.checks.push_back(std::move(result));
@@ -159,11 +163,11 @@ Status set_threshold(RecipeOptions* options, const std::string& assignment) {
 }
 
 Status apply_threshold_file(RecipeOptions* options, const std::string& path) {
-  std::ifstream file(path);
-  PF_CHECK(file.good(), Error::kNotFound, "%s: cannot open the threshold file", path.c_str());
+  std::string text;  // a regular file within the input budget (runtime/file_io.h)
+  PF_RETURN_IF_ERROR(read_regular_file(path.c_str(), &text).with_context("the threshold file: "));
   nlohmann::json document;
   try {
-    file >> document;
+    document = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& error) {
     return Status::error(Error::kInvalidArgument, "%s: not JSON: %.200s", path.c_str(), error.what());
   }

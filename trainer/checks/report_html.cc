@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "runtime/file_io.h"
+
 namespace preflight {
 namespace {
 
@@ -12,10 +14,7 @@ const char* const kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 bool read_bytes(const std::string& path, std::vector<uint8_t>* bytes) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file.good()) return false;
-  bytes->assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  return true;
+  return read_regular_file(path.c_str(), bytes).is_ok();  // a regular file only (a FIFO in --out never hangs)
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
