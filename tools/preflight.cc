@@ -851,7 +851,7 @@ int run_command_line(int argc, char** argv) {
     command->add_option("--optimizer", export_flags.optimizer, "sgd | adam | adamw")->capture_default_str();
     command->add_option("--loss", export_flags.loss, "cross_entropy (labels are classes) | mse")->capture_default_str();
     command->add_option("--trainable", export_flags.trainable,
-                        "all | last:N (the last N layers with parameters) | a regular expression on parameter names")
+                        "all | last:N (the last N layers with parameters) | a regular expression (RE2 syntax) searched in parameter names")
         ->capture_default_str();
     command->add_flag("--nesterov", export_flags.nesterov, "SGD with Nesterov momentum");
     command->add_flag("--clip-grad-norm", export_flags.clip_grad_norm,
@@ -871,8 +871,9 @@ int run_command_line(int argc, char** argv) {
       "train", "Train a model on a data set (exporting train_step first when the model has none), validating every "
                "epoch on a seeded split; optionally write the trained model and checkpoints");
   train_cmd->add_option("model", model_path, "Model file (.pfb)")->required();
-  train_cmd->add_option("--data,-d", train_flags.data, "Data: .csv/.csv.gz (label in the last column), .npz (x, y), "
-                                                       ".npy or IDX features with --labels")->required();
+  train_cmd->add_option("--data,-d", train_flags.data, "Data: .csv/.csv.gz (label in the last column), .npz (x, y, or "
+                                                       "x_train, y_train with x_val/y_val or x_test/y_test as the validation "
+                                                       "split), .npy or IDX (plain or .gz) features with --labels")->required();
   train_cmd->add_option("--labels", train_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
   train_cmd->add_option("--scale", train_flags.scale, "Multiply every feature by this (digits: 0.0625)")->capture_default_str()
       ->check(flag_range("--scale"));
@@ -903,7 +904,8 @@ int run_command_line(int argc, char** argv) {
       ->capture_default_str()
       ->check(flag_range("--val-fraction"));
   train_cmd->add_option("--val-data", train_flags.validation_data,
-                        "Validation data in a file of its own (same format); then --data is all training data");
+                        "Validation data in a file of its own (same format); then --data is all training data (else an .npz's own "
+                        "validation pair, or --val-fraction of --data)");
   train_cmd->add_option("--seed", config.seed, "Seed of the split and the shuffles")->capture_default_str();
   train_cmd->add_option("--checkpoint", config.checkpoint, "Write a checkpoint here after every epoch");
   train_cmd->add_option("--checkpoint-every", config.checkpoint_every, "Also write it every this many steps (0: epochs only)")
@@ -923,9 +925,10 @@ int run_command_line(int argc, char** argv) {
                         "Model file (.pfb, or .onnx converted in memory), or a reference model to build for the data: mlp "
                         "(any number of features), cnn8 (8x8 images); omitted: cnn8");
   check_cmd->add_option("--data,-d", check_flags.data,
-                        "Data: .csv/.csv.gz (label in the last column, or in a --labels file), .npz (x, y), .npy or IDX "
+                        "Data: .csv/.csv.gz (label in the last column, or in a --labels file), .npz (x, y, or x_train, "
+                        "y_train with x_val/y_val or x_test/y_test as the validation split), .npy or IDX (plain or .gz) "
                         "with --labels; omitted: the bundled digits");
-  check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own (else 20% of --data)");
+  check_cmd->add_option("--val", check_flags.validation_data, "Validation data in a file of its own (else an .npz's own validation pair, or 20% of --data)");
   check_cmd->add_option("--labels", check_flags.labels, "Labels file (.npy, IDX, or a one-column CSV) beside the features");
   check_cmd->add_flag("--regression", check_flags.regression, "Labels are float targets; the loss is MSE (sets --loss mse)");
   check_cmd->add_flag("--standardize", check_flags.standardize,

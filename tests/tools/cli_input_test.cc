@@ -23,6 +23,9 @@ namespace {
 
 // Every command that could wait on a FIFO runs under `timeout`: a hang fails, it does not stall.
 const char* const kTimeout = "timeout 60";
+// Under qemu-user (targets/aarch64_suite.sh) every start of the program costs seconds: the cases
+// below run one of each kind there (what they test does not depend on the architecture).
+const bool kEmulated = !std::string(PREFLIGHT_EMULATOR).empty();
 
 std::string fresh_folder(const std::string& name) {
   const std::string folder = out_path("input_" + name);
@@ -63,6 +66,7 @@ TEST_CASE("cli input: a method without outputs or a train_step without its loss 
        [](graph::Graph& g) { g.methods[static_cast<size_t>(g.find_method("infer"))].outputs.clear(); }},
   };
   for (const Case& c : cases) {
+    if (kEmulated && &c != &cases[0]) break;
     graph::Graph g = *base;
     c.mutate(g);
     const std::string model = folder + "/bad.pfb";
@@ -103,6 +107,7 @@ TEST_CASE("cli input: devices, FIFOs and folders are refused at once, through li
   for (const Kind& kind : {Kind{folder + "/zero.csv", "a character device, not a regular file"},
                            Kind{folder + "/fifo.csv", "a FIFO, not a regular file"},
                            Kind{folder + "/dir.csv", "a folder, not a regular file"}}) {
+    if (kEmulated && kind.path != folder + "/fifo.csv") continue;
     const std::string& p = kind.path;
     for (const std::string& command :
          {"inspect " + p, "run " + p + " -i " + x, "run " + model + " -i " + p, "train " + model + " --data " + p,
@@ -238,6 +243,7 @@ TEST_CASE("cli input: every numeric flag is checked against its range as it is p
   int refused = 0;
   for (const Case& c : cases) {
     for (const std::string& value : c.values) {
+      if (kEmulated && &value != &c.values[0]) break;
       const CommandResult result = run_cli(c.command + c.flag + " " + value);
       CHECK_MESSAGE(result.exit_code == 2, c.flag << " " << value << ": " << result.output);
       CHECK_MESSAGE(test::contains(result.output.c_str(), (c.flag + ": " + value).c_str()), c.flag << " " << value << ": " << result.output);
