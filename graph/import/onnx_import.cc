@@ -1137,7 +1137,7 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     PF_CHECK(node.output_size() >= 1 && !node.output(0).empty(), Error::kInvalidModel, "%s: %s has no output",
              source_.c_str(), label.c_str());
     for (const std::string& output : node.output()) PF_RETURN_IF_ERROR(define(output, label));
-    PF_RETURN_IF_ERROR(check_attributes(node, label));
+    PF_RETURN_IF_ERROR(check_attributes(node, label).with_context("%s: ", source_.c_str()));
   }
   find_gelus(g);
 
