@@ -221,8 +221,8 @@ Status set_features(Dataset* data, const NpyArray& array, const std::string& whe
   return Status::ok();
 }
 
-// The names of an .npz's arrays (its members without ".npy"; a member of another kind keeps its name).
-Result<std::vector<std::string>> npz_names(const std::vector<uint8_t>& bytes, const std::string& path) {
+// The zip archive of an .npz held in `bytes` (libzip reads it from memory); the caller closes it.
+Result<zip_t*> open_npz(const std::vector<uint8_t>& bytes, const std::string& path) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -234,6 +234,14 @@ Result<std::vector<std::string>> npz_names(const std::vector<uint8_t>& bytes, co
     return Status::error(Error::kInvalidArgument, "%s: not a .npz (zip) file: %s", path.c_str(), reason.c_str());
   }
   zip_error_fini(&error);
+  return Result<zip_t*>(archive);
+}
+
+// The names of an .npz's arrays (its members without ".npy"; a member of another kind keeps its name).
+Result<std::vector<std::string>> npz_names(const std::vector<uint8_t>& bytes, const std::string& path) {
+  Result<zip_t*> opened = open_npz(bytes, path);
+  if (!opened.is_ok()) return opened.status();
+  zip_t* archive = *opened;
   std::vector<std::string> names;
   const zip_int64_t count = zip_get_num_entries(archive, 0);
   for (zip_int64_t i = 0; i < count && i < 4096; ++i) {
@@ -256,17 +264,9 @@ std::string npz_list(const std::vector<std::string>& names) {
 Status npz_member(const std::vector<uint8_t>& bytes, const std::string& path, const std::string& wanted,
                   std::vector<uint8_t>* member) {
   const char* where = path.c_str();
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
-  zip_t* archive = source ? zip_open_from_source(source, ZIP_RDONLY, &error) : nullptr;
-  if (!archive) {
-    if (source) zip_source_free(source);
-    const std::string reason = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    return Status::error(Error::kInvalidArgument, "%s: not a .npz (zip) file: %s", where, reason.c_str());
-  }
-  zip_error_fini(&error);
+  Result<zip_t*> opened = open_npz(bytes, path);
+  if (!opened.is_ok()) return opened.status();
+  zip_t* archive = *opened;
   const std::string name = wanted + ".npy";
   const zip_int64_t index = zip_name_locate(archive, name.c_str(), 0);
   zip_stat_t info;

@@ -174,48 +174,6 @@ TEST_CASE("training: a model with updates is verified: updates come last and wri
   SUBCASE("the unmodified export is valid") { CHECK(graph::validate(g).is_ok()); }
 }
 
-TEST_CASE("training: the names the export adds never collide with the model's (an output called y, a weight called lr)") {
-  graph::GraphBuilder b(3);
-  graph::Value x = b.input("x", DType::F32, {4, 3});
-  b.output(b.linear(x, 2), "y");
-  Result<Graph> g = b.finish();
-  REQUIRE(g.is_ok());
-  for (graph::Tensor& tensor : g->tensors) {
-    if (tensor.role == fb::TensorRole::Parameter) tensor.name = tensor.desc.rank == 2 ? "lr" : "loss";
-  }
-  TrainingOptions options;
-  options.optimizer = OptimizerKind::kSgd;
-  const Status status = graph::add_training_methods(&*g, options);
-  REQUIRE_MESSAGE(status.is_ok(), status.message());
-  const graph::Method& train = g->methods[static_cast<size_t>(g->find_method("train_step"))];
-  std::vector<std::string> inputs, outputs;
-  for (int t : train.inputs) inputs.push_back(g->tensors[static_cast<size_t>(t)].name);
-  for (int t : train.outputs) outputs.push_back(g->tensors[static_cast<size_t>(t)].name);
-  CHECK(inputs == std::vector<std::string>{"x", "y#2", "lr#2", "momentum", "weight_decay"});
-  CHECK(outputs == std::vector<std::string>{"loss#2", "y"});
-  CHECK(graph::exported_name("lr#2") == "lr");
-  CHECK(graph::exported_name("lr#x") == "lr#x");
-  CHECK(graph::exported_name("lr#") == "lr#");
-  CHECK(graph::exported_name("a#b#12") == "a#b");
-  // The trainer finds its inputs by the exported names and trains.
-  Dataset data;
-  data.source = "eight rows";
-  data.rows = 8;
-  data.sample = make_desc(DType::F32, {3});
-  data.features = test::random_floats(24, 5);
-  data.labels = {0, 1, 0, 1, 1, 0, 1, 0};
-  Result<std::unique_ptr<Trainer>> trainer = Trainer::create(*g);
-  REQUIRE_MESSAGE(trainer.is_ok(), trainer.status().message());
-  TrainConfig config;
-  config.epochs = 2;
-  config.batch = 4;
-  config.lr = 0.1f;
-  Result<TrainReport> report = (*trainer)->fit(data, data, config);
-  REQUIRE_MESSAGE(report.is_ok(), report.status().message());
-  CHECK(report->losses.size() == 4);
-  CHECK(std::isfinite(report->losses.back()));
-}
-
 }  // namespace
 }  // namespace preflight
 
