@@ -126,33 +126,66 @@ Status gelu_backward(const OpAttrs& attrs, const TensorView* in, int, const Tens
 
 }  // namespace
 
-const OpDef& relu_op() {
-  static const OpDef def = {OpType::Relu, "Relu", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, relu_forward,
-                            PF_BACKWARD(relu_backward), 0};
+template <>
+const OpDef& op_def<OpType::Relu>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Relu);
+    d.infer = infer_same_f32;
+    d.forward = relu_forward;
+    d.backward = PF_BACKWARD(relu_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& clamp_op() {
-  static const OpDef def = {OpType::Clamp, "Clamp", 1, 1, 1, fb::Attrs::ClampAttrs, true, infer_clamp, clamp_forward,
-                            PF_BACKWARD(clamp_backward), 0};
+template <>
+const OpDef& op_def<OpType::Clamp>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Clamp);
+    d.attrs_kind = fb::Attrs::ClampAttrs;
+    d.attrs_required = true;
+    d.infer = infer_clamp;
+    d.forward = clamp_forward;
+    d.backward = PF_BACKWARD(clamp_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& sigmoid_op() {
-  static const OpDef def = {OpType::Sigmoid, "Sigmoid", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32,
-                            sigmoid_forward, PF_BACKWARD(sigmoid_backward), 0};
+template <>
+const OpDef& op_def<OpType::Sigmoid>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Sigmoid);
+    d.infer = infer_same_f32;
+    d.forward = sigmoid_forward;
+    d.backward = PF_BACKWARD(sigmoid_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& tanh_op() {
-  static const OpDef def = {OpType::Tanh, "Tanh", 1, 1, 1, fb::Attrs::NONE, false, infer_same_f32, tanh_forward,
-                            PF_BACKWARD(tanh_backward), 0};
+template <>
+const OpDef& op_def<OpType::Tanh>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Tanh);
+    d.infer = infer_same_f32;
+    d.forward = tanh_forward;
+    d.backward = PF_BACKWARD(tanh_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& gelu_op() {
-  static const OpDef def = {OpType::Gelu, "Gelu", 1, 1, 1, fb::Attrs::GeluAttrs, false, infer_same_f32, gelu_forward,
-                            PF_BACKWARD(gelu_backward), 0};
+template <>
+const OpDef& op_def<OpType::Gelu>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Gelu);
+    d.attrs_kind = fb::Attrs::GeluAttrs;
+    d.infer = infer_same_f32;
+    d.forward = gelu_forward;
+    d.backward = PF_BACKWARD(gelu_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -78,9 +78,18 @@ Status batch_norm_backward(const OpAttrs& attrs, const TensorView* in, int, cons
 
 }  // namespace
 
-const OpDef& batch_norm_op() {
-  static const OpDef def = {OpType::BatchNorm, "BatchNorm", 5, 5, 1, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm, batch_norm_forward, PF_BACKWARD(batch_norm_backward), 0};
+template <>
+const OpDef& op_def<OpType::BatchNorm>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::BatchNorm);
+    d.min_inputs = 5;
+    d.max_inputs = 5;
+    d.attrs_kind = fb::Attrs::NormAttrs;
+    d.infer = infer_batch_norm;
+    d.forward = batch_norm_forward;
+    d.backward = PF_BACKWARD(batch_norm_backward);
+    return d;
+  }();
   return def;
 }
 
@@ -221,15 +230,35 @@ Status running_stats_forward(const OpAttrs& attrs, const TensorView* in, int, Te
 
 }  // namespace
 
-const OpDef& batch_norm_train_op() {
-  static const OpDef def = {OpType::BatchNormTrain, "BatchNormTrain", 3, 3, 3, fb::Attrs::NormAttrs, false,
-                            infer_batch_norm_train, batch_norm_train_forward, PF_BACKWARD(batch_norm_train_backward), 0};
+template <>
+const OpDef& op_def<OpType::BatchNormTrain>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::BatchNormTrain);
+    d.min_inputs = 3;
+    d.max_inputs = 3;
+    d.num_outputs = 3;
+    d.attrs_kind = fb::Attrs::NormAttrs;
+    d.infer = infer_batch_norm_train;
+    d.forward = batch_norm_train_forward;
+    d.backward = PF_BACKWARD(batch_norm_train_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& running_stats_update_op() {
-  static const OpDef def = {OpType::RunningStatsUpdate, "RunningStatsUpdate", 4, 4, 0, fb::Attrs::RunningStatsAttrs,
-                            false, infer_running_stats, running_stats_forward, nullptr, 2};
+template <>
+const OpDef& op_def<OpType::RunningStatsUpdate>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::RunningStatsUpdate);
+    d.min_inputs = 4;
+    d.max_inputs = 4;
+    d.num_outputs = 0;
+    d.attrs_kind = fb::Attrs::RunningStatsAttrs;
+    d.infer = infer_running_stats;
+    d.forward = running_stats_forward;
+    d.num_updated_inputs = 2;
+    return d;
+  }();
   return def;
 }
 

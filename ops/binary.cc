@@ -82,24 +82,56 @@ Status div_backward(const OpAttrs&, const TensorView* in, int, const TensorView*
 
 }  // namespace
 
-const OpDef& add_op() {
-  static const OpDef def = {OpType::Add, "Add", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, add_forward,
-                            PF_BACKWARD(add_backward), 0};
+template <>
+const OpDef& op_def<OpType::Add>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Add);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.infer = infer_binary;
+    d.forward = add_forward;
+    d.backward = PF_BACKWARD(add_backward);
+    return d;
+  }();
   return def;
 }
-const OpDef& sub_op() {
-  static const OpDef def = {OpType::Sub, "Sub", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, sub_forward,
-                            PF_BACKWARD(sub_backward), 0};
+template <>
+const OpDef& op_def<OpType::Sub>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Sub);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.infer = infer_binary;
+    d.forward = sub_forward;
+    d.backward = PF_BACKWARD(sub_backward);
+    return d;
+  }();
   return def;
 }
-const OpDef& mul_op() {
-  static const OpDef def = {OpType::Mul, "Mul", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, mul_forward,
-                            PF_BACKWARD(mul_backward), 0};
+template <>
+const OpDef& op_def<OpType::Mul>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Mul);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.infer = infer_binary;
+    d.forward = mul_forward;
+    d.backward = PF_BACKWARD(mul_backward);
+    return d;
+  }();
   return def;
 }
-const OpDef& div_op() {
-  static const OpDef def = {OpType::Div, "Div", 2, 2, 1, fb::Attrs::NONE, false, infer_binary, div_forward,
-                            PF_BACKWARD(div_backward), 0};
+template <>
+const OpDef& op_def<OpType::Div>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Div);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.infer = infer_binary;
+    d.forward = div_forward;
+    d.backward = PF_BACKWARD(div_backward);
+    return d;
+  }();
   return def;
 }
 

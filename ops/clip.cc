@@ -77,15 +77,31 @@ Status clip_scale_backward(const OpAttrs&, const TensorView* in, int num_inputs,
 
 }  // namespace
 
-const OpDef& squared_norm_op() {
-  static const OpDef def = {OpType::SquaredNorm, "SquaredNorm", 1, kMaxNodeInputs, 1, fb::Attrs::NONE, false,
-                            infer_squared_norm, squared_norm_forward, PF_BACKWARD(squared_norm_backward), 0};
+template <>
+const OpDef& op_def<OpType::SquaredNorm>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::SquaredNorm);
+    d.min_inputs = 1;
+    d.max_inputs = kMaxNodeInputs;
+    d.infer = infer_squared_norm;
+    d.forward = squared_norm_forward;
+    d.backward = PF_BACKWARD(squared_norm_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& clip_scale_op() {
-  static const OpDef def = {OpType::ClipScale, "ClipScale", 2, kMaxNodeInputs, 1, fb::Attrs::NONE, false,
-                            infer_clip_scale, clip_scale_forward, PF_BACKWARD(clip_scale_backward), 0};
+template <>
+const OpDef& op_def<OpType::ClipScale>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::ClipScale);
+    d.min_inputs = 2;
+    d.max_inputs = kMaxNodeInputs;
+    d.infer = infer_clip_scale;
+    d.forward = clip_scale_forward;
+    d.backward = PF_BACKWARD(clip_scale_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -71,9 +71,19 @@ Status concat_backward(const OpAttrs& attrs, const TensorView* in, int num_input
 
 }  // namespace
 
-const OpDef& concat_op() {
-  static const OpDef def = {OpType::Concat, "Concat", 1, kMaxNodeInputs, 1, fb::Attrs::AxisAttrs, true,
-                            infer_concat, concat_forward, PF_BACKWARD(concat_backward), 0};
+template <>
+const OpDef& op_def<OpType::Concat>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Concat);
+    d.min_inputs = 1;
+    d.max_inputs = kMaxNodeInputs;
+    d.attrs_kind = fb::Attrs::AxisAttrs;
+    d.attrs_required = true;
+    d.infer = infer_concat;
+    d.forward = concat_forward;
+    d.backward = PF_BACKWARD(concat_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -144,9 +144,18 @@ Status conv2d_backward(const OpAttrs& attrs, const TensorView* in, int num_input
 
 }  // namespace
 
-const OpDef& conv2d_op() {
-  static const OpDef def = {OpType::Conv2D, "Conv2D", 2, 3, 1, fb::Attrs::Conv2dAttrs, false,
-                            infer_conv2d, conv2d_forward, PF_BACKWARD(conv2d_backward), 0};
+template <>
+const OpDef& op_def<OpType::Conv2D>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Conv2D);
+    d.min_inputs = 2;
+    d.max_inputs = 3;
+    d.attrs_kind = fb::Attrs::Conv2dAttrs;
+    d.infer = infer_conv2d;
+    d.forward = conv2d_forward;
+    d.backward = PF_BACKWARD(conv2d_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -61,9 +61,18 @@ Status dropout_backward(const OpAttrs& attrs, const TensorView* in, int num_inpu
 
 }  // namespace
 
-const OpDef& dropout_op() {
-  static const OpDef def = {OpType::Dropout, "Dropout", 1, 2, 1, fb::Attrs::DropoutAttrs, false, infer_dropout,
-                            dropout_forward, PF_BACKWARD(dropout_backward), 0};
+template <>
+const OpDef& op_def<OpType::Dropout>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Dropout);
+    d.min_inputs = 1;
+    d.max_inputs = 2;
+    d.attrs_kind = fb::Attrs::DropoutAttrs;
+    d.infer = infer_dropout;
+    d.forward = dropout_forward;
+    d.backward = PF_BACKWARD(dropout_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -98,9 +98,18 @@ Status layer_norm_backward(const OpAttrs& attrs, const TensorView* in, int num_i
 
 }  // namespace
 
-const OpDef& layer_norm_op() {
-  static const OpDef def = {OpType::LayerNorm, "LayerNorm", 1, 3, 1, fb::Attrs::NormAttrs, false,
-                            infer_layer_norm, layer_norm_forward, PF_BACKWARD(layer_norm_backward), 0};
+template <>
+const OpDef& op_def<OpType::LayerNorm>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::LayerNorm);
+    d.min_inputs = 1;
+    d.max_inputs = 3;
+    d.attrs_kind = fb::Attrs::NormAttrs;
+    d.infer = infer_layer_norm;
+    d.forward = layer_norm_forward;
+    d.backward = PF_BACKWARD(layer_norm_backward);
+    return d;
+  }();
   return def;
 }
 

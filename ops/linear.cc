@@ -91,9 +91,17 @@ Status linear_backward(const OpAttrs&, const TensorView* in, int num_inputs, con
 
 }  // namespace
 
-const OpDef& linear_op() {
-  static const OpDef def = {OpType::Linear, "Linear", 2, 3, 1, fb::Attrs::NONE, false,
-                            infer_linear, linear_forward, PF_BACKWARD(linear_backward), 0};
+template <>
+const OpDef& op_def<OpType::Linear>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Linear);
+    d.min_inputs = 2;
+    d.max_inputs = 3;
+    d.infer = infer_linear;
+    d.forward = linear_forward;
+    d.backward = PF_BACKWARD(linear_backward);
+    return d;
+  }();
   return def;
 }
 

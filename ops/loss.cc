@@ -132,15 +132,33 @@ Status mse_backward(const OpAttrs& attrs, const TensorView* in, int, const Tenso
 
 }  // namespace
 
-const OpDef& softmax_cross_entropy_op() {
-  static const OpDef def = {OpType::SoftmaxCrossEntropy, "SoftmaxCrossEntropy", 2, 2, 1, fb::Attrs::LossAttrs,
-                            false, infer_cross_entropy, cross_entropy_forward, PF_BACKWARD(cross_entropy_backward), 0};
+template <>
+const OpDef& op_def<OpType::SoftmaxCrossEntropy>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::SoftmaxCrossEntropy);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.attrs_kind = fb::Attrs::LossAttrs;
+    d.infer = infer_cross_entropy;
+    d.forward = cross_entropy_forward;
+    d.backward = PF_BACKWARD(cross_entropy_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& mse_loss_op() {
-  static const OpDef def = {OpType::MseLoss, "MseLoss", 2, 2, 1, fb::Attrs::LossAttrs, false, infer_mse,
-                            mse_forward, PF_BACKWARD(mse_backward), 0};
+template <>
+const OpDef& op_def<OpType::MseLoss>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::MseLoss);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.attrs_kind = fb::Attrs::LossAttrs;
+    d.infer = infer_mse;
+    d.forward = mse_forward;
+    d.backward = PF_BACKWARD(mse_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -111,9 +111,18 @@ Status matmul_backward(const OpAttrs& attrs, const TensorView* in, int, const Te
 
 }  // namespace
 
-const OpDef& matmul_op() {
-  static const OpDef def = {OpType::MatMul, "MatMul", 2, 2, 1, fb::Attrs::MatMulAttrs, false,
-                            infer_matmul, matmul_forward, PF_BACKWARD(matmul_backward), 0};
+template <>
+const OpDef& op_def<OpType::MatMul>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::MatMul);
+    d.min_inputs = 2;
+    d.max_inputs = 2;
+    d.attrs_kind = fb::Attrs::MatMulAttrs;
+    d.infer = infer_matmul;
+    d.forward = matmul_forward;
+    d.backward = PF_BACKWARD(matmul_backward);
+    return d;
+  }();
   return def;
 }
 

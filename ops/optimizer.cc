@@ -116,15 +116,35 @@ Status adam_forward(const OpAttrs& attrs, const TensorView* in, int num_inputs, 
 
 }  // namespace
 
-const OpDef& sgd_update_op() {
-  static const OpDef def = {OpType::SgdUpdate, "SgdUpdate", 6, 7, 0, fb::Attrs::SgdAttrs, false,
-                            infer_sgd, sgd_forward, nullptr, 2};
+template <>
+const OpDef& op_def<OpType::SgdUpdate>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::SgdUpdate);
+    d.min_inputs = 6;
+    d.max_inputs = 7;
+    d.num_outputs = 0;
+    d.attrs_kind = fb::Attrs::SgdAttrs;
+    d.infer = infer_sgd;
+    d.forward = sgd_forward;
+    d.num_updated_inputs = 2;
+    return d;
+  }();
   return def;
 }
 
-const OpDef& adam_update_op() {
-  static const OpDef def = {OpType::AdamUpdate, "AdamUpdate", 10, 11, 0, fb::Attrs::AdamAttrs, false,
-                            infer_adam, adam_forward, nullptr, 3};
+template <>
+const OpDef& op_def<OpType::AdamUpdate>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::AdamUpdate);
+    d.min_inputs = 10;
+    d.max_inputs = 11;
+    d.num_outputs = 0;
+    d.attrs_kind = fb::Attrs::AdamAttrs;
+    d.infer = infer_adam;
+    d.forward = adam_forward;
+    d.num_updated_inputs = 3;
+    return d;
+  }();
   return def;
 }
 

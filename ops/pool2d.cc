@@ -175,22 +175,44 @@ Status global_avg_pool_backward(const OpAttrs&, const TensorView* in, int, const
 
 }  // namespace
 
-const OpDef& max_pool2d_op() {
-  static const OpDef def = {OpType::MaxPool2D, "MaxPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<true>, PF_BACKWARD(pool2d_backward<true>), 0};
+template <>
+const OpDef& op_def<OpType::MaxPool2D>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::MaxPool2D);
+    d.attrs_kind = fb::Attrs::Pool2dAttrs;
+    d.attrs_required = true;
+    d.infer = infer_pool2d;
+    d.forward = pool2d_forward<true>;
+    d.backward = PF_BACKWARD(pool2d_backward<true>);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& avg_pool2d_op() {
-  static const OpDef def = {OpType::AvgPool2D, "AvgPool2D", 1, 1, 1, fb::Attrs::Pool2dAttrs, true,
-                            infer_pool2d, pool2d_forward<false>, PF_BACKWARD(pool2d_backward<false>), 0};
+template <>
+const OpDef& op_def<OpType::AvgPool2D>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::AvgPool2D);
+    d.attrs_kind = fb::Attrs::Pool2dAttrs;
+    d.attrs_required = true;
+    d.infer = infer_pool2d;
+    d.forward = pool2d_forward<false>;
+    d.backward = PF_BACKWARD(pool2d_backward<false>);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& global_avg_pool_op() {
-  static const OpDef def = {OpType::GlobalAvgPool, "GlobalAvgPool", 1, 1, 1, fb::Attrs::GlobalPoolAttrs,
-                            false, infer_global_avg_pool, global_avg_pool_forward,
-                            PF_BACKWARD(global_avg_pool_backward), 0};
+template <>
+const OpDef& op_def<OpType::GlobalAvgPool>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::GlobalAvgPool);
+    d.attrs_kind = fb::Attrs::GlobalPoolAttrs;
+    d.infer = infer_global_avg_pool;
+    d.forward = global_avg_pool_forward;
+    d.backward = PF_BACKWARD(global_avg_pool_backward);
+    return d;
+  }();
   return def;
 }
 

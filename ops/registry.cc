@@ -5,39 +5,13 @@
 
 namespace preflight {
 
-// Each op file defines one of these (one op, one place).
-const OpDef& linear_op();
-const OpDef& matmul_op();
-const OpDef& conv2d_op();
-const OpDef& max_pool2d_op();
-const OpDef& avg_pool2d_op();
-const OpDef& global_avg_pool_op();
-const OpDef& relu_op();
-const OpDef& clamp_op();
-const OpDef& sigmoid_op();
-const OpDef& tanh_op();
-const OpDef& gelu_op();
-const OpDef& add_op();
-const OpDef& sub_op();
-const OpDef& mul_op();
-const OpDef& div_op();
-const OpDef& reshape_op();
-const OpDef& flatten_op();
-const OpDef& transpose_op();
-const OpDef& concat_op();
-const OpDef& softmax_op();
-const OpDef& log_softmax_op();
-const OpDef& batch_norm_op();
-const OpDef& layer_norm_op();
-const OpDef& dropout_op();
-const OpDef& softmax_cross_entropy_op();
-const OpDef& mse_loss_op();
-const OpDef& sgd_update_op();
-const OpDef& adam_update_op();
-const OpDef& batch_norm_train_op();
-const OpDef& running_stats_update_op();
-const OpDef& squared_norm_op();
-const OpDef& clip_scale_op();
+// The op list and flatc's enum are the same list: every value, and no op left out.
+#define PF_CHECK_OP_VALUE(name, value)                         \
+  static_assert(static_cast<int>(OpType::name) == (value), \
+                "ops/op_list.h and schemas/model.fbs disagree on the value of " #name);
+PREFLIGHT_OP_LIST(PF_CHECK_OP_VALUE)
+#undef PF_CHECK_OP_VALUE
+static_assert(kNumOps == static_cast<int>(OpType::MAX) + 1, "ops/op_list.h does not list every OpType of the schema");
 
 // Every OpDef keeps within the arity bounds of op.h (tests/ops/op_checks_test.cc checks it).
 // A selective build (CMake PREFLIGHT_OPS, the list `preflight ops-for MODEL` prints) sets
@@ -46,38 +20,10 @@ const OpDef& clip_scale_op();
 // refused at load, naming the op.
 const OpDef* find_op(OpType type) {
   switch (type) {
-    case OpType::Linear: return PREFLIGHT_OP_Linear ? &linear_op() : nullptr;
-    case OpType::MatMul: return PREFLIGHT_OP_MatMul ? &matmul_op() : nullptr;
-    case OpType::Conv2D: return PREFLIGHT_OP_Conv2D ? &conv2d_op() : nullptr;
-    case OpType::MaxPool2D: return PREFLIGHT_OP_MaxPool2D ? &max_pool2d_op() : nullptr;
-    case OpType::AvgPool2D: return PREFLIGHT_OP_AvgPool2D ? &avg_pool2d_op() : nullptr;
-    case OpType::GlobalAvgPool: return PREFLIGHT_OP_GlobalAvgPool ? &global_avg_pool_op() : nullptr;
-    case OpType::Relu: return PREFLIGHT_OP_Relu ? &relu_op() : nullptr;
-    case OpType::Clamp: return PREFLIGHT_OP_Clamp ? &clamp_op() : nullptr;
-    case OpType::Sigmoid: return PREFLIGHT_OP_Sigmoid ? &sigmoid_op() : nullptr;
-    case OpType::Tanh: return PREFLIGHT_OP_Tanh ? &tanh_op() : nullptr;
-    case OpType::Gelu: return PREFLIGHT_OP_Gelu ? &gelu_op() : nullptr;
-    case OpType::Add: return PREFLIGHT_OP_Add ? &add_op() : nullptr;
-    case OpType::Sub: return PREFLIGHT_OP_Sub ? &sub_op() : nullptr;
-    case OpType::Mul: return PREFLIGHT_OP_Mul ? &mul_op() : nullptr;
-    case OpType::Div: return PREFLIGHT_OP_Div ? &div_op() : nullptr;
-    case OpType::Reshape: return PREFLIGHT_OP_Reshape ? &reshape_op() : nullptr;
-    case OpType::Flatten: return PREFLIGHT_OP_Flatten ? &flatten_op() : nullptr;
-    case OpType::Transpose: return PREFLIGHT_OP_Transpose ? &transpose_op() : nullptr;
-    case OpType::Concat: return PREFLIGHT_OP_Concat ? &concat_op() : nullptr;
-    case OpType::Softmax: return PREFLIGHT_OP_Softmax ? &softmax_op() : nullptr;
-    case OpType::LogSoftmax: return PREFLIGHT_OP_LogSoftmax ? &log_softmax_op() : nullptr;
-    case OpType::BatchNorm: return PREFLIGHT_OP_BatchNorm ? &batch_norm_op() : nullptr;
-    case OpType::LayerNorm: return PREFLIGHT_OP_LayerNorm ? &layer_norm_op() : nullptr;
-    case OpType::Dropout: return PREFLIGHT_OP_Dropout ? &dropout_op() : nullptr;
-    case OpType::SoftmaxCrossEntropy: return PREFLIGHT_OP_SoftmaxCrossEntropy ? &softmax_cross_entropy_op() : nullptr;
-    case OpType::MseLoss: return PREFLIGHT_OP_MseLoss ? &mse_loss_op() : nullptr;
-    case OpType::SgdUpdate: return PREFLIGHT_OP_SgdUpdate ? &sgd_update_op() : nullptr;
-    case OpType::AdamUpdate: return PREFLIGHT_OP_AdamUpdate ? &adam_update_op() : nullptr;
-    case OpType::BatchNormTrain: return PREFLIGHT_OP_BatchNormTrain ? &batch_norm_train_op() : nullptr;
-    case OpType::RunningStatsUpdate: return PREFLIGHT_OP_RunningStatsUpdate ? &running_stats_update_op() : nullptr;
-    case OpType::SquaredNorm: return PREFLIGHT_OP_SquaredNorm ? &squared_norm_op() : nullptr;
-    case OpType::ClipScale: return PREFLIGHT_OP_ClipScale ? &clip_scale_op() : nullptr;
+#define PF_FIND_OP(name, value) \
+  case OpType::name: return PREFLIGHT_OP_##name ? &op_def<OpType::name>() : nullptr;
+    PREFLIGHT_OP_LIST(PF_FIND_OP)
+#undef PF_FIND_OP
   }
   return nullptr;
 }

@@ -1,8 +1,10 @@
 // The op registry: one OpDef per schema OpType, looked up by the enum.
 //
-// Lookup is an explicit switch (ops/registry.cc), not static self-registration, so that linkers
-// keep every op that is named and a selective build can drop the ones that are not. Backends
-// (runtime/backends/) look ops up here and provide their own kernels; they never change an op.
+// Each op file defines the OpDef of its ops as a specialization of op_def (declared here for every
+// op of the list). Lookup is a switch derived from the op list (ops/registry.cc), not static
+// self-registration, so that linkers keep every op that is named and a selective build can drop
+// the ones that are not. Backends (runtime/backends/) look ops up here and provide their own
+// kernels; they never change an op. docs/adding-an-op.md walks through a new op.
 #pragma once
 
 #include "ops/op.h"

@@ -63,17 +63,31 @@ Status infer_flatten(const OpAttrs& attrs, const TensorDesc* in, int, TensorDesc
 
 }  // namespace
 
-const OpDef& reshape_op() {
-  static const OpDef def = {OpType::Reshape, "Reshape", 1, 1, 1, fb::Attrs::ReshapeAttrs, true, infer_reshape,
-                            copy_input_forward,
-                            PF_BACKWARD(copy_input_backward), 0};
+template <>
+const OpDef& op_def<OpType::Reshape>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Reshape);
+    d.attrs_kind = fb::Attrs::ReshapeAttrs;
+    d.attrs_required = true;
+    d.infer = infer_reshape;
+    d.forward = copy_input_forward;
+    d.backward = PF_BACKWARD(copy_input_backward);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& flatten_op() {
-  static const OpDef def = {OpType::Flatten, "Flatten", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_flatten,
-                            copy_input_forward,
-                            PF_BACKWARD(copy_input_backward), 0};
+template <>
+const OpDef& op_def<OpType::Flatten>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Flatten);
+    d.attrs_kind = fb::Attrs::AxisAttrs;
+    d.attrs_required = true;
+    d.infer = infer_flatten;
+    d.forward = copy_input_forward;
+    d.backward = PF_BACKWARD(copy_input_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -71,15 +71,31 @@ Status softmax_backward(const OpAttrs& attrs, const TensorView* in, int, const T
 
 }  // namespace
 
-const OpDef& softmax_op() {
-  static const OpDef def = {OpType::Softmax, "Softmax", 1, 1, 1, fb::Attrs::AxisAttrs, true, infer_softmax,
-                            softmax_forward<false>, PF_BACKWARD(softmax_backward<false>), 0};
+template <>
+const OpDef& op_def<OpType::Softmax>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Softmax);
+    d.attrs_kind = fb::Attrs::AxisAttrs;
+    d.attrs_required = true;
+    d.infer = infer_softmax;
+    d.forward = softmax_forward<false>;
+    d.backward = PF_BACKWARD(softmax_backward<false>);
+    return d;
+  }();
   return def;
 }
 
-const OpDef& log_softmax_op() {
-  static const OpDef def = {OpType::LogSoftmax, "LogSoftmax", 1, 1, 1, fb::Attrs::AxisAttrs, true,
-                            infer_softmax, softmax_forward<true>, PF_BACKWARD(softmax_backward<true>), 0};
+template <>
+const OpDef& op_def<OpType::LogSoftmax>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::LogSoftmax);
+    d.attrs_kind = fb::Attrs::AxisAttrs;
+    d.attrs_required = true;
+    d.infer = infer_softmax;
+    d.forward = softmax_forward<true>;
+    d.backward = PF_BACKWARD(softmax_backward<true>);
+    return d;
+  }();
   return def;
 }
 

@@ -72,9 +72,17 @@ Status transpose_backward(const OpAttrs& attrs, const TensorView* in, int, const
 
 }  // namespace
 
-const OpDef& transpose_op() {
-  static const OpDef def = {OpType::Transpose, "Transpose", 1, 1, 1, fb::Attrs::TransposeAttrs, true,
-                            infer_transpose, transpose_forward, PF_BACKWARD(transpose_backward), 0};
+template <>
+const OpDef& op_def<OpType::Transpose>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::Transpose);
+    d.attrs_kind = fb::Attrs::TransposeAttrs;
+    d.attrs_required = true;
+    d.infer = infer_transpose;
+    d.forward = transpose_forward;
+    d.backward = PF_BACKWARD(transpose_backward);
+    return d;
+  }();
   return def;
 }
 

@@ -68,26 +68,35 @@ constexpr bool kDeviceBackends = false;
 constexpr bool kDeviceBackends = true;
 #endif
 
+// A backend's table, by named fields (the unset ones null):
+//   static constexpr Backend backend = [] {
+//     Backend b;
+//     b.name = "xnnpack";
+//     b.supports = xnnpack_supports;
+//     ...
+//     return b;
+//   }();
 struct Backend {
-  const char* name;
+  const char* name = nullptr;
   // Whether this backend runs the node (forward or backward, see NodeInfo::backward).
-  bool (*supports)(const Model& model, const NodeInfo& node);
-  ForwardFn (*kernel)(const Model& model, const NodeInfo& node);           // forward nodes
-  BackwardFn (*backward_kernel)(const Model& model, const NodeInfo& node);  // backward nodes
+  bool (*supports)(const Model& model, const NodeInfo& node) = nullptr;
+  ForwardFn (*kernel)(const Model& model, const NodeInfo& node) = nullptr;           // forward nodes
+  BackwardFn (*backward_kernel)(const Model& model, const NodeInfo& node) = nullptr;  // backward nodes
   // Optional (null: kernel() and backward_kernel() run on views at run time): prepares a node it
   // supports once the program is bound. `prepares` says for which nodes (null: all it supports).
-  Status (*prepare)(const Model& model, const NodeInfo& node, const PrepareArgs& args, PreparedKernel* prepared);
-  bool (*prepares)(const Model& model, const NodeInfo& node);
+  Status (*prepare)(const Model& model, const NodeInfo& node, const PrepareArgs& args,
+                    PreparedKernel* prepared) = nullptr;
+  bool (*prepares)(const Model& model, const NodeInfo& node) = nullptr;
   // Optional: whether it can fuse `activation` (a Relu or Clamp reading node's only output, read
   // by nothing else) into the prepared forward `node`.
-  bool (*fuses)(const Model& model, const NodeInfo& node, const NodeInfo& activation);
+  bool (*fuses)(const Model& model, const NodeInfo& node, const NodeInfo& activation) = nullptr;
   // Optional, for a backend that picks among others per node ("auto"): writes the backends that
   // could run the node, best guess first (at most 2), and returns how many. With two, the Program
   // times both on the bound node and keeps the faster. Null: this backend when it supports the
   // node, else the reference backend.
-  int (*candidates)(const Model& model, const NodeInfo& node, const Backend** out);
+  int (*candidates)(const Model& model, const NodeInfo& node, const Backend** out) = nullptr;
   // Optional: a device backend (above) prepares every node it runs, on the device's copies.
-  const DeviceOps* device;
+  const DeviceOps* device = nullptr;
 };
 
 // The backend that runs `node` when `backend` is asked for (the first candidate, else this backend

@@ -82,7 +82,14 @@ BackwardFn backward_kernel(const Model&, const NodeInfo& node) {
 }
 
 TEST_CASE("planted: a backward with its sign flipped fails skeleton.gradients and names the tensor") {
-  static const Backend wrong = {"wrong-relu-backward", all_nodes, forward_kernel, backward_kernel, nullptr, nullptr, nullptr, nullptr, nullptr};
+  static constexpr Backend wrong = [] {
+    Backend b;
+    b.name = "wrong-relu-backward";
+    b.supports = all_nodes;
+    b.kernel = forward_kernel;
+    b.backward_kernel = backward_kernel;
+    return b;
+  }();
   GradientCheckConfig config;
   config.session.backend = &wrong;
   const CheckResult r = check_gradients(model("mlp", 8), digit_rows(), config);
@@ -111,7 +118,14 @@ TEST_CASE("planted: the flipped backward also fails on regression, where roundin
   REQUIRE(graph::set_final_bias(&*g, prior_bias(train, 0)).is_ok());
   const CheckResult healthy = check_gradients(*g, train, GradientCheckConfig());
   CHECK_MESSAGE(healthy.verdict == Verdict::kPass, healthy.explanation);
-  static const Backend wrong = {"wrong-relu-backward", all_nodes, forward_kernel, backward_kernel, nullptr, nullptr, nullptr, nullptr, nullptr};
+  static constexpr Backend wrong = [] {
+    Backend b;
+    b.name = "wrong-relu-backward";
+    b.supports = all_nodes;
+    b.kernel = forward_kernel;
+    b.backward_kernel = backward_kernel;
+    return b;
+  }();
   GradientCheckConfig config;
   config.session.backend = &wrong;
   const CheckResult r = check_gradients(*g, train, config);

@@ -663,9 +663,16 @@ Status sgemm_gflops(int n, int repeats, double* gflops) {
 }  // namespace cuda
 
 const Backend* cuda_backend() {
-  static const Backend backend = {"cuda",        gpu::supports, cuda::no_kernel, cuda::no_backward_kernel,
-                                  cuda::prepare, nullptr,       nullptr,         nullptr,
-                                  &cuda::kDeviceOps};
+  static constexpr Backend backend = [] {
+    Backend b;
+    b.name = "cuda";
+    b.supports = gpu::supports;
+    b.kernel = cuda::no_kernel;
+    b.backward_kernel = cuda::no_backward_kernel;
+    b.prepare = cuda::prepare;
+    b.device = &cuda::kDeviceOps;
+    return b;
+  }();
   return &backend;
 }
 

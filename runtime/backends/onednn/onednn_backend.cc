@@ -604,9 +604,16 @@ Status onednn_prepare(const Model& model, const NodeInfo& node, const PrepareArg
 }  // namespace
 
 const Backend* onednn_backend() {
-  static const Backend backend = {"onednn",       onednn_supports, no_kernel,    no_backward,
-                                  onednn_prepare, nullptr,         onednn_fuses, nullptr,
-                                  nullptr};
+  static constexpr Backend backend = [] {
+    Backend b;
+    b.name = "onednn";
+    b.supports = onednn_supports;
+    b.kernel = no_kernel;
+    b.backward_kernel = no_backward;
+    b.prepare = onednn_prepare;
+    b.fuses = onednn_fuses;
+    return b;
+  }();
   return onednn_ready() ? &backend : nullptr;
 }
 

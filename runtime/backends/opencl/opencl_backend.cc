@@ -623,9 +623,16 @@ Status build_program_for_test(const std::string& cache_dir, bool* from_cache, st
 }  // namespace opencl
 
 const Backend* opencl_backend() {
-  static const Backend backend = {"opencl",        gpu::supports, opencl::no_kernel, opencl::no_backward_kernel,
-                                  opencl::prepare, nullptr,          nullptr,           nullptr,
-                                  &opencl::kDeviceOps};
+  static constexpr Backend backend = [] {
+    Backend b;
+    b.name = "opencl";
+    b.supports = gpu::supports;
+    b.kernel = opencl::no_kernel;
+    b.backward_kernel = opencl::no_backward_kernel;
+    b.prepare = opencl::prepare;
+    b.device = &opencl::kDeviceOps;
+    return b;
+  }();
   return &backend;
 }
 

@@ -35,9 +35,14 @@ bool never(const Model&, const NodeInfo&) { return false; }
 }  // namespace
 
 const Backend& reference_backend() {
-  static const Backend backend = {"reference", reference_supports, reference_kernel, reference_backward_kernel,
-                                  nullptr,     nullptr,            nullptr,          nullptr,
-                                  nullptr};
+  static constexpr Backend backend = [] {
+    Backend b;
+    b.name = "reference";
+    b.supports = reference_supports;
+    b.kernel = reference_kernel;
+    b.backward_kernel = reference_backward_kernel;
+    return b;
+  }();
   return backend;
 }
 
@@ -51,8 +56,13 @@ const Backend& backend_for(const Backend& backend, const Model& model, const Nod
 }
 
 const Backend* find_backend(const char* name) {
-  static const Backend automatic = {"auto", never, nullptr, nullptr, nullptr, nullptr, nullptr, auto_candidates,
-                                    nullptr};
+  static constexpr Backend automatic = [] {
+    Backend b;
+    b.name = "auto";
+    b.supports = never;
+    b.candidates = auto_candidates;
+    return b;
+  }();
   const auto is = [name](const char* wanted) { return name && std::strcmp(name, wanted) == 0; };
   if (is("reference")) return &reference_backend();
   if (is("xnnpack")) return xnnpack_backend();

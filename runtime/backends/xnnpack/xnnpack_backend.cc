@@ -200,9 +200,16 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const PrepareArgs& ar
 }  // namespace
 
 const Backend* xnnpack_backend() {
-  static const Backend backend = {"xnnpack",       xnnpack_supports, no_kernel, no_backward,
-                                  xnnpack_prepare, nullptr,          xnnpack_fuses, nullptr,
-                                  nullptr};
+  static constexpr Backend backend = [] {
+    Backend b;
+    b.name = "xnnpack";
+    b.supports = xnnpack_supports;
+    b.kernel = no_kernel;
+    b.backward_kernel = no_backward;
+    b.prepare = xnnpack_prepare;
+    b.fuses = xnnpack_fuses;
+    return b;
+  }();
   return xnnpack_ready() ? &backend : nullptr;
 }
 
