@@ -18,6 +18,12 @@
 namespace preflight {
 namespace test {
 
+// Whether the suite runs under an emulator (the aarch64 suite under qemu-user, targets/aarch64_suite.sh),
+// where compute runs 30 to 50 times slower than natively. A test whose cost is mostly arithmetic
+// does less work there (fewer steps, fewer models) and says so; the native run in the same CI
+// does all of it. What the emulated run is for: the same bits on another architecture.
+inline const bool kEmulated = !std::string(PREFLIGHT_EMULATOR).empty();
+
 inline std::string source_path(const std::string& relative) { return std::string(PREFLIGHT_SOURCE_DIR) + "/" + relative; }
 
 inline NpyArray load_fixture(const std::string& relative) {

@@ -8,6 +8,9 @@ namespace {
 
 TEST_CASE("json: round trip of every reference model is byte-identical") {
   for (const std::string& name : models::model_names()) {
+    // Under qemu-user the small models only: the text of mbv2's weights took 80 s there (the JSON
+    // code is the same on every architecture; natively every model runs).
+    if (test::kEmulated && (name == "mbv2" || name == "cnn32")) continue;
     SUBCASE(name.c_str()) {
       Result<graph::Graph> g = models::build_model(name, 1, 1);
       REQUIRE(g.is_ok());

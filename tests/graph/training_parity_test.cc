@@ -64,7 +64,10 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
   std::vector<float> x(static_cast<size_t>(kBatch * 64));
   std::vector<int64_t> y(static_cast<size_t>(kBatch));
   double worst_early = 0.0, worst_late = 0.0;
-  for (int step = 0; step < kSteps; ++step) {
+  // Under qemu-user the first 10 steps only (the losses; the final weights need all 100): the
+  // 100 steps of the 10 cases were 540 s of the emulated suite's 1300.
+  const int steps = test::kEmulated ? 10 : kSteps;
+  for (int step = 0; step < steps; ++step) {
     for (int64_t b = 0; b < kBatch; ++b) {
       const int64_t row = order[step * kBatch + b];
       std::memcpy(&x[static_cast<size_t>(b * 64)], x_rows + row * 64, 64 * sizeof(float));
@@ -80,11 +83,12 @@ void run_parity(const std::string& model_name, const std::string& optimizer_name
     const double relative = std::fabs(loss - torch_losses[step]) / std::fabs(torch_losses[step]);
     (step < 20 ? worst_early : worst_late) = std::max(step < 20 ? worst_early : worst_late, relative);
   }
-  MESSAGE(model_name << " " << optimizer_name << ": loss " << torch_losses[0] << " -> " << torch_losses[kSteps - 1]
-                     << "; max relative difference " << worst_early << " (steps 1-20), " << worst_late
-                     << " (steps 21-100)");
+  MESSAGE(model_name << " " << optimizer_name << ": loss " << torch_losses[0] << " -> " << torch_losses[steps - 1]
+                     << "; max relative difference " << worst_early << " (steps 1-" << std::min(steps, 20) << "), "
+                     << worst_late << " (steps 21-" << steps << ")");
   CHECK(worst_early <= 1e-4);
   CHECK(worst_late <= 1e-3);
+  if (steps < kSteps) return;
   for (int t : parameters) {
     const std::string& name = g->tensors[static_cast<size_t>(t)].name;
     const NpyArray final_weights = test::load_fixture(fixture(model_name + "_" + optimizer_name + "_final_" + name));

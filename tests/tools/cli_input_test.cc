@@ -25,7 +25,7 @@ namespace {
 const char* const kTimeout = "timeout 60";
 // Under qemu-user (targets/aarch64_suite.sh) every start of the program costs seconds: the cases
 // below run one of each kind there (what they test does not depend on the architecture).
-const bool kEmulated = !std::string(PREFLIGHT_EMULATOR).empty();
+using test::kEmulated;
 
 std::string fresh_folder(const std::string& name) {
   const std::string folder = out_path("input_" + name);

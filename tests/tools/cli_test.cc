@@ -362,7 +362,8 @@ TEST_CASE("cli: check fails (exit 1) on data with a NaN, --json prints the repor
     }
     REQUIRE(write_file_atomic(csv.c_str(), reinterpret_cast<const uint8_t*>(text.data()), text.size()).is_ok());
   }
-  CommandResult nan = run_cli("check --data " + csv + " --scale 0.0625 --json --out ''");
+  // mlp: the model does not matter to data.finite, and cnn8's probes were 280 s under qemu-user.
+  CommandResult nan = run_cli("check mlp --data " + csv + " --scale 0.0625 --json --out ''");
   CHECK(nan.exit_code == 1);
   const size_t brace = nan.output.find('{');
   REQUIRE(brace != std::string::npos);
