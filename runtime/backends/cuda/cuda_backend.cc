@@ -1,7 +1,7 @@
 // The CUDA backend: every op, forward and backward, on an NVIDIA GPU. Matrix products run on
 // cuBLAS (SGEMM, FP32 without TF32), convolutions on cuDNN (FP32 FMA math, NHWC tensors, OHWI =
 // KRSC filters; asymmetric padding, which cuDNN's convolution descriptor cannot express, on the
-// direct kernels), everything else on the kernels of runtime/backends/opencl/kernels.cl compiled
+// direct kernels), everything else on the GPU kernel files (runtime/backends/gpu/) compiled
 // as CUDA (cuda_kernels.cu). The node lowering is the OpenCL backend's (runtime/backends/gpu/).
 //
 // Like the OpenCL backend, a Session opens a Device holding one device allocation per host region
@@ -328,7 +328,7 @@ Status owned(Prepared* prepared, const void* data, size_t bytes, void** out) {
 }
 
 // A kernel launch with its argument slots filled: a tensor is its region's address and the byte
-// offset (kernels.cl's B(T, name)); a missing one the status word.
+// offset (the kernels' B(T, name)); a missing one the status word.
 class KernelLaunch {
  public:
   KernelLaunch(Prepared* prepared, const char* name) : prepared_(prepared) {

@@ -1,6 +1,6 @@
-// What the GPU backends share: the lowering of a node (forward or backward) to the kernels of
-// runtime/backends/opencl/kernels.cl, as data. A backend turns the steps into its own launches:
-// OpenCL sets kernel arguments; CUDA fills argument buffers for cudaLaunchKernel and runs the
+// What the GPU backends share: the lowering of a node (forward or backward) to the GPU kernels
+// (kernels_common.cl and ops/<op>.cl here), as data; each op's lowering is in ops/<op>.cc here
+// (lower.h). A backend turns the steps into its own launches: OpenCL sets kernel arguments; CUDA fills argument buffers for cudaLaunchKernel and runs the
 // matrix products on cuBLAS and the convolutions on cuDNN (docs/gpu.md). One lowering, so the
 // OpenCL tests on PoCL in CI check the argument lists the CUDA backend passes.
 #pragma once
@@ -48,7 +48,7 @@ struct Conv {
 struct Step {
   enum Kind : uint8_t { kKernel, kCopy, kGemm };
   Kind kind = kKernel;
-  // kKernel: kernels.cl's kernel `kernel` on `items` work-items, or one work-group of `group`
+  // kKernel: the GPU kernel `kernel` on `items` work-items, or one work-group of `group`
   // items when group > 0 (reduce_sum).
   const char* kernel = nullptr;
   std::vector<Arg> args;
@@ -72,8 +72,8 @@ struct DeviceInfo {
   std::string description;
 };
 
-// The status word kernels flag data errors in (kernels.cl: code, node, row, value, limit; the
-// first error wins).
+// The status word kernels flag data errors in (ops/loss.cl, ops/optimizer.cl: code, node, row,
+// value, limit; the first error wins).
 constexpr int kStatusWords = 5;
 // The error a status word holds (ok when its code is 0), with *node set to the node that flagged
 // it (else -1).

@@ -1,5 +1,5 @@
 // The OpenCL backend: every op, forward and backward, on an OpenCL 1.2 device (a GPU; PoCL runs
-// it on the CPU in CI). The kernels are kernels.cl, built once per process for the device and
+// it on the CPU in CI). The kernels are the GPU kernel files (runtime/backends/gpu/), built once per process for the device and
 // cached as a binary (keyed by platform, device, driver, options and source). A Session opens a
 // Device: one buffer per host region (the session's memory block, the model's bytes), so every
 // tensor, weights and optimizer state included, lives on the device for the session's life, and
@@ -161,7 +161,7 @@ std::string build_log(cl_program program, cl_device_id device) {
   return std::string(log.c_str()).substr(0, 200);
 }
 
-// Builds kernels.cl for `device`, through the binary cache in `cache_dir` (none when empty).
+// Builds the kernels for `device`, through the binary cache in `cache_dir` (none when empty).
 Status build(cl_platform_id platform, cl_device_id device, cl_context context, const std::string& options,
              const std::string& cache_dir, cl_program* program, bool* from_cache, std::string* cache_file) {
   *from_cache = false;
