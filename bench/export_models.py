@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Exports the benchmark models as PyTorch modules to ONNX (opset 13, batch 1): the same
-architectures as bench/models/models.cc (mlp, cnn32, mbv2 at 96x96), so ONNX Runtime and preflight
+architectures as models/models.cc (mlp, cnn32, mbv2 at 96x96), so ONNX Runtime and preflight
 run the very same weights (preflight through its ONNX importer).
 
 Beside each model, NAME.identity.onnx: one Identity node on an input of the same shape, which

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/import/onnx_import.h"
 #include "graph/serialize.h"
 #include "runtime/session.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch on the benchmark workloads, the same architectures as bench/models/models.cc
+"""PyTorch on the benchmark workloads, the same architectures as models/models.cc
 (bench/export_models.py defines them): training steps per second (Adam, cross-entropy, the
 median of STEPS timed steps after 3 warm-up steps) and inference latency (the median of RUNS
 calls under torch.no_grad after 20 warm-up calls), at THREADS intra-op threads.

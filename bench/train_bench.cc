@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/serialize.h"
 #include "graph/training.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `preflight train` vs PyTorch on the bundled digits, side by side in one run.
 
-Both train cnn8 (bench/models/models.h) for 30 epochs at batch 32 with Adam at 3e-4 on the same
+Both train cnn8 (models/models.h) for 30 epochs at batch 32 with Adam at 3e-4 on the same
 seeded 80/20 split (written here as .npz files), from their own seeded initialisation (both
 Kaiming-uniform as PyTorch does), on one thread. Reported: final validation accuracy and wall time,
 median of --runs runs, and the time ratio.

@@ -11,49 +11,17 @@
 #include <initializer_list>
 
 #include "ops/op_list.h"
-#include "runtime/status.h"
+#include "core/status.h"
+#include "core/tensor.h"
 #include "schemas/model_generated.h"
 
 namespace preflight {
 
-using fb::DType;
 using fb::OpType;
 
-constexpr int kMaxRank = 6;
 // Bounds on a node's arity across all ops: callers size stack arrays of descriptions with these.
 constexpr int kMaxNodeInputs = 64;
 constexpr int kMaxNodeOutputs = 4;
-
-// Bytes per element of a dtype; 0 for a value outside the enum.
-size_t dtype_size(DType dtype);
-const char* dtype_name(DType dtype);
-
-struct TensorDesc {
-  DType dtype = DType::F32;
-  int rank = 0;
-  int64_t dims[kMaxRank] = {0};
-
-  int64_t num_elements() const;  // callers have checked that the product does not overflow
-  size_t num_bytes() const { return static_cast<size_t>(num_elements()) * dtype_size(dtype); }
-  bool same_shape(const TensorDesc& other) const;
-  bool operator==(const TensorDesc& other) const { return dtype == other.dtype && same_shape(other); }
-  bool operator!=(const TensorDesc& other) const { return !(*this == other); }
-};
-
-// Formats "f32[2,3,4]" into buffer; returns buffer. Used in error messages.
-const char* describe(const TensorDesc& desc, char* buffer, size_t capacity);
-
-// Builds a desc from a list of dims: make_desc(DType::F32, {1, 8, 8, 1}).
-TensorDesc make_desc(DType dtype, std::initializer_list<int64_t> dims);
-
-struct TensorView {
-  TensorDesc desc;
-  void* data = nullptr;
-
-  float* f32() const { return static_cast<float*>(data); }
-  template <typename T>
-  T* as() const { return static_cast<T*>(data); }
-};
 
 // Attribute families, one per table of the schema's Attrs union. Defaults equal the schema's.
 struct MatMulAttrs { bool transpose_a = false; bool transpose_b = false; };
@@ -202,10 +170,6 @@ inline float max_along(const float* x, int64_t n, int64_t stride) {
   }
   return max_value;
 }
-
-// Checked arithmetic for sizes that come from untrusted files.
-bool checked_mul(int64_t a, int64_t b, int64_t* out);
-bool checked_add(int64_t a, int64_t b, int64_t* out);
 
 }  // namespace preflight
 

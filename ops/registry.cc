@@ -1,5 +1,5 @@
 #include "ops/registry.h"
-#include "runtime/flatbuffers_read.h"
+#include "core/flatbuffers_read.h"
 
 #include "ops/selected_ops.h"
 

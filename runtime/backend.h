@@ -49,15 +49,15 @@ struct PrepareArgs {
 // outputs, persistent tensors the host asks for, the steps of another backend (docs/gpu.md).
 struct DeviceOps {
   // Makes the copies of the `count` regions [hosts[i], hosts[i] + bytes[i]) and uploads them.
-  Status (*open)(const void* const* hosts, const size_t* bytes, int count, void** device);
-  void (*close)(void* device);
+  Status (*open)(const void* const* hosts, const size_t* bytes, int count, void** device) = nullptr;
+  void (*close)(void* device) = nullptr;
   // [host, host + bytes), inside one region, to its copy on the device; or back (which waits
   // for the work queued before it).
-  Status (*upload)(void* device, const void* host, size_t bytes);
-  Status (*download)(void* device, void* host, size_t bytes);
+  Status (*upload)(void* device, const void* host, size_t bytes) = nullptr;
+  Status (*download)(void* device, void* host, size_t bytes) = nullptr;
   // Waits for the queued work and reports what a kernel could only flag on the device (a label
   // out of range): the error, with *node set to the failing node (else -1).
-  Status (*finish)(void* device, int* node);
+  Status (*finish)(void* device, int* node) = nullptr;
 };
 
 // Whether this build can have device backends: the embedded profile has none, and its Program

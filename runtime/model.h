@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ops/op.h"
-#include "runtime/status.h"
+#include "core/status.h"
 
 namespace preflight {
 

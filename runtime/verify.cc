@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "flatbuffers/flatbuffers.h"
-#include "runtime/flatbuffers_read.h"
+#include "core/flatbuffers_read.h"
 #include "ops/registry.h"
 #include "runtime/model.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/import/onnx_import.h"
 #include "graph/training.h"
 #include "graph/json.h"

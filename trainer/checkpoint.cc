@@ -1,5 +1,5 @@
 #include "trainer/checkpoint.h"
-#include "runtime/flatbuffers_read.h"
+#include "core/flatbuffers_read.h"
 
 #include <zlib.h>
 
@@ -9,7 +9,7 @@
 
 #include "graph/serialize.h"
 #include "runtime/file_io.h"
-#include "runtime/hash.h"
+#include "core/hash.h"
 #include "schemas/checkpoint_generated.h"
 
 namespace preflight {

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/serialize.h"
 #include "graph/training.h"
 #include "tests/fuzz/fuzz_util.h"

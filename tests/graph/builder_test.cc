@@ -1,6 +1,6 @@
 // GraphBuilder, validation and serialization: builder -> .pfb -> load -> run must equal running
 // the in-memory graph directly, for every reference model.
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "ops/registry.h"
 #include "test_util.h"

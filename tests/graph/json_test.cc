@@ -1,5 +1,5 @@
 // The JSON view: model -> JSON -> model keeps every byte that matters, and bad JSON is refused.
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/json.h"
 #include "test_util.h"
 

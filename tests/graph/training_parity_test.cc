@@ -3,7 +3,7 @@
 // loss at every step and its final weights.
 #include <map>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/training.h"
 #include "test_util.h"
 

@@ -1,7 +1,7 @@
 // Training export: train_step and eval methods, pruning, determinism, and the updates themselves.
 #include <map>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/training.h"
 #include "graph/random.h"

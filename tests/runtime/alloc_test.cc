@@ -7,7 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/training.h"
 #include "test_util.h"
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <sstream>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/autodiff.h"
 #include "graph/builder.h"
 #include "ops/registry.h"

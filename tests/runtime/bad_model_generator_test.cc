@@ -12,7 +12,7 @@
 #include <map>
 #include <set>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "flatbuffers/idl.h"
 #include "graph/builder.h"
 #include "graph/json.h"

@@ -2,7 +2,7 @@
 // error. Nothing may crash, hang or read out of bounds (the sanitizer build runs this too).
 #include <map>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "test_util.h"
 
 namespace preflight {

@@ -13,7 +13,7 @@
 #include <random>
 #include <set>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/autodiff.h"
 #include "graph/builder.h"
 #include "graph/training.h"

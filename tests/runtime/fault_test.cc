@@ -12,7 +12,7 @@
 
 #include <cstdlib>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/random.h"
 #include "graph/training.h"
 #include "runtime/file_io.h"

@@ -1,6 +1,6 @@
 // skeleton.batch_independence and skeleton.gradients: pass on healthy models, fail on the planted
 // bugs of RECIPE.md (a reshape used as a transpose; a backward with its sign flipped).
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/training.h"
 #include "ops/registry.h"

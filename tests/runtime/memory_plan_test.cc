@@ -1,6 +1,6 @@
 // The arena planner: near the lifetime lower bound on the reference models, and never two live
 // tensors in the same bytes (checked on the models and on random lifetimes).
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/random.h"
 #include "test_util.h"
 

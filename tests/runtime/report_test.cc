@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sys/stat.h>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/training.h"
 #include "runtime/file_io.h"
 #include "test_util.h"

@@ -1,6 +1,6 @@
 // Session: arguments are checked against the method's signature with clear errors; run-time data
 // errors name the method and node; runs are deterministic; the file and span loaders agree.
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/training.h"
 #include "test_util.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/training.h"
 #include "test_util.h"

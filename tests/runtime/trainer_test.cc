@@ -6,7 +6,7 @@
 
 #include <limits>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/random.h"
 #include "graph/training.h"
 #include "test_util.h"

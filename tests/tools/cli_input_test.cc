@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "bench/models/models.h"
+#include "models/models.h"
 #include "graph/builder.h"
 #include "graph/training.h"
 #include "runtime/file_io.h"

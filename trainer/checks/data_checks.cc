@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "runtime/file_io.h"
-#include "runtime/hash.h"
+#include "core/hash.h"
 
 namespace preflight {
 namespace {

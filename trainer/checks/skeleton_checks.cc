@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "runtime/hash.h"
+#include "core/hash.h"
 
 namespace preflight {
 namespace {

@@ -207,7 +207,15 @@ Status finish(void* handle, int* node) {
   return gpu::flagged_error(words, node);
 }
 
-const DeviceOps kDeviceOps = {open_device, close_device, upload, download, finish};
+constexpr DeviceOps kDeviceOps = [] {
+  DeviceOps ops;
+  ops.open = open_device;
+  ops.close = close_device;
+  ops.upload = upload;
+  ops.download = download;
+  ops.finish = finish;
+  return ops;
+}();
 
 // ---- prepared nodes ----
 

@@ -27,7 +27,7 @@
 #include "runtime/backend.h"
 #include "runtime/backends/gpu/lowering.h"
 #include "runtime/file_io.h"
-#include "runtime/hash.h"
+#include "core/hash.h"
 
 namespace preflight {
 namespace opencl {
@@ -342,7 +342,15 @@ Status finish(void* handle, int* node) {
   return gpu::flagged_error(words, node);
 }
 
-const DeviceOps kDeviceOps = {open_device, close_device, upload, download, finish};
+constexpr DeviceOps kDeviceOps = [] {
+  DeviceOps ops;
+  ops.open = open_device;
+  ops.close = close_device;
+  ops.upload = upload;
+  ops.download = download;
+  ops.finish = finish;
+  return ops;
+}();
 
 // ---- prepared nodes: the launches of one node ----
 

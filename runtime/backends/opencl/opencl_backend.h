@@ -6,7 +6,7 @@
 #include <string>
 
 #include "runtime/backends/gpu/lowering.h"
-#include "runtime/status.h"
+#include "core/status.h"
 
 namespace preflight {
 namespace opencl {

@@ -1,4 +1,4 @@
-#include "bench/models/models.h"
+#include "models/models.h"
 
 #include "graph/builder.h"
 
