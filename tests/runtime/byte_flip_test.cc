@@ -20,7 +20,10 @@ TEST_CASE("byte flips: every byte of mlp.pfb flipped once is run or refused, nev
   Bytes variant = original;
   size_t loaded = 0, refused = 0, ran = 0, unverified = 0;
   std::map<std::string, int> places;
-  for (size_t at = 0; at < original.size(); ++at) {
+  // Under qemu-user every third byte (49 s there for all of them); natively every byte.
+  const size_t stride = test::kEmulated ? 3 : 1;
+  size_t variants = 0;
+  for (size_t at = 0; at < original.size(); at += stride, ++variants) {
     variant[at] = static_cast<uint8_t>(~original[at]);
     Result<Model> model = Model::load_bytes(variant.data(), variant.size());
     if (!model.is_ok()) {
@@ -52,11 +55,11 @@ TEST_CASE("byte flips: every byte of mlp.pfb flipped once is run or refused, nev
     }
     variant[at] = original[at];
   }
-  MESSAGE("mlp.pfb: " << original.size() << " variants, " << loaded << " loaded, " << ran << " ran, " << refused
+  MESSAGE("mlp.pfb: " << variants << " variants, " << loaded << " loaded, " << ran << " ran, " << refused
                       << " refused");
   for (const auto& place : places) MESSAGE(place.second << " x " << place.first);
   CHECK(unverified > 0);
-  CHECK(loaded + refused == original.size());
+  CHECK(loaded + refused == variants);
   CHECK(refused > 0);  // flips in the structure are caught
   CHECK(ran > 0);      // flips in the weights still run
 }
