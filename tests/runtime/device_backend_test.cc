@@ -291,6 +291,26 @@ std::vector<OpCase> op_table() {
   return table;
 }
 
+#ifdef PREFLIGHT_HAVE_CUDA
+// Whether a library whose path contains `name` is mapped into this process.
+bool mapped(const char* name) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The first test case of the file (doctest runs them in file order), before any CUDA session.
+TEST_CASE("cuda: cuBLAS is loaded on first use, not at start; every entry point the backend calls is found") {
+  CHECK_MESSAGE(!mapped("libcublas"), "libcublas is mapped before any CUDA session: it is linked again");
+  const Status loaded = cuda::load_cublas_entry_points();
+  REQUIRE_MESSAGE(loaded.is_ok(), std::string(loaded.message()));
+  CHECK(mapped("libcublas"));
+}
+#endif
+
 TEST_CASE("device backends: every op, forward and backward, computes what the reference computes") {
   const std::vector<const Backend*> backends = device_backends();
   if (backends.empty()) return;

@@ -16,6 +16,10 @@ namespace cuda {
 using DeviceInfo = gpu::DeviceInfo;
 const DeviceInfo& device_info();
 
+// Opens cuBLAS (it is loaded on first use, not linked: docs/gpu.md) and finds the entry points
+// the backend calls; the error names the library or the symbol. Needs no GPU.
+Status load_cublas_entry_points();
+
 // How many times bytes crossed between host and device in this process (as opencl::transfers).
 uint64_t transfers();
 
