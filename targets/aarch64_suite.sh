@@ -8,7 +8,8 @@
 # packages); not oneDNN, which made the emulated suite twice as long (docs/devices.md). Under
 # qemu-user the tests run one thread (targets/linux-cross.cmake). The report tests are left out:
 # their `preflight check` run took 220 s of the emulated suite's 620, and the report is written by
-# code whose results the other tests already compare with x86-64. About 10 minutes on 2 cores.
+# code whose results the other tests already compare with x86-64; the tests whose cost is arithmetic
+# do less under emulation (test::kEmulated). About 12 minutes on 2 cores (4 of them the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 native=${1:-build}
