@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "ops/op_list.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "ops/op_list.h"
 #include "schemas/model_generated.h"
 
 namespace preflight {

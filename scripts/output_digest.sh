@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The outputs a refactoring must keep bit for bit, as one SHA-256 per line: the reference models
+# The outputs a refactoring must keep bit for bit, one per line (the first 16 hex digits of its SHA-256): the reference models
 # (mlp, cnn8, cnn32, mbv2) written, run and (mlp, cnn8) trained, and the ONNX fixtures converted
 # and run, on every CPU backend this build has, one thread. Run it with the build before and the
 # build after a change and compare the two listings (docs/adding-an-op.md records one):
@@ -15,8 +15,8 @@ trap 'rm -rf "$work"' EXIT
 digest() { printf '%s %s\n' "$(sha256sum < "$2" | cut -c1-16)" "$1"; }
 # The CPU backends and OpenCL (deterministic on one thread; auto is not: it times its candidates).
 backends=""
+"$tool" build-model mlp -o "$work/probe.pfb" > /dev/null
 for backend in reference xnnpack onednn opencl; do
-  "$tool" build-model mlp -o "$work/probe.pfb" > /dev/null
   if "$tool" run "$work/probe.pfb" -i tests/fixtures/onnx/mlp_x.npy --backend "$backend" > /dev/null 2>&1; then
     backends+=" $backend"
   fi

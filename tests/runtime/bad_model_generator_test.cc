@@ -40,7 +40,7 @@ std::vector<std::pair<std::string, Graph>> base_models() {
   bases.emplace_back("convnet", std::move(*convnet));
   // Under qemu-user (targets/aarch64_suite.sh) the ConvNet alone: the cases test logic that does
   // not depend on the architecture, and each costs ten times more there.
-  if (!std::string(PREFLIGHT_EMULATOR).empty()) return bases;
+  if (test::kEmulated) return bases;
   for (const char* name : {"mlp", "cnn8"}) {
     Result<Graph> g = models::build_model(name, 2, 1);
     REQUIRE(g.is_ok());
@@ -220,7 +220,7 @@ TEST_CASE("bad model generator: every generated fault is refused with an error t
   }
   MESSAGE(total << " generated bad models refused (convnet " << per_base["convnet"] << ", mlp with train_step "
                 << per_base["mlp with train_step"] << ", cnn8 with train_step " << per_base["cnn8 with train_step"] << ")");
-  CHECK(total > (std::string(PREFLIGHT_EMULATOR).empty() ? 1500 : 150));
+  CHECK(total > (test::kEmulated ? 150 : 1500));
 }
 
 }  // namespace

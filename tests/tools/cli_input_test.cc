@@ -138,7 +138,7 @@ TEST_CASE("cli input: the input budget refuses a big file by its size; an alloca
 #if defined(__SANITIZE_ADDRESS__)
   MESSAGE("AddressSanitizer reserves its shadow memory: no address-space limit here");
 #else
-  if (!std::string(PREFLIGHT_EMULATOR).empty()) return;  // qemu-user reserves address space of its own
+  if (kEmulated) return;  // qemu-user reserves address space of its own
   // Raised past the file, under a 1.5 GB address-space limit: the allocation fails, and it is an
   // error, not an abort.
   const CommandResult oom = run_cli("run " + model + " -i " + big + " --max-input-mb 4000", "", "ulimit -v 1500000 &&");

@@ -12,9 +12,9 @@
 #include "runtime/backends/cuda/cuda_backend.h"
 
 #include <cublas_v2.h>
-#include <dlfcn.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
@@ -76,11 +76,11 @@ struct Cublas {
   decltype(&cublasSgemm) sgemm = nullptr;
 };
 
+// *out = the symbol; a missing one is named in *error (the first only).
 template <typename Fn>
-bool resolve(void* library, const char* symbol, Fn* out, std::string* error) {
+void resolve(void* library, const char* symbol, Fn* out, std::string* error) {
   *out = reinterpret_cast<Fn>(dlsym(library, symbol));
   if (*out == nullptr && error->empty()) *error = std::string("no symbol ") + symbol;
-  return *out != nullptr;
 }
 
 Status load_cublas(const Cublas** out) {

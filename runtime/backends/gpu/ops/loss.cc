@@ -14,6 +14,15 @@ int reduction_code(fb::Reduction reduction) {
 // The labels are i64 or i32.
 bool cross_entropy_supports(const Model& model, const NodeInfo& node) { return first_input(model, node).dtype == DType::F32; }
 
+// The loss from its `count` per-element terms in scratch buffer `terms`: their sum, or their
+// mean for Reduction::Mean (reduce_sum over a scratch buffer).
+Status reduce_terms(Lowered* p, int terms, int64_t count, fb::Reduction reduction, const TensorView& loss) {
+  const float scale = reduction == fb::Reduction::Mean && count ? 1.0f / static_cast<float>(count) : 1.0f;
+  Kernel sum(p, "reduce_sum");
+  sum.scratch(terms).tensor(loss).i(count).f(scale).i(0).i(0);
+  return sum.launch_group(kReduceGroup);
+}
+
 Status softmax_cross_entropy_forward(const GpuNode& node, Lowered* p) {
   const TensorView* in = node.in;
   const TensorView* out = node.out;
@@ -33,10 +42,7 @@ Status softmax_cross_entropy_forward(const GpuNode& node, Lowered* p) {
   call.i(rows).i(classes).status().i(index);
   PF_RETURN_IF_ERROR(call.launch(rows));
   if (none) return Status::ok();
-  const float scale = attrs.loss.reduction == fb::Reduction::Mean && rows ? 1.0f / static_cast<float>(rows) : 1.0f;
-  Kernel sum(p, "reduce_sum");
-  sum.scratch(losses).tensor(out[0]).i(rows).f(scale).i(0).i(0);
-  return sum.launch_group(kReduceGroup);
+  return reduce_terms(p, losses, rows, attrs.loss.reduction, out[0]);
 }
 
 Status softmax_cross_entropy_backward(const GpuNode& node, Lowered* p) {
@@ -71,10 +77,7 @@ Status mse_loss_forward(const GpuNode& node, Lowered* p) {
   call.i(count);
   PF_RETURN_IF_ERROR(call.launch(count));
   if (none) return Status::ok();
-  const float scale = attrs.loss.reduction == fb::Reduction::Mean && count ? 1.0f / static_cast<float>(count) : 1.0f;
-  Kernel sum(p, "reduce_sum");
-  sum.scratch(squares).tensor(out[0]).i(count).f(scale).i(0).i(0);
-  return sum.launch_group(kReduceGroup);
+  return reduce_terms(p, squares, count, attrs.loss.reduction, out[0]);
 }
 
 Status mse_loss_backward(const GpuNode& node, Lowered* p) {
