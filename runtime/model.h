@@ -97,6 +97,24 @@ class Model {
   const LoadLimits& limits() const { return limits_; }
   // Index of the method called `name`, or -1.
   int find_method(const char* name) const;
+  // Reshape (runtime/reshape.cc). Input `input` of method `method` carries the batch dim when it
+  // has rank >= 1 and its dim 0 equals that of the method's first input of rank >= 1 (scalars such
+  // as hyper-parameters have none); graph::is_batched_input is the same rule on a graph.
+  bool is_batched_input(int method, int input) const;
+  // The method's batch: dim 0 of its first input of rank >= 1, or 0 when it has none.
+  int64_t batch(int method) const;
+  // The batch that inputs of these shapes ask for: the model's own when they match its shapes, a
+  // new one when they differ only in the batch dim of the batched inputs, all by the same batch.
+  // Anything else is an error naming the input and both shapes.
+  Result<int64_t> batch_for(int method, const TensorDesc* inputs, size_t count) const;
+  // Re-plans the model for another batch: dim 0 of every method's batched inputs becomes `batch`,
+  // and every node's outputs are re-inferred from them in each method's order by the op's own
+  // shape rule. Open a Session afterwards (it plans the arena and prepares the kernels). On an
+  // error (a shape tied to the old batch, such as a Reshape to [1, 64]; a tensor over
+  // max_tensor_elements) the error names the node or tensor and the model is unchanged. The
+  // weights stay where they are.
+  Status set_batch(int64_t batch);
+
   // The whole file, and the weight segment (empty when there is none).
   const uint8_t* bytes() const { return bytes_; }
   size_t size() const { return size_; }

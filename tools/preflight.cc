@@ -18,9 +18,12 @@
 #include "graph/serialize.h"
 #include "runtime/file_io.h"
 #include "runtime/session.h"
+#include "runtime/test_vectors.h"
+#include "trainer/checks/check_model.h"
 #include "trainer/checks/recipe.h"
 #include "trainer/checks/report_html.h"
 #include "trainer/npy.h"
+#include "trainer/run_data.h"
 #include "trainer/trainer.h"
 
 namespace {
@@ -176,61 +179,27 @@ int ops_for(const std::string& path, const std::vector<std::string>& methods, co
 
 // ---- run ----
 // Loads `path`; inputs of the model's shapes run as they are, and when the batched inputs' batch
-// (graph::is_batched_input) differs from the model's, re-plans the model for it. An ONNX model
-// with a dynamic batch takes the inputs' batch.
+// differs from the model's, the model is re-planned for it (Model::batch_for, Model::set_batch).
+// An ONNX model with a dynamic batch takes the inputs' batch.
 Result<Session> open_for_inputs(const std::string& path, const std::string& method_name,
                                 const std::vector<NpyArray>& inputs, graph::OnnxImportOptions onnx, const Backend* backend,
-                                Bytes* onnx_storage, Bytes* storage) {
+                                Bytes* storage) {
   SessionOptions options;
   options.backend = backend;
   if (!inputs.empty() && inputs[0].desc.rank >= 1) onnx.default_batch = inputs[0].desc.dims[0];
-  Result<Model> model = load_model(path, onnx, onnx_storage);
+  Result<Model> model = load_model(path, onnx, storage);
   if (!model.is_ok()) return model.status();
   const int m = model->find_method(method_name.c_str());
   PF_CHECK(m >= 0, Error::kNotFound, "%s: the model has no method '%s'", path.c_str(), method_name.c_str());
-  const MethodInfo& method = model->methods()[static_cast<size_t>(m)];
-  PF_CHECK(inputs.size() == method.inputs.size(), Error::kInvalidArgument,
-           "method '%s' takes %zu inputs, got %zu --input files", method_name.c_str(), method.inputs.size(),
-           inputs.size());
-  // Inputs of exactly the model's shapes run as they are (scalars, a MatMul's [2, 3] and [3, 4]).
-  // An input that differs may differ only in its batch dim (graph::is_batched_input), and every
-  // such input must agree on the new batch: then the model is re-planned for it.
-  bool all_match = true;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    all_match = all_match && inputs[i].desc == model->tensors()[static_cast<size_t>(method.inputs[i])].desc;
-  }
-  if (all_match) return Session::open(std::move(model).value(), options);
-  graph::Graph graph = graph::read_graph(*model);
-  const size_t m_index = static_cast<size_t>(m);
-  int64_t new_batch = -1;
-  size_t batch_from = 0;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const TensorInfo& want_tensor = model->tensors()[static_cast<size_t>(method.inputs[i])];
-    const TensorDesc& want = want_tensor.desc;
-    const TensorDesc& got = inputs[i].desc;
-    if (got == want) continue;
-    const bool batched = graph::is_batched_input(graph, m_index, i);
-    bool same_but_batch = batched && want.dtype == got.dtype && want.rank == got.rank && got.dims[0] >= 1;
-    for (int d = 1; same_but_batch && d < want.rank; ++d) same_but_batch = want.dims[d] == got.dims[d];
-    PF_CHECK(same_but_batch, Error::kInvalidArgument, "input %zu '%s': the model expects %s%s, the file holds %s", i,
-             want_tensor.name, describe_desc(want).c_str(), batched ? " (any batch)" : "", describe_desc(got).c_str());
-    if (new_batch < 0) new_batch = got.dims[0], batch_from = i;
-    PF_CHECK(got.dims[0] == new_batch, Error::kInvalidArgument, "input %zu has batch %lld, input %zu has batch %lld", i,
-             static_cast<long long>(got.dims[0]), batch_from, static_cast<long long>(new_batch));
-  }
-  // A batched input given at the model's batch beside one at a new batch disagrees too.
-  for (size_t i = 0; new_batch > 0 && i < inputs.size(); ++i) {
-    PF_CHECK(!graph::is_batched_input(graph, m_index, i) || inputs[i].desc.dims[0] == new_batch, Error::kInvalidArgument,
-             "input %zu has batch %lld, input %zu has batch %lld", i, static_cast<long long>(inputs[i].desc.dims[0]),
-             batch_from, static_cast<long long>(new_batch));
-  }
-  const bool rebatch = new_batch > 0;
-  if (rebatch) {
-    PF_RETURN_IF_ERROR(graph::set_batch(&graph, new_batch).with_context("re-planning for batch %lld: ",
-                                                                        static_cast<long long>(new_batch)));
-    Result<Model> rebatched = model_of(graph, storage);
-    if (!rebatched.is_ok()) return rebatched.status();
-    return Session::open(std::move(rebatched).value(), options);
+  std::vector<TensorDesc> descs;
+  for (const NpyArray& input : inputs) descs.push_back(input.desc);
+  PF_CHECK(inputs.size() == model->methods()[static_cast<size_t>(m)].inputs.size(), Error::kInvalidArgument,
+           "method '%s' takes %zu inputs, got %zu --input files", method_name.c_str(),
+           model->methods()[static_cast<size_t>(m)].inputs.size(), inputs.size());
+  Result<int64_t> batch = model->batch_for(m, descs.data(), descs.size());
+  if (!batch.is_ok()) return batch.status();
+  if (*batch != model->batch(m)) {
+    PF_RETURN_IF_ERROR(model->set_batch(*batch).with_context("re-planning for batch %lld: ", static_cast<long long>(*batch)));
   }
   return Session::open(std::move(model).value(), options);
 }
@@ -272,8 +241,8 @@ int run(const std::string& path, const std::string& method_name, const std::vect
     if (!array.is_ok()) return report(array.status());
     inputs.push_back(std::move(array).value());
   }
-  Bytes onnx_storage, storage;
-  Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, *backend, &onnx_storage, &storage);
+  Bytes storage;
+  Result<Session> session = open_for_inputs(path, method_name, inputs, onnx, *backend, &storage);
   if (!session.is_ok()) return report(session.status());
   session->set_check_numerics(check_numerics);
   const Model& model = session->model();
@@ -323,8 +292,8 @@ struct ExportFlags {
   bool clip_grad_norm = false;
 };
 
-// Adds train_step and eval as the flags say.
-Status add_training(graph::Graph* graph, const ExportFlags& flags) {
+// The training export the flags ask for (parsed: an unknown optimizer or loss is an error).
+Result<graph::TrainingOptions> training_options(const ExportFlags& flags) {
   graph::TrainingOptions options;
   Result<graph::OptimizerKind> optimizer = graph::parse_optimizer(flags.optimizer);
   if (!optimizer.is_ok()) return optimizer.status();
@@ -335,7 +304,14 @@ Status add_training(graph::Graph* graph, const ExportFlags& flags) {
   options.trainable = flags.trainable;
   options.nesterov = flags.nesterov;
   options.clip_grad_norm = flags.clip_grad_norm;
-  return graph::add_training_methods(graph, options);
+  return options;
+}
+
+// Adds train_step and eval as the flags say.
+Status add_training(graph::Graph* graph, const ExportFlags& flags) {
+  Result<graph::TrainingOptions> options = training_options(flags);
+  if (!options.is_ok()) return options.status();
+  return graph::add_training_methods(graph, *options);
 }
 
 int build_model(const std::string& name, int64_t batch, uint64_t seed, const ExportFlags& flags, const std::string& out) {
@@ -359,53 +335,9 @@ struct TrainFlags {
   bool init_bias = false;
 };
 
-// The shape of one sample: train_step's input without its batch dim.
-TensorDesc sample_of(const graph::Graph& graph) {
-  const int train_method = graph.find_method("train_step");
-  TensorDesc sample = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train_method)].inputs[0])].desc;
-  sample.rank -= 1;
-  for (int d = 0; d < sample.rank; ++d) sample.dims[d] = sample.dims[d + 1];
-  return sample;
-}
-
-// The data of a run: loaded, scaled, shaped like the model's samples, then split (or a separate
-// validation file); optionally standardised with the training split's statistics; with
-// init_bias, the graph's final bias starts at the training split's prior.
-Status load_splits(const std::string& data_path, const std::string& validation_path, const DataOptions& options,
-                   float scale, const TensorDesc& sample, double validation_fraction, uint64_t seed, bool standardize_features,
-                   bool init_bias, graph::Graph* graph, Dataset* train, Dataset* validation) {
-  DataOptions with_width = options;
-  with_width.expected_features = sample.num_elements();  // a CSV row of another width is refused at once
-  Result<Dataset> data = load_dataset(data_path, with_width);
-  if (!data.is_ok()) return data.status();
-  for (const std::string& note : data->notes) std::fprintf(stderr, "preflight: note: %s\n", printable(note).c_str());
-  for (float& v : data->features) v *= scale;
-  PF_RETURN_IF_ERROR(reshape_samples(&*data, sample));
-  if (validation_path.empty() && data->validation) {
-    // An .npz with its own validation or test pair: that pair is the validation split (the note says so).
-    std::shared_ptr<Dataset> held_out = data->validation;
-    *train = std::move(*data);
-    train->validation.reset();
-    *validation = std::move(*held_out);
-    for (float& v : validation->features) v *= scale;
-    PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
-  } else if (validation_path.empty()) {
-    PF_RETURN_IF_ERROR(split_dataset(*data, validation_fraction, seed, train, validation));
-  } else {
-    *train = std::move(*data);
-    Result<Dataset> held_out = load_dataset(validation_path, with_width);
-    if (!held_out.is_ok()) return held_out.status();
-    for (const std::string& note : held_out->notes) std::fprintf(stderr, "preflight: note: %s\n", printable(note).c_str());
-    *validation = std::move(*held_out);
-    for (float& v : validation->features) v *= scale;
-    PF_RETURN_IF_ERROR(reshape_samples(validation, sample));
-  }
-  if (standardize_features) standardize(train, validation);
-  if (init_bias) {
-    const Status status = graph::set_final_bias(graph, prior_bias(*train, train->classification ? train->num_classes() : 0));
-    if (!status.is_ok()) return status.with_context("--init-bias: ");
-  }
-  return Status::ok();
+// Prints what the data loaders noticed (to stderr: stdout may be JSON).
+void print_notes(const RunData& data) {
+  for (const std::string& note : data.notes) std::fprintf(stderr, "preflight: note: %s\n", printable(note).c_str());
 }
 
 int train(const std::string& path, const ExportFlags& export_flags, const TrainFlags& flags, TrainConfig config) {
@@ -420,15 +352,22 @@ int train(const std::string& path, const ExportFlags& export_flags, const TrainF
     status = add_training(&graph, export_flags);
   }
   if (!status.is_ok()) return report(status.with_context("%s: ", path.c_str()));
-  const TensorDesc sample = sample_of(graph);
 
-  DataOptions data_options;
-  data_options.labels_path = flags.labels;
-  data_options.regression = flags.regression;
-  Dataset train_split, validation_split;
-  status = load_splits(flags.data, flags.validation_data, data_options, flags.scale, sample, flags.validation_fraction,
-                       config.seed, flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
-  if (!status.is_ok()) return report(status);
+  RunDataOptions data_options;
+  data_options.data = flags.data;
+  data_options.validation = flags.validation_data;
+  data_options.load.labels_path = flags.labels;
+  data_options.load.regression = flags.regression;
+  data_options.scale = flags.scale;
+  data_options.validation_fraction = flags.validation_fraction;
+  data_options.seed = config.seed;
+  data_options.standardize = flags.standardize;
+  data_options.init_bias = flags.init_bias;
+  Result<RunData> data = load_run_data(data_options, &graph);
+  if (!data.is_ok()) return report(data.status());
+  print_notes(*data);
+  const Dataset& train_split = data->train;
+  const Dataset& validation_split = data->validation;
   Result<const Backend*> backend = backend_named(flags.backend);
   if (!backend.is_ok()) return report(backend.status());
   SessionOptions session_options;
@@ -508,11 +447,6 @@ struct CheckFlags {
   std::string backend = "reference";
 };
 
-bool is_file(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
-
 // Exit 1 means a check failed; any error before or after the checks (bad data, a model that does
 // not load, a report that cannot be written) is exit 2.
 int refuse(const Status& status) {
@@ -542,40 +476,35 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
     if (!status.is_ok()) return refuse(status);
   }
 
-  // The model: a .pfb file, or a reference model built for the data (mlp takes any number of
-  // features; the outputs are the classes, or 1 for regression).
-  graph::Graph graph;
-  std::string model_name = flags.model.empty() ? "cnn8" : flags.model;
-  const std::vector<std::string>& names = models::model_names();
-  if (!flags.model.empty() && graph::is_onnx_path(flags.model)) {
-    graph::OnnxImportOptions onnx = flags.onnx;
-    onnx.default_batch = flags.batch;
-    Result<graph::Graph> imported = graph::import_onnx(flags.model, onnx);
-    if (!imported.is_ok()) return refuse(imported.status());
-    graph = std::move(imported).value();
-  } else if (!flags.model.empty() && (is_file(flags.model) || std::find(names.begin(), names.end(), flags.model) == names.end())) {
-    Result<Model> model = Model::load_file(flags.model.c_str());
-    if (!model.is_ok()) return refuse(model.status());
-    graph = graph::read_graph(*model);
-  } else {
-    Result<Dataset> peek = load_dataset(data_path, options);
-    if (!peek.is_ok()) return refuse(peek.status());
-    models::ModelShape shape;
-    if (model_name == "mlp") shape.inputs = peek->sample_elements();
-    shape.outputs = flags.regression ? 1 : std::max<int64_t>(2, peek->num_classes());
-    Result<graph::Graph> built = models::build_model(model_name, flags.batch, flags.seed, shape);
-    if (!built.is_ok()) return refuse(built.status());
-    graph = std::move(built).value();
-    model_name += flags.model.empty() ? " (bundled)" : " (reference model, built for the data)";
-  }
-  Status status = graph::set_batch(&graph, flags.batch);
-  if (status.is_ok() && graph.find_method("train_step") < 0) status = add_training(&graph, export_flags);
-  if (!status.is_ok()) return refuse(status.with_context("%s: ", model_name.c_str()));
+  // The model: an ONNX or .pfb file, or a reference model built for the data (check_model.h).
+  CheckModelOptions model_options;
+  model_options.model = flags.model;
+  model_options.data = data_path;
+  model_options.load = options;
+  model_options.batch = flags.batch;
+  model_options.seed = flags.seed;
+  model_options.onnx = flags.onnx;
+  Result<graph::TrainingOptions> training = training_options(export_flags);
+  if (!training.is_ok()) return refuse(training.status());
+  model_options.training = *training;
+  Result<CheckModel> chosen = check_model(model_options);
+  if (!chosen.is_ok()) return refuse(chosen.status());
+  graph::Graph& graph = chosen->graph;
+  const std::string& model_name = chosen->description;
 
-  Dataset train_split, validation_split;
-  status = load_splits(data_path, flags.validation_data, options, scale, sample_of(graph), 0.2, flags.seed,
-                       flags.standardize, flags.init_bias, &graph, &train_split, &validation_split);
-  if (!status.is_ok()) return refuse(status);
+  RunDataOptions data_options;
+  data_options.data = data_path;
+  data_options.validation = flags.validation_data;
+  data_options.load = options;
+  data_options.scale = scale;
+  data_options.seed = flags.seed;
+  data_options.standardize = flags.standardize;
+  data_options.init_bias = flags.init_bias;
+  Result<RunData> data = load_run_data(data_options, &graph);
+  if (!data.is_ok()) return refuse(data.status());
+  print_notes(*data);
+  const Dataset& train_split = data->train;
+  const Dataset& validation_split = data->validation;
   recipe.init_bias = flags.init_bias;
   recipe.skeleton.train.batch = flags.batch;
   recipe.skeleton.train.lr = flags.lr;
@@ -615,7 +544,8 @@ int check(const CheckFlags& flags, ExportFlags export_flags) {
     const std::string html = report_html(result, flags.out);
     for (const auto& file : {std::make_pair(std::string("report.json"), &json), std::make_pair(std::string("report.html"), &html)}) {
       const std::string path = flags.out + "/" + file.first;
-      status = write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(file.second->data()), file.second->size());
+      const Status status =
+          write_file_atomic(path.c_str(), reinterpret_cast<const uint8_t*>(file.second->data()), file.second->size());
       if (!status.is_ok()) return refuse(status);
       if (!flags.json) std::printf("wrote %s\n", path.c_str());
     }
@@ -683,8 +613,8 @@ int convert(const std::string& path, const std::string& out, const graph::OnnxIm
   return write_model(bytes, out);
 }
 
-// Runs every stored test vector on the backend and compares: max absolute and relative error per
-// output; exit 1 beyond the tolerance, 2 when the model has none.
+// Runs every stored test vector on the backend and compares (runtime/test_vectors.h): max absolute
+// and relative error per output; exit 1 beyond the tolerance, 2 when the model has none.
 int verify(const std::string& path, const std::string& backend_name) {
   Result<const Backend*> backend = backend_named(backend_name);
   if (!backend.is_ok()) return report(backend.status());
@@ -692,56 +622,19 @@ int verify(const std::string& path, const std::string& backend_name) {
   options.backend = *backend;
   Result<Model> model = Model::load_file(path.c_str());
   if (!model.is_ok()) return report(model.status());
-  const graph::Graph stored = graph::read_graph(*model);
-  if (stored.test_vectors.empty()) {
-    return report(Status::error(Error::kInvalidArgument,
-                                "%s has no test vectors (preflight convert MODEL.onnx --test-vectors io.npz stores them)",
-                                path.c_str()));
-  }
+  Result<std::vector<TestVectorResult>> results = run_test_vectors(*model, options);
+  if (!results.is_ok()) return report(results.status().with_context("%s: ", path.c_str()));
   bool all_ok = true;
-  for (size_t v = 0; v < stored.test_vectors.size(); ++v) {
-    const graph::TestVector& vector = stored.test_vectors[v];
-    graph::Graph graph = stored;
-    const int64_t batch = vector.inputs.empty() || vector.inputs[0].desc.rank == 0 ? 0 : vector.inputs[0].desc.dims[0];
-    Status status = batch > 0 ? graph::set_batch(&graph, batch) : Status::ok();
-    if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
-    Bytes bytes;
-    Result<Model> rebatched = model_of(graph, &bytes);
-    if (!rebatched.is_ok()) return report(rebatched.status());
-    Result<Session> session = Session::open(std::move(rebatched).value(), options);
-    if (!session.is_ok()) return report(session.status());
-    std::vector<TensorView> inputs, outputs;
-    std::vector<std::vector<uint8_t>> input_data, output_data(vector.expected.size());
-    for (const graph::TestTensor& t : vector.inputs) input_data.push_back(t.data);
-    for (size_t i = 0; i < vector.inputs.size(); ++i) inputs.push_back(TensorView{vector.inputs[i].desc, input_data[i].data()});
-    for (size_t o = 0; o < vector.expected.size(); ++o) {
-      output_data[o].resize(vector.expected[o].desc.num_bytes());
-      outputs.push_back(TensorView{vector.expected[o].desc, output_data[o].data()});
-    }
-    status = session->run(vector.method.c_str(), inputs.data(), static_cast<int>(inputs.size()), outputs.data(),
-                          static_cast<int>(outputs.size()));
-    if (!status.is_ok()) return report(status.with_context("test vector %zu: ", v));
+  for (size_t v = 0; v < results->size(); ++v) {
+    const TestVectorResult& result = (*results)[v];
     std::printf("test vector %zu: method '%s', batch %lld, backend %s, tolerance %g relative + %g absolute\n", v,
-                printable(vector.method).c_str(), static_cast<long long>(batch), (*backend)->name, static_cast<double>(vector.rtol),
-                static_cast<double>(vector.atol));
-    for (size_t o = 0; o < vector.expected.size(); ++o) {
-      const graph::TestTensor& want = vector.expected[o];
-      if (want.desc.dtype != DType::F32) continue;
-      std::vector<float> expected(static_cast<size_t>(want.desc.num_elements()));
-      std::memcpy(expected.data(), want.data.data(), want.data.size());
-      const float* got = reinterpret_cast<const float*>(output_data[o].data());
-      double max_abs = 0.0, max_rel = 0.0;
-      bool ok = true;
-      for (size_t k = 0; k < expected.size(); ++k) {
-        const double diff = std::fabs(static_cast<double>(got[k]) - expected[k]);
-        max_abs = std::max(max_abs, diff);
-        if (expected[k] != 0.0f) max_rel = std::max(max_rel, diff / std::fabs(static_cast<double>(expected[k])));
-        ok = ok && diff <= vector.rtol * std::fabs(static_cast<double>(expected[k])) + vector.atol;
-      }
-      std::printf("  output %-16s max abs error %.3g, max rel error %.3g: %s\n", printable(want.name).c_str(), max_abs, max_rel,
-                  ok ? "ok" : "BEYOND TOLERANCE");
-      all_ok = all_ok && ok;
+                printable(result.method).c_str(), static_cast<long long>(result.batch), (*backend)->name,
+                static_cast<double>(result.rtol), static_cast<double>(result.atol));
+    for (const OutputComparison& output : result.outputs) {
+      std::printf("  output %-16s max abs error %.3g, max rel error %.3g: %s\n", printable(output.name).c_str(),
+                  output.max_abs_error, output.max_rel_error, output.within_tolerance ? "ok" : "BEYOND TOLERANCE");
     }
+    all_ok = all_ok && result.passed();
   }
   std::printf("%s\n", all_ok ? "verified: the model computes what the framework did" : "FAILED: outputs differ beyond the tolerance");
   return all_ok ? kExitOk : kExitFailed;

@@ -50,11 +50,12 @@ Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph, const Sessi
   const int train = graph.find_method("train_step");
   PF_CHECK(train >= 0 && graph.find_method("eval") >= 0, Error::kInvalidArgument,
            "the model has no train_step and eval methods (export it for training first)");
+  // Serialized once: the session of every batch size opens these bytes and re-plans them
+  // (Model::set_batch). The verifier checks the training methods' contract (runtime/verify.cc)
+  // before anything here indexes their inputs and outputs.
+  std::unique_ptr<Bytes> bytes(new Bytes(graph::serialize(graph)));
   {
-    // The verifier checks the training methods' contract (runtime/verify.cc) before anything here
-    // indexes their inputs and outputs.
-    const Bytes bytes = graph::serialize(graph);
-    Result<Model> verified = Model::load_bytes(bytes.data(), bytes.size());
+    Result<Model> verified = Model::load_bytes(bytes->data(), bytes->size());
     if (!verified.is_ok()) return verified.status();
   }
   const graph::Tensor& x = graph.tensors[static_cast<size_t>(graph.methods[static_cast<size_t>(train)].inputs[0])];
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(graph::Graph graph, const Sessi
   std::unique_ptr<Trainer> trainer(new Trainer());
   trainer->batch_ = x.desc.dims[0];
   trainer->graph_ = std::move(graph);
+  trainer->bytes_ = std::move(bytes);
   trainer->options_ = options;
   Result<Session*> first = trainer->session_for(trainer->batch_);
   if (!first.is_ok()) return first.status();
@@ -80,16 +82,15 @@ Result<Session*> Trainer::session_for(int64_t batch) {
   auto found = sessions_.find(batch);
   Session* session = found == sessions_.end() ? nullptr : found->second.get();
   if (!session) {
-    graph::Graph planned = graph_;
-    PF_RETURN_IF_ERROR(graph::set_batch(&planned, batch).with_context("planning for batch %lld: ", static_cast<long long>(batch)));
-    std::unique_ptr<Bytes> bytes(new Bytes(graph::serialize(planned)));
-    Result<Model> model = Model::load_bytes(bytes->data(), bytes->size());
+    Result<Model> model = Model::load_bytes(bytes_->data(), bytes_->size());
     if (!model.is_ok()) return model.status();
+    if (batch != batch_) {
+      PF_RETURN_IF_ERROR(model->set_batch(batch).with_context("planning for batch %lld: ", static_cast<long long>(batch)));
+    }
     Result<Session> opened = Session::open(std::move(model).value(), options_);
     if (!opened.is_ok()) return opened.status();
     std::unique_ptr<Session> owned(new Session(std::move(opened).value()));
     session = owned.get();
-    bytes_[batch] = std::move(bytes);
     sessions_[batch] = std::move(owned);
   }
   session->set_check_numerics(check_numerics_);

@@ -120,7 +120,7 @@ class Trainer {
   graph::Graph graph_;
   SessionOptions options_;
   int64_t batch_ = 0;
-  std::map<int64_t, std::unique_ptr<Bytes>> bytes_;
+  std::unique_ptr<Bytes> bytes_;  // graph_ serialized at batch_: every session's model borrows them
   std::map<int64_t, std::unique_ptr<Session>> sessions_;
   Session* current_ = nullptr;  // the session holding the latest weights
   bool check_numerics_ = true;
