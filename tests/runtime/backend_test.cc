@@ -1,6 +1,6 @@
-// Backends against the reference: every node a backend takes must compute what the reference
-// backend computes, on the reference models and on a table of odd shapes; nodes it declines fall
-// back; weights that training updates are never packed (so never stale).
+// The host backends against the reference on whole models: the reference models compute the same;
+// auto's choice is stable; activations fuse into the layer before; weights that training updates
+// are never packed (so never stale). The op by op table of every backend is op_table_test.cc.
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -71,137 +71,6 @@ void check_same(const graph::Graph& graph, const Backend* backend, const std::st
   }
 }
 
-// The gradients of loss = sum((y - target)^2) for the one-node graph `g` (infer: inputs -> y),
-// with respect to every f32 input and parameter of the node, on `backend`; `taken` counts the
-// steps off the reference backend.
-std::vector<std::vector<float>> gradients_on(const graph::Graph& forward, const Backend* backend, int* taken) {
-  const graph::Graph g = test::with_gradients(forward, /*keep_output=*/false);
-  std::vector<const char*> steps;
-  std::vector<std::vector<float>> grads = run_on(g, backend, &steps);
-  *taken = steps_not_on_reference(steps);
-  return grads;
-}
-
-// One row of the op table: a graph whose infer runs one node, and the backends expected to run
-// its forward and its backward (names in a string; "auto" runs a node when any other does).
-struct OpCase {
-  std::string name;
-  graph::Graph graph;
-  std::string forward, backward;
-};
-
-bool expected_on(const std::string& list, const Backend* backend) {
-  if (std::string(backend->name) != "auto") return (" " + list + " ").find(" " + std::string(backend->name) + " ") != std::string::npos;
-  // auto: when a backend of the list is in this build (an aarch64 build has no oneDNN).
-  std::istringstream names(list);
-  for (std::string name; names >> name;) {
-    if (find_backend(name.c_str()) != nullptr) return true;
-  }
-  return false;
-}
-
-std::vector<OpCase> op_table() {
-  using graph::GraphBuilder;
-  using graph::Value;
-  std::vector<OpCase> table;
-  const auto conv = [&](const char* what, std::initializer_list<int64_t> dims, int64_t out_channels, Conv2dAttrs c,
-                        int kernel_h, int kernel_w, const char* forward, const char* backward) {
-    GraphBuilder b(11);
-    Value x = b.input("x", DType::F32, dims);
-    const int64_t channels = b.desc(x).dims[3];
-    OpAttrs attrs;
-    attrs.kind = fb::Attrs::Conv2dAttrs;
-    attrs.conv = c;
-    const TensorDesc w = make_desc(DType::F32, {out_channels, kernel_h, kernel_w, channels / c.groups});
-    Value y = b.node(OpType::Conv2D, attrs, {x, b.parameter("w", w, random_values(w.num_elements(), 3)),
-                                            b.parameter("b", make_desc(DType::F32, {out_channels}), random_values(out_channels, 4))});
-    b.output(y, "y");
-    Result<graph::Graph> g = b.finish();
-    REQUIRE_MESSAGE(g.is_ok(), std::string(g.status().message()));
-    table.push_back({what, std::move(*g), forward, backward});
-  };
-  Conv2dAttrs plain;
-  conv("conv 3x3", {2, 7, 5, 3}, 4, plain, 3, 3, "xnnpack onednn", "onednn");
-  Conv2dAttrs strided;
-  strided.stride_h = 2, strided.stride_w = 3, strided.pad_top = 1, strided.pad_left = 0, strided.pad_bottom = 2, strided.pad_right = 1;
-  conv("conv strided, asymmetric padding", {1, 9, 11, 2}, 5, strided, 3, 2, "xnnpack onednn", "onednn");
-  Conv2dAttrs dilated;
-  dilated.dilation_h = 2, dilated.dilation_w = 2, dilated.pad_top = dilated.pad_bottom = dilated.pad_left = dilated.pad_right = 2;
-  conv("conv dilated", {1, 8, 8, 3}, 3, dilated, 3, 3, "xnnpack onednn", "onednn");
-  Conv2dAttrs grouped;
-  grouped.groups = 2;
-  conv("conv 2 groups", {2, 6, 6, 4}, 6, grouped, 3, 3, "xnnpack onednn", "onednn");
-  Conv2dAttrs depthwise;
-  depthwise.groups = 8, depthwise.pad_top = depthwise.pad_left = depthwise.pad_bottom = depthwise.pad_right = 1;
-  conv("conv depthwise", {2, 5, 5, 8}, 8, depthwise, 3, 3, "xnnpack onednn", "onednn");
-  conv("conv depthwise multiplier 2", {1, 5, 5, 4}, 8, [] { Conv2dAttrs c; c.groups = 4; return c; }(), 3, 3,
-       "xnnpack onednn", "onednn");
-
-  const auto one_node = [&](const char* what, OpType op, OpAttrs attrs, std::vector<std::initializer_list<int64_t>> shapes,
-                            const char* forward, const char* backward) {
-    GraphBuilder b(5);
-    std::vector<Value> inputs;
-    int i = 0;
-    for (const auto& dims : shapes) inputs.push_back(b.input("x" + std::to_string(i++), DType::F32, dims));
-    b.output(b.node(op, attrs, inputs), "y");
-    Result<graph::Graph> g = b.finish();
-    REQUIRE_MESSAGE(g.is_ok(), std::string(g.status().message()));
-    table.push_back({what, std::move(*g), forward, backward});
-  };
-  OpAttrs pool;
-  pool.kind = fb::Attrs::Pool2dAttrs;
-  pool.pool.kernel_h = 3, pool.pool.kernel_w = 2, pool.pool.stride_h = 2, pool.pool.stride_w = 1, pool.pool.pad_top = 1,
-  pool.pool.pad_bottom = 1;
-  one_node("max pool padded", OpType::MaxPool2D, pool, {{2, 7, 6, 3}}, "xnnpack onednn", "onednn");
-  one_node("average pool padded, padding excluded", OpType::AvgPool2D, pool, {{2, 7, 6, 3}}, "onednn", "onednn");
-  pool.pool.count_include_pad = true;
-  one_node("average pool padded, padding counted", OpType::AvgPool2D, pool, {{1, 5, 4, 2}}, "onednn", "onednn");
-  OpAttrs global;
-  global.kind = fb::Attrs::GlobalPoolAttrs;
-  one_node("global average pool", OpType::GlobalAvgPool, global, {{3, 5, 4, 6}}, "xnnpack onednn", "onednn");
-  global.global_pool.keep_dims = true;
-  one_node("global average pool, dims kept", OpType::GlobalAvgPool, global, {{1, 2, 2, 5}}, "xnnpack onednn", "onednn");
-  one_node("relu", OpType::Relu, OpAttrs(), {{3, 17}}, "xnnpack onednn", "onednn");
-  OpAttrs clamp;
-  clamp.kind = fb::Attrs::ClampAttrs;
-  clamp.clamp.min = -0.25f, clamp.clamp.max = 0.5f;
-  one_node("clamp", OpType::Clamp, clamp, {{2, 3, 5}}, "xnnpack onednn", "");
-  one_node("add, same shape", OpType::Add, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}, "xnnpack onednn", "");
-  one_node("add, broadcast both ways", OpType::Add, OpAttrs(), {{2, 1, 4, 1}, {1, 3, 1, 5}}, "xnnpack", "");
-  one_node("add, trailing vector", OpType::Add, OpAttrs(), {{2, 3, 5}, {5}}, "xnnpack onednn", "");
-  OpAttrs softmax;
-  softmax.kind = fb::Attrs::AxisAttrs;
-  softmax.axis.axis = -1;
-  one_node("softmax, last axis", OpType::Softmax, softmax, {{4, 10}}, "xnnpack onednn", "onednn");
-  softmax.axis.axis = 0;
-  one_node("softmax, axis 0: declined, the reference runs it", OpType::Softmax, softmax, {{4, 10}}, "", "");
-  OpAttrs transpose;
-  transpose.kind = fb::Attrs::TransposeAttrs;
-  transpose.transpose.rank = 4;
-  const int nchw_to_nhwc[] = {0, 2, 3, 1};
-  std::copy(nchw_to_nhwc, nchw_to_nhwc + 4, transpose.transpose.perm);
-  one_node("transpose NCHW to NHWC", OpType::Transpose, transpose, {{2, 3, 5, 4}}, "onednn", "");
-  transpose.transpose.rank = 3;
-  const int odd[] = {2, 0, 1};
-  std::copy(odd, odd + 3, transpose.transpose.perm);
-  one_node("transpose rank 3", OpType::Transpose, transpose, {{3, 4, 5}}, "onednn", "");
-  one_node("sub: declined", OpType::Sub, OpAttrs(), {{2, 3}, {2, 3}}, "", "");
-
-  GraphBuilder b(9);
-  graph::Value x = b.input("x", DType::F32, {2, 3, 7});  // Linear on a rank-3 input: 6 rows
-  b.output(b.linear(x, 5), "y");
-  Result<graph::Graph> g = b.finish();
-  REQUIRE(g.is_ok());
-  table.push_back({"linear, rank 3", std::move(*g), "xnnpack onednn", "onednn"});
-  GraphBuilder nb(10);
-  graph::Value nx = nb.input("x", DType::F32, {4, 9});
-  nb.output(nb.linear(nx, 3, false), "y");
-  Result<graph::Graph> ng = nb.finish();
-  REQUIRE(ng.is_ok());
-  table.push_back({"linear, no bias", std::move(*ng), "xnnpack onednn", "onednn"});
-  return table;
-}
-
 TEST_CASE("backends: find_backend names the backends this build has") {
   CHECK(find_backend("reference") == &reference_backend());
   CHECK(find_backend("nonsense") == nullptr);
@@ -223,30 +92,6 @@ TEST_CASE("backends: the reference models compute what the reference backend com
       int expected = m.steps;
       if (expected < 0) expected = static_cast<int>(g->methods[0].nodes.size());
       check_same(*g, backend, m.name, expected);
-    }
-  }
-}
-
-TEST_CASE("backends: the op table, forward and backward, matches the reference on every backend") {
-  const std::vector<const Backend*> backends = other_backends();
-  if (backends.empty()) MESSAGE("this build has no backend besides the reference");
-  for (const OpCase& c : op_table()) {
-    int reference_taken = 0;
-    const std::vector<std::vector<float>> expected = gradients_on(c.graph, &reference_backend(), &reference_taken);
-    for (const Backend* backend : backends) {
-      check_same(c.graph, backend, c.name, expected_on(c.forward, backend) ? 1 : 0);
-      const graph::Node& op = c.graph.nodes[static_cast<size_t>(c.graph.methods[0].nodes.back())];
-      if (find_op(op.op) == nullptr || find_op(op.op)->backward == nullptr) continue;
-      int taken = 0;
-      const std::vector<std::vector<float>> grads = gradients_on(c.graph, backend, &taken);
-      REQUIRE(grads.size() == expected.size());
-      for (size_t i = 0; i < grads.size(); ++i) {
-        test::check_close(grads[i].data(), expected[i].data(), static_cast<int64_t>(grads[i].size()), 1e-4, 1e-5,
-                          c.name + ": gradient " + std::to_string(i) + " on " + backend->name);
-      }
-      // The forward node (when the backend runs it) plus the backward node.
-      const int expected_taken = (expected_on(c.forward, backend) ? 1 : 0) + (expected_on(c.backward, backend) ? 1 : 0);
-      CHECK_MESSAGE(taken == expected_taken, c.name << ": " << backend->name << " ran " << taken << " of the gradient steps");
     }
   }
 }
