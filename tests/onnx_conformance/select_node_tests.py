@@ -3,7 +3,7 @@
 
 The cases ship in the `onnx` pip package (onnx/backend/test/data/node: model.onnx and
 test_data_set_0/input_*.pb, output_*.pb). A case is copied when every node of its model is an op
-of the importer's table (docs/onnx.md), whatever its attributes, types or opset: the conformance
+of the importer's table (kConverters in graph/import/onnx_ops.cc), whatever its attributes, types or opset: the conformance
 test then reports each as pass, fail or unsupported (refused by the importer, with the reason).
 CI runs the committed copy; this script only refreshes it:
 
@@ -14,18 +14,28 @@ onnx 1.13.1's cases are at opset 18 at most, the newest preflight imports.
 """
 import io
 import os
+import re
 import shutil
 import sys
 import zipfile
 
 import onnx  # Debian's python3-onnx reads the models
 
-SUPPORTED = {
-    "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "Tanh", "Flatten", "Reshape",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Softmax", "LogSoftmax", "Transpose",
-    "Concat", "Identity", "Dropout", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
-    "ConstantOfShape", "Slice", "LayerNormalization",
-}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def supported_ops():
+    """The ONNX op types of the importer's table (kConverters in graph/import/onnx_ops.cc)."""
+    with open(os.path.join(HERE, "..", "..", "graph", "import", "onnx_ops.cc"), encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("kConverters[] = {"):]
+    table = table[:table.index("};")]
+    ops = set(re.findall(r'\{"(\w+)", ', table))
+    if not ops:
+        sys.exit("select_node_tests: no rows found in kConverters of graph/import/onnx_ops.cc")
+    return ops
+
+
 PREFIX = "onnx/backend/test/data/node/"
 
 
@@ -33,7 +43,8 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__)
         sys.exit(2)
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "onnx_node")
+    supported = supported_ops()
+    out = os.path.join(HERE, "..", "fixtures", "onnx_node")
     shutil.rmtree(out, ignore_errors=True)
     wheel = zipfile.ZipFile(sys.argv[1])
     cases = {}
@@ -46,7 +57,7 @@ def main():
         if model_file not in files:
             continue
         model = onnx.load_model_from_string(wheel.read(model_file))
-        if not model.graph.node or any(node.op_type not in SUPPORTED or node.domain not in ("", "ai.onnx")
+        if not model.graph.node or any(node.op_type not in supported or node.domain not in ("", "ai.onnx")
                                        for node in model.graph.node):
             continue
         for name in files:
