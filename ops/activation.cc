@@ -1,4 +1,4 @@
-// Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU.
+// Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU, HardSwish.
 //
 //   x: any shape, f32   ->   y: same shape
 #include <cmath>
@@ -69,6 +69,16 @@ Status gelu_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView*
   });
 }
 
+Status hard_swish_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  // x * relu6(x + 3) / 6, as torch.nn.Hardswish (ONNX writes x * max(0, min(1, x / 6 + 0.5)): the
+  // same function). NaN propagates through the comparisons (neither bound applies).
+  return map_f32(in[0], out, [](float xf) {
+    const double x = xf;
+    const double inner = x + 3.0 < 0.0 ? 0.0 : (x + 3.0 > 6.0 ? 6.0 : x + 3.0);
+    return static_cast<float>(x * inner / 6.0);
+  });
+}
+
 // dx += dy * f'(x), with f' written from the input x or the output y, whichever is cheaper.
 template <typename Derivative>
 Status map_backward(const TensorView& x, const TensorView& y, const TensorView& dy, TensorView* dx,
@@ -121,6 +131,15 @@ Status gelu_backward(const OpAttrs& attrs, const TensorView* in, int, const Tens
     const double cdf = 0.5 * (1.0 + std::erf(x * 0.7071067811865476));
     const double pdf = 0.3989422804014327 * std::exp(-0.5 * x * x);
     return static_cast<float>(cdf + x * pdf);
+  });
+}
+
+Status hard_swish_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                           TensorView* dx) {
+  // PyTorch's hardswish_backward: 0 below -3, x / 3 + 1/2 up to 3 (both ends included), 1 above.
+  return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
+    const double x = xf;
+    return static_cast<float>(x < -3.0 ? 0.0 : (x <= 3.0 ? x / 3.0 + 0.5 : 1.0));
   });
 }
 
@@ -184,6 +203,18 @@ const OpDef& op_def<OpType::Gelu>() {
     d.infer = infer_same_f32;
     d.forward = gelu_forward;
     d.backward = PF_BACKWARD(gelu_backward);
+    return d;
+  }();
+  return def;
+}
+
+template <>
+const OpDef& op_def<OpType::HardSwish>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::HardSwish);
+    d.infer = infer_same_f32;
+    d.forward = hard_swish_forward;
+    d.backward = PF_BACKWARD(hard_swish_backward);
     return d;
   }();
   return def;

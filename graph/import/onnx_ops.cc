@@ -259,15 +259,19 @@ Status convert_shape(Importer& im, const NodeProto& node, const std::string& nam
   return Status::ok();
 }
 
-// Relu, Sigmoid, Tanh, Clip (its bounds attributes before opset 11, constant inputs after): the
-// layout of the input is kept.
+// Relu, Sigmoid, Tanh, HardSwish, Clip (its bounds attributes before opset 11, constant inputs
+// after): the layout of the input is kept.
 Status convert_activation(Importer& im, const NodeProto& node, const std::string& name) {
   const std::string& op = node.op_type();
   Result<Val*> xr = im.get(node, 0);
   if (!xr.is_ok()) return xr.status();
   Val* x = *xr;
   OpAttrs attrs;
-  OpType type = op == "Relu" ? OpType::Relu : op == "Sigmoid" ? OpType::Sigmoid : op == "Tanh" ? OpType::Tanh : OpType::Clamp;
+  const OpType type = op == "Relu"        ? OpType::Relu
+                      : op == "Sigmoid"   ? OpType::Sigmoid
+                      : op == "Tanh"      ? OpType::Tanh
+                      : op == "HardSwish" ? OpType::HardSwish
+                                          : OpType::Clamp;
   if (op == "Clip") {
     attrs.kind = fb::Attrs::ClampAttrs;
     attrs.clamp.min = -FLT_MAX, attrs.clamp.max = FLT_MAX;
@@ -535,6 +539,7 @@ constexpr OnnxConverter kConverters[] = {
     {"Sigmoid", convert_activation, Folding::kFolds},
     {"Tanh", convert_activation, Folding::kFolds},
     {"Clip", convert_activation, Folding::kFolds},
+    {"HardSwish", convert_activation, Folding::kFolds},
     {"BatchNormalization", convert_batch_norm, Folding::kKeepsConstants},
     {"LayerNormalization", convert_layer_norm, Folding::kFolds},
     {"Softmax", convert_softmax, Folding::kFolds},
@@ -582,6 +587,7 @@ std::string unsupported_reason(const NodeProto& node, int opset) {
     return "axis other than 1 or -1 before opset 13 (coerced to 2-D)";
   }
   if (op == "Reshape" && attr_int(node, "allowzero", 0) != 0) return "allowzero=1";
+  if (op == "HardSwish" && opset < 14) return "HardSwish is an ONNX op from opset 14 on";
   if (op == "Dropout" && node.output_size() > 1 && !node.output(1).empty()) return "the mask output (boolean)";
   if (op == "LayerNormalization") {
     for (int o = 1; o < node.output_size(); ++o) {

@@ -15,7 +15,7 @@ constexpr double kAbsoluteTolerance = 2e-3;  // float32 forward: L carries ~1e-6
 constexpr double kRelativeTolerance = 2e-2;
 constexpr int kMaxCheckedPerInput = 48;      // elements sampled per input
 
-enum class Values { kUniform, kAwayFromZero, kDistinct, kPositive, kAwayFromClamp, kSmall };
+enum class Values { kUniform, kAwayFromZero, kDistinct, kPositive, kAwayFromClamp, kSmall, kAwayFromThree };
 
 struct GradCase {
   std::string name;
@@ -41,6 +41,13 @@ std::vector<float> make_values(const TensorDesc& desc, Values kind, SplitMix64& 
       case Values::kAwayFromZero: v[i] = rng.uniform(0.1f, 1.0f) * (rng.next() & 1 ? 1.0f : -1.0f); break;
       case Values::kPositive: v[i] = rng.uniform(0.5f, 2.0f); break;
       case Values::kSmall: v[i] = rng.uniform(0.05f, 0.3f); break;
+      case Values::kAwayFromThree: {
+        // In [-5, 5], 0.1 away from -3 and 3 (the kinks of HardSwish): all three pieces sampled.
+        const float pick = rng.uniform(0.0f, 3.0f);
+        const float magnitude = pick < 1.0f ? rng.uniform(0.0f, 2.9f) : rng.uniform(3.1f, 5.0f);
+        v[i] = rng.next() & 1 ? magnitude : -magnitude;
+        break;
+      }
       case Values::kAwayFromClamp: {
         // Clamp bounds in the cases are -0.5 and 0.5: stay 0.1 away from both.
         const float pick = rng.uniform(0.0f, 3.0f);
@@ -224,6 +231,7 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     add("clamp", OpType::Clamp, clamp, {x}, {Values::kAwayFromClamp}, {true});
     add("sigmoid", OpType::Sigmoid, OpAttrs(), {x}, {U}, {true});
     add("tanh", OpType::Tanh, OpAttrs(), {x}, {U}, {true});
+    add("hard_swish", OpType::HardSwish, OpAttrs(), {x}, {Values::kAwayFromThree}, {true});
     add("gelu", OpType::Gelu, OpAttrs(), {x}, {U}, {true});
     OpAttrs gelu_tanh;
     gelu_tanh.gelu.tanh_approximation = true;

@@ -127,6 +127,7 @@ std::vector<OpCase> op_table() {
   one("clamp", OpType::Clamp, clamp, {{2, 3, 5}}).on("xnnpack onednn", "");  // oneDNN's gradient at the bounds differs
   one("sigmoid", OpType::Sigmoid, OpAttrs(), {{4, 9}}, -4.0f, 4.0f);
   one("tanh", OpType::Tanh, OpAttrs(), {{4, 9}}, -3.0f, 3.0f);
+  one("hard swish, all three pieces", OpType::HardSwish, OpAttrs(), {{4, 9}}, -5.0f, 5.0f).on("xnnpack onednn", "onednn");
   OpAttrs gelu;
   gelu.kind = fb::Attrs::GeluAttrs;
   one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);

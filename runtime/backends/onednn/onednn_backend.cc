@@ -10,11 +10,11 @@
 // fully connected layer runs as its eltwise post-op.
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
-// Relu, Clamp, Softmax over the last axis, Add (broadcasting into the first input's shape),
+// Relu, Clamp, HardSwish, Softmax over the last axis, Add (broadcasting into the first input's shape),
 // Transpose (a reorder).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
-// GlobalAvgPool, Relu, Softmax over the last axis. float32 only.
+// GlobalAvgPool, Relu, HardSwish, Softmax over the last axis. float32 only.
 //
 // The device library builds without exceptions; this file alone is compiled with them (oneDNN's
 // C++ API throws dnnl::error): every exception is caught here, at prepare, and becomes a Status.
@@ -131,6 +131,7 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
     case OpType::GlobalAvgPool:
       return x.rank == 4;
     case OpType::Relu:
+    case OpType::HardSwish:
       return x.rank >= 1;
     case OpType::Clamp:
       return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
@@ -342,10 +343,23 @@ void pool_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
+// The eltwise algorithm of an activation, with its alpha and beta.
+struct Eltwise {
+  algorithm kind;
+  float alpha = 0.0f, beta = 0.0f;
+};
+
+Eltwise eltwise_of(const NodeInfo& node) {
+  switch (node.op->type) {
+    case OpType::Relu: return {algorithm::eltwise_relu};
+    case OpType::HardSwish: return {algorithm::eltwise_hardswish};  // x relu6(x + 3) / 6 in oneDNN 2.6
+    default: return {algorithm::eltwise_clip, node.attrs.clamp.min, node.attrs.clamp.max};
+  }
+}
+
 dnnl::eltwise_forward::primitive_desc eltwise_pd(const NodeInfo& node, const memory::desc& data, prop_kind kind) {
-  const bool relu = node.op->type == OpType::Relu;
-  const dnnl::eltwise_forward::desc desc(kind, relu ? algorithm::eltwise_relu : algorithm::eltwise_clip, data,
-                                         relu ? 0.0f : node.attrs.clamp.min, relu ? 0.0f : node.attrs.clamp.max);
+  const Eltwise e = eltwise_of(node);
+  const dnnl::eltwise_forward::desc desc(kind, e.kind, data, e.alpha, e.beta);
   return dnnl::eltwise_forward::primitive_desc(desc, scratchpad_attr(), cpu_engine());
 }
 
@@ -536,11 +550,12 @@ void pool_backward(const NodeInfo& node, const PrepareArgs& args, State* state) 
   }
 }
 
-void relu_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+void eltwise_backward(const NodeInfo& node, const PrepareArgs& args, State* state) {
   if (!args.outputs[0].data) return;
   const memory::desc data = flat(args.inputs[0].desc);
   const auto hint = eltwise_pd(node, data, prop_kind::forward_training);
-  const dnnl::eltwise_backward::desc desc(algorithm::eltwise_relu, data, data, 0.0f, 0.0f);
+  const Eltwise e = eltwise_of(node);
+  const dnnl::eltwise_backward::desc desc(e.kind, data, data, e.alpha, e.beta);
   const dnnl::eltwise_backward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine(), hint);
   state->add("eltwise backward", dnnl::eltwise_backward(pd),
              {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
@@ -567,7 +582,7 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
   if (node.backward) {
     if (type == OpType::Conv2D) return conv_backward(node, args, state);
     if (type == OpType::Linear) return linear_backward(model, node, args, state);
-    if (type == OpType::Relu) return relu_backward(node, args, state);
+    if (type == OpType::Relu || type == OpType::HardSwish) return eltwise_backward(node, args, state);
     if (type == OpType::Softmax) return softmax_backward(args, state);
     return pool_backward(node, args, state);
   }
@@ -575,7 +590,8 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Conv2D: return conv_forward(model, node, args, state);
     case OpType::Linear: return linear_forward(model, node, args, state);
     case OpType::Relu:
-    case OpType::Clamp: return eltwise_forward(node, args, state);
+    case OpType::Clamp:
+    case OpType::HardSwish: return eltwise_forward(node, args, state);
     case OpType::Softmax: return softmax_forward(args, state);
     case OpType::Add: return add_forward(args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);

@@ -4,7 +4,7 @@
 // addresses, so running it is xnn_run_operator alone, which allocates nothing.
 //
 // Runs: Linear (fully connected), Conv2D (grouped and depthwise included), MaxPool2D,
-// GlobalAvgPool, Relu and Clamp, Add (broadcasting), Softmax over the last axis; float32,
+// GlobalAvgPool, Relu and Clamp, HardSwish, Add (broadcasting), Softmax over the last axis; float32,
 // forward only. Weights that training updates are never packed (they would go stale after the
 // first step): a Linear or Conv2D whose weight or bias a node of the model updates is left to
 // the reference backend. A Relu or Clamp after a Linear or Conv2D runs as that operator's output
@@ -71,6 +71,7 @@ bool xnnpack_supports(const Model& model, const NodeInfo& node) {
       return x.rank == 4;
     case OpType::Relu:
     case OpType::Clamp:
+    case OpType::HardSwish:
     case OpType::Add:
       return x.rank >= 1;
     case OpType::Softmax: {
@@ -175,6 +176,11 @@ Status xnnpack_prepare(const Model&, const NodeInfo& node, const PrepareArgs& ar
       const float high = node.op->type == OpType::Relu ? kHighest : attrs.clamp.max;
       PF_RETURN_IF_ERROR(check(xnn_create_clamp_nc_f32(1, 1, 1, low, high, 0, &state->op), "create clamp"));
       return check(xnn_setup_clamp_nc_f32(state->op, count, input, output, state->pool), "setup clamp");
+    }
+    case OpType::HardSwish: {
+      const size_t count = static_cast<size_t>(x.num_elements());
+      PF_RETURN_IF_ERROR(check(xnn_create_hardswish_nc_f32(1, 1, 1, 0, &state->op), "create hardswish"));
+      return check(xnn_setup_hardswish_nc_f32(state->op, count, input, output, state->pool), "setup hardswish");
     }
     case OpType::Add: {
       size_t a_shape[kMaxRank], b_shape[kMaxRank];

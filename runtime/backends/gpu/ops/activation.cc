@@ -1,4 +1,4 @@
-// The GPU lowering of Relu, Clamp, Sigmoid, Tanh, Gelu (ops/activation.cc). The elementwise
+// The GPU lowering of Relu, Clamp, Sigmoid, Tanh, Gelu, HardSwish (ops/activation.cc). The elementwise
 // activations: one kernel, the op as a code (unary_code, kernels in activation.cl).
 // Kernels: runtime/backends/gpu/ops/activation.cl (in the order of their arguments here).
 #include "runtime/backends/gpu/lower.h"
@@ -13,7 +13,8 @@ int unary_code(OpType op, const OpAttrs& attrs) {
     case OpType::Clamp: return 1;
     case OpType::Sigmoid: return 2;
     case OpType::Tanh: return 3;
-    default: return attrs.gelu.tanh_approximation ? 5 : 4;
+    case OpType::HardSwish: return 6;
+    default: return attrs.gelu.tanh_approximation ? 5 : 4;  // Gelu
   }
 }
 
@@ -61,6 +62,8 @@ template <>
 const OpLowering& op_lowering<OpType::Tanh>() { return kUnary; }
 template <>
 const OpLowering& op_lowering<OpType::Gelu>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::HardSwish>() { return kUnary; }
 
 }  // namespace gpu
 }  // namespace preflight

@@ -1,7 +1,7 @@
 // The GPU kernels of ops/activation.cc (their lowering: activation.cc here):
 // elementwise maps (copies are buffer copies, not kernels).
 
-// op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation)
+// op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation), 6 hardswish
 __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, float hi) {
   const int i = get_global_id(0);
   if (i >= n) return;
@@ -13,6 +13,7 @@ __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, f
     case 2: r = (float)(1.0 / (1.0 + exp(-(acc_t)v))); break;
     case 3: r = (float)tanh((acc_t)v); break;
     case 4: r = (float)(0.5 * (acc_t)v * (1.0 + erf((acc_t)v * 0.7071067811865476))); break;
+    case 6: r = (float)((acc_t)v * fmin(fmax((acc_t)v + 3.0, 0.0), 6.0) / 6.0); break;
     default: {
       const acc_t z = v;
       r = (float)(0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))));
@@ -36,6 +37,7 @@ __kernel void unary_backward(B(float, x), B(float, y), B(float, dy), B(float, dx
       d = (float)(0.5 * (1.0 + erf(z * 0.7071067811865476)) + z * 0.3989422804014327 * exp(-0.5 * z * z));
       break;
     }
+    case 6: d = v < -3.0f ? 0.0f : (v <= 3.0f ? (float)((acc_t)v / 3.0 + 0.5) : 1.0f); break;
     default: {
       const acc_t z = v, c = 0.7978845608028654;
       const acc_t t = tanh(c * (z + 0.044715 * z * z * z));
