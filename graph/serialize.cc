@@ -39,6 +39,8 @@ flatbuffers::Offset<void> write_attrs(FlatBufferBuilder& b, const OpAttrs& a) {
     case fb::Attrs::GlobalPoolAttrs: return fb::CreateGlobalPoolAttrs(b, a.global_pool.keep_dims).Union();
     case fb::Attrs::ClampAttrs: return fb::CreateClampAttrs(b, a.clamp.min, a.clamp.max).Union();
     case fb::Attrs::GeluAttrs: return fb::CreateGeluAttrs(b, a.gelu.tanh_approximation).Union();
+    case fb::Attrs::HardSigmoidAttrs:
+      return fb::CreateHardSigmoidAttrs(b, a.hard_sigmoid.alpha, a.hard_sigmoid.beta).Union();
     case fb::Attrs::AxisAttrs: return fb::CreateAxisAttrs(b, a.axis.axis).Union();
     case fb::Attrs::ReshapeAttrs: {
       std::vector<int64_t> shape(a.reshape.shape, a.reshape.shape + a.reshape.rank);

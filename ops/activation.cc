@@ -1,4 +1,5 @@
-// Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU, HardSwish.
+// Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU, HardSwish,
+// HardSigmoid.
 //
 //   x: any shape, f32   ->   y: same shape
 #include <cmath>
@@ -19,6 +20,13 @@ Status infer_clamp(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, T
   PF_CHECK(attrs.clamp.min <= attrs.clamp.max, Error::kInvalidModel,
            "clamp bounds must satisfy min <= max, got min %g, max %g",
            static_cast<double>(attrs.clamp.min), static_cast<double>(attrs.clamp.max));
+  return infer_same_f32(attrs, in, num_inputs, out);
+}
+
+Status infer_hard_sigmoid(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, TensorDesc* out) {
+  PF_CHECK(std::isfinite(attrs.hard_sigmoid.alpha) && std::isfinite(attrs.hard_sigmoid.beta), Error::kInvalidModel,
+           "HardSigmoid's alpha and beta must be finite, got alpha %g, beta %g",
+           static_cast<double>(attrs.hard_sigmoid.alpha), static_cast<double>(attrs.hard_sigmoid.beta));
   return infer_same_f32(attrs, in, num_inputs, out);
 }
 
@@ -76,6 +84,14 @@ Status hard_swish_forward(const OpAttrs&, const TensorView* in, int, TensorView*
     const double x = xf;
     const double inner = x + 3.0 < 0.0 ? 0.0 : (x + 3.0 > 6.0 ? 6.0 : x + 3.0);
     return static_cast<float>(x * inner / 6.0);
+  });
+}
+
+Status hard_sigmoid_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const double alpha = attrs.hard_sigmoid.alpha, beta = attrs.hard_sigmoid.beta;
+  return map_f32(in[0], out, [alpha, beta](float x) {
+    const double z = alpha * x + beta;
+    return static_cast<float>(z < 0.0 ? 0.0 : (z > 1.0 ? 1.0 : z));  // NaN passes through
   });
 }
 
@@ -140,6 +156,16 @@ Status hard_swish_backward(const OpAttrs&, const TensorView* in, int, const Tens
   return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
     const double x = xf;
     return static_cast<float>(x < -3.0 ? 0.0 : (x <= 3.0 ? x / 3.0 + 0.5 : 1.0));
+  });
+}
+
+Status hard_sigmoid_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out,
+                             const TensorView* dy, TensorView* dx) {
+  // alpha where 0 < alpha x + beta < 1 (both ends excluded, as PyTorch's hardsigmoid_backward).
+  const double alpha = attrs.hard_sigmoid.alpha, beta = attrs.hard_sigmoid.beta;
+  return map_backward(in[0], out[0], dy[0], dx, [alpha, beta](float x, float) {
+    const double z = alpha * x + beta;
+    return static_cast<float>(z > 0.0 && z < 1.0 ? alpha : 0.0);
   });
 }
 
@@ -215,6 +241,19 @@ const OpDef& op_def<OpType::HardSwish>() {
     d.infer = infer_same_f32;
     d.forward = hard_swish_forward;
     d.backward = PF_BACKWARD(hard_swish_backward);
+    return d;
+  }();
+  return def;
+}
+
+template <>
+const OpDef& op_def<OpType::HardSigmoid>() {
+  static constexpr OpDef def = [] {
+    OpDef d(OpType::HardSigmoid);
+    d.attrs_kind = fb::Attrs::HardSigmoidAttrs;
+    d.infer = infer_hard_sigmoid;
+    d.forward = hard_sigmoid_forward;
+    d.backward = PF_BACKWARD(hard_sigmoid_backward);
     return d;
   }();
   return def;

@@ -40,6 +40,7 @@ struct Pool2dAttrs {
 struct GlobalPoolAttrs { bool keep_dims = false; };
 struct ClampAttrs { float min = 0.0f; float max = 0.0f; };
 struct GeluAttrs { bool tanh_approximation = false; };
+struct HardSigmoidAttrs { float alpha = 0.2f; float beta = 0.5f; };  // schemas/model.fbs's defaults
 struct AxisAttrs { int axis = 0; };
 struct ReshapeAttrs { int rank = 0; int64_t shape[kMaxRank] = {0}; };
 struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
@@ -68,6 +69,7 @@ struct OpAttrs {
   SgdAttrs sgd;
   AdamAttrs adam;
   RunningStatsAttrs running_stats;
+  HardSigmoidAttrs hard_sigmoid;
 };
 
 // Validates attributes and inputs, writes the output descriptions. Messages name the input index

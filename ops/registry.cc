@@ -88,6 +88,10 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
     case fb::Attrs::GeluAttrs:
       attrs->gelu.tanh_approximation = node.attrs_as_GeluAttrs()->tanh_approximation();
       break;
+    case fb::Attrs::HardSigmoidAttrs:
+      attrs->hard_sigmoid.alpha = node.attrs_as_HardSigmoidAttrs()->alpha();
+      attrs->hard_sigmoid.beta = node.attrs_as_HardSigmoidAttrs()->beta();
+      break;
     case fb::Attrs::AxisAttrs: attrs->axis.axis = node.attrs_as_AxisAttrs()->axis(); break;
     case fb::Attrs::ReshapeAttrs: {
       const auto* shape = node.attrs_as_ReshapeAttrs()->shape();

@@ -259,19 +259,25 @@ Status convert_shape(Importer& im, const NodeProto& node, const std::string& nam
   return Status::ok();
 }
 
-// Relu, Sigmoid, Tanh, HardSwish, Clip (its bounds attributes before opset 11, constant inputs
-// after): the layout of the input is kept.
+// Relu, Sigmoid, Tanh, HardSwish, HardSigmoid (alpha, beta), Clip (its bounds attributes before
+// opset 11, constant inputs after): the layout of the input is kept.
 Status convert_activation(Importer& im, const NodeProto& node, const std::string& name) {
   const std::string& op = node.op_type();
   Result<Val*> xr = im.get(node, 0);
   if (!xr.is_ok()) return xr.status();
   Val* x = *xr;
   OpAttrs attrs;
-  const OpType type = op == "Relu"        ? OpType::Relu
-                      : op == "Sigmoid"   ? OpType::Sigmoid
-                      : op == "Tanh"      ? OpType::Tanh
-                      : op == "HardSwish" ? OpType::HardSwish
-                                          : OpType::Clamp;
+  const OpType type = op == "Relu"          ? OpType::Relu
+                      : op == "Sigmoid"     ? OpType::Sigmoid
+                      : op == "Tanh"        ? OpType::Tanh
+                      : op == "HardSwish"   ? OpType::HardSwish
+                      : op == "HardSigmoid" ? OpType::HardSigmoid
+                                            : OpType::Clamp;
+  if (op == "HardSigmoid") {
+    attrs.kind = fb::Attrs::HardSigmoidAttrs;
+    attrs.hard_sigmoid.alpha = attr_float(node, "alpha", 0.2f);
+    attrs.hard_sigmoid.beta = attr_float(node, "beta", 0.5f);
+  }
   if (op == "Clip") {
     attrs.kind = fb::Attrs::ClampAttrs;
     attrs.clamp.min = -FLT_MAX, attrs.clamp.max = FLT_MAX;
@@ -540,6 +546,7 @@ constexpr OnnxConverter kConverters[] = {
     {"Tanh", convert_activation, Folding::kFolds},
     {"Clip", convert_activation, Folding::kFolds},
     {"HardSwish", convert_activation, Folding::kFolds},
+    {"HardSigmoid", convert_activation, Folding::kFolds},
     {"BatchNormalization", convert_batch_norm, Folding::kKeepsConstants},
     {"LayerNormalization", convert_layer_norm, Folding::kFolds},
     {"Softmax", convert_softmax, Folding::kFolds},

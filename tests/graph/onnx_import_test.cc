@@ -122,14 +122,14 @@ TEST_CASE("onnx: every unsupported node in one error; a truncated file; missing 
   CHECK(test::contains(graph::import_onnx(fixture("nonexistent.onnx")).status().message(), "nonexistent.onnx"));
 }
 
-// A one-node model built here: Relu on an input of the given dims ("" for a dynamic dim).
-std::string relu_model(const std::vector<std::string>& dims, int opset) {
+// A one-node model built here: Relu (or `op`) on an input of the given dims ("" for a dynamic dim).
+std::string relu_model(const std::vector<std::string>& dims, int opset, const char* op = "Relu") {
   onnx::ModelProto model;
   model.set_ir_version(7);
   model.add_opset_import()->set_version(opset);
   onnx::GraphProto* g = model.mutable_graph();
   onnx::NodeProto* node = g->add_node();
-  node->set_op_type("Relu");
+  node->set_op_type(op);
   node->set_name("relu");
   node->add_input("x");
   node->add_output("y");
@@ -147,6 +147,37 @@ std::string relu_model(const std::vector<std::string>& dims, int opset) {
   std::string bytes;
   REQUIRE(model.SerializeToString(&bytes));
   return bytes;
+}
+
+TEST_CASE("onnx: HardSwish from opset 14 on, HardSigmoid with its alpha and beta (or ONNX's defaults)") {
+  const std::string old = relu_model({"2", "3"}, 13, "HardSwish");
+  const Status refused = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(old.data()), old.size(), ".", "m.onnx").status();
+  CHECK(test::contains(refused.message(), "(HardSwish, opset 13): HardSwish is an ONNX op from opset 14 on"));
+  const std::string swish = relu_model({"2", "3"}, 14, "HardSwish");
+  Result<graph::Graph> g = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(swish.data()), swish.size(), ".", "m.onnx");
+  REQUIRE_MESSAGE(g.is_ok(), std::string(g.status().message()));
+  CHECK(g->nodes.back().op == OpType::HardSwish);
+  for (const bool given : {false, true}) {
+    onnx::ModelProto model;
+    const std::string plain = relu_model({"2", "3"}, 13, "HardSigmoid");
+    REQUIRE(model.ParseFromString(plain));
+    if (given) {
+      for (const auto& [name, value] : {std::make_pair("alpha", 1.0f / 6.0f), std::make_pair("beta", 0.25f)}) {
+        onnx::AttributeProto* a = model.mutable_graph()->mutable_node(0)->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(value);
+      }
+    }
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    Result<graph::Graph> h = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "m.onnx");
+    REQUIRE_MESSAGE(h.is_ok(), std::string(h.status().message()));
+    const graph::Node& node = h->nodes.back();
+    CHECK(node.op == OpType::HardSigmoid);
+    CHECK(node.attrs.hard_sigmoid.alpha == (given ? 1.0f / 6.0f : 0.2f));
+    CHECK(node.attrs.hard_sigmoid.beta == (given ? 0.25f : 0.5f));
+  }
 }
 
 TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims and old opsets are refused clearly") {

@@ -1,4 +1,5 @@
 // Hand-checked values and every attribute / shape check of the ops' `infer`, made to fail on purpose.
+#include <cmath>
 #include "ops/registry.h"
 #include "test_util.h"
 
@@ -67,6 +68,17 @@ TEST_CASE("cross-entropy: a label out of range fails at run time naming the row"
 TEST_CASE("infer rejects bad attributes and shapes with a message naming the problem") {
   OpAttrs conv;
   conv.kind = fb::Attrs::Conv2dAttrs;
+  SUBCASE("hard sigmoid with a non-finite alpha or beta, or an i64 input") {
+    OpAttrs hard;
+    hard.kind = fb::Attrs::HardSigmoidAttrs;
+    hard.hard_sigmoid.alpha = std::nanf("");
+    expect_error(infer(OpType::HardSigmoid, hard, {f32({2, 3})}), "HardSigmoid's alpha and beta must be finite, got alpha nan");
+    hard.hard_sigmoid.alpha = 0.2f, hard.hard_sigmoid.beta = INFINITY;
+    expect_error(infer(OpType::HardSigmoid, hard, {f32({2, 3})}), "beta inf");
+    hard.hard_sigmoid.beta = 0.5f;
+    expect_error(infer(OpType::HardSigmoid, hard, {make_desc(DType::I64, {2})}), "input 0");
+    expect_error(infer(OpType::HardSwish, OpAttrs(), {make_desc(DType::I64, {2})}), "input 0");
+  }
   SUBCASE("conv stride 0") {
     conv.conv.stride_h = 0;
     expect_error(infer(OpType::Conv2D, conv, {f32({1, 5, 5, 2}), f32({3, 3, 3, 2})}), "stride_h must be >= 1, got 0");

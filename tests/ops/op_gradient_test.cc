@@ -232,6 +232,10 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     add("sigmoid", OpType::Sigmoid, OpAttrs(), {x}, {U}, {true});
     add("tanh", OpType::Tanh, OpAttrs(), {x}, {U}, {true});
     add("hard_swish", OpType::HardSwish, OpAttrs(), {x}, {Values::kAwayFromThree}, {true});
+    OpAttrs hard_sigmoid;  // torch.nn.Hardsigmoid's alpha: the kinks at -3 and 3
+    hard_sigmoid.kind = fb::Attrs::HardSigmoidAttrs;
+    hard_sigmoid.hard_sigmoid.alpha = 1.0f / 6.0f;
+    add("hard_sigmoid", OpType::HardSigmoid, hard_sigmoid, {x}, {Values::kAwayFromThree}, {true});
     add("gelu", OpType::Gelu, OpAttrs(), {x}, {U}, {true});
     OpAttrs gelu_tanh;
     gelu_tanh.gelu.tanh_approximation = true;

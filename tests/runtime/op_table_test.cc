@@ -128,6 +128,11 @@ std::vector<OpCase> op_table() {
   one("sigmoid", OpType::Sigmoid, OpAttrs(), {{4, 9}}, -4.0f, 4.0f);
   one("tanh", OpType::Tanh, OpAttrs(), {{4, 9}}, -3.0f, 3.0f);
   one("hard swish, all three pieces", OpType::HardSwish, OpAttrs(), {{4, 9}}, -5.0f, 5.0f).on("xnnpack onednn", "onednn");
+  OpAttrs hard_sigmoid;
+  hard_sigmoid.kind = fb::Attrs::HardSigmoidAttrs;  // ONNX's defaults, alpha 0.2 and beta 0.5
+  one("hard sigmoid, ONNX's alpha and beta", OpType::HardSigmoid, hard_sigmoid, {{3, 11}}, -4.0f, 4.0f).on("onednn", "");
+  hard_sigmoid.hard_sigmoid.alpha = 1.0f / 6.0f, hard_sigmoid.hard_sigmoid.beta = 0.5f;
+  one("hard sigmoid, torch's alpha", OpType::HardSigmoid, hard_sigmoid, {{2, 3, 7}}, -5.0f, 5.0f).on("onednn", "");
   OpAttrs gelu;
   gelu.kind = fb::Attrs::GeluAttrs;
   one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);

@@ -10,7 +10,8 @@
 // fully connected layer runs as its eltwise post-op.
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
-// Relu, Clamp, HardSwish, Softmax over the last axis, Add (broadcasting into the first input's shape),
+// Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Softmax over the last axis, Add
+// (broadcasting into the first input's shape),
 // Transpose (a reorder).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
@@ -135,6 +136,8 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return x.rank >= 1;
     case OpType::Clamp:
       return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
+    case OpType::HardSigmoid:
+      return !node.backward && x.rank >= 1;  // oneDNN 2.6 has no hardsigmoid: no backward to compose
     case OpType::Softmax:
       return softmax_on_last_axis(node, x);
     case OpType::Transpose:
@@ -353,6 +356,8 @@ Eltwise eltwise_of(const NodeInfo& node) {
   switch (node.op->type) {
     case OpType::Relu: return {algorithm::eltwise_relu};
     case OpType::HardSwish: return {algorithm::eltwise_hardswish};  // x relu6(x + 3) / 6 in oneDNN 2.6
+    case OpType::HardSigmoid:  // alpha x + beta, then the clip to [0, 1] in place (eltwise_forward)
+      return {algorithm::eltwise_linear, node.attrs.hard_sigmoid.alpha, node.attrs.hard_sigmoid.beta};
     default: return {algorithm::eltwise_clip, node.attrs.clamp.min, node.attrs.clamp.max};
   }
 }
@@ -370,6 +375,15 @@ void eltwise_forward(const NodeInfo& node, const PrepareArgs& args, State* state
              {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
               {DNNL_ARG_DST, wrap(data, args.outputs[0])},
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+  if (node.op->type == OpType::HardSigmoid) {
+    // oneDNN 2.6 has no hardsigmoid: clip(alpha x + beta, 0, 1) as a second eltwise, in place.
+    const dnnl::eltwise_forward::desc clip(prop_kind::forward_inference, algorithm::eltwise_clip, data, 0.0f, 1.0f);
+    const dnnl::eltwise_forward::primitive_desc clip_pd(clip, scratchpad_attr(), cpu_engine());
+    state->add("eltwise clip", dnnl::eltwise_forward(clip_pd),
+               {{DNNL_ARG_SRC, wrap(data, args.outputs[0])},
+                {DNNL_ARG_DST, wrap(data, args.outputs[0])},
+                {DNNL_ARG_SCRATCHPAD, scratchpad(clip_pd)}});
+  }
 }
 
 dnnl::softmax_forward::primitive_desc softmax_pd(const memory::desc& data, prop_kind kind) {
@@ -591,7 +605,8 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Linear: return linear_forward(model, node, args, state);
     case OpType::Relu:
     case OpType::Clamp:
-    case OpType::HardSwish: return eltwise_forward(node, args, state);
+    case OpType::HardSwish:
+    case OpType::HardSigmoid: return eltwise_forward(node, args, state);
     case OpType::Softmax: return softmax_forward(args, state);
     case OpType::Add: return add_forward(args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);

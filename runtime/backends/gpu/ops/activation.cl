@@ -1,7 +1,8 @@
 // The GPU kernels of ops/activation.cc (their lowering: activation.cc here):
 // elementwise maps (copies are buffer copies, not kernels).
 
-// op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation), 6 hardswish
+// op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation), 6 hardswish,
+// 7 hardsigmoid (lo, hi: Clamp's bounds, or HardSigmoid's alpha and beta)
 __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, float hi) {
   const int i = get_global_id(0);
   if (i >= n) return;
@@ -14,6 +15,7 @@ __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, f
     case 3: r = (float)tanh((acc_t)v); break;
     case 4: r = (float)(0.5 * (acc_t)v * (1.0 + erf((acc_t)v * 0.7071067811865476))); break;
     case 6: r = (float)((acc_t)v * fmin(fmax((acc_t)v + 3.0, 0.0), 6.0) / 6.0); break;
+    case 7: r = isnan(v) ? v : (float)fmin(fmax((acc_t)lo * v + (acc_t)hi, 0.0), 1.0); break;
     default: {
       const acc_t z = v;
       r = (float)(0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))));
@@ -38,6 +40,11 @@ __kernel void unary_backward(B(float, x), B(float, y), B(float, dy), B(float, dx
       break;
     }
     case 6: d = v < -3.0f ? 0.0f : (v <= 3.0f ? (float)((acc_t)v / 3.0 + 0.5) : 1.0f); break;
+    case 7: {
+      const acc_t z = (acc_t)lo * v + (acc_t)hi;
+      d = z > 0.0 && z < 1.0 ? lo : 0.0f;
+      break;
+    }
     default: {
       const acc_t z = v, c = 0.7978845608028654;
       const acc_t t = tanh(c * (z + 0.044715 * z * z * z));
