@@ -14,9 +14,11 @@ Schedule schedule_method(const Model& model, const MethodInfo& method, const Bac
   std::vector<const Backend*>& chosen = schedule.chosen;
   std::vector<bool>& prepared = schedule.prepared;
   std::vector<bool>& fused_into_previous = schedule.fused_into_previous;
-  chosen.resize(method.nodes.size());
-  prepared.resize(method.nodes.size());
-  fused_into_previous.assign(method.nodes.size() + 1, false);
+  // Constructed at their sizes (not resize or assign: vector<bool>'s fill-insert costs the
+  // embedded core about 1 KB of code).
+  chosen = std::vector<const Backend*>(method.nodes.size(), nullptr);
+  prepared = std::vector<bool>(method.nodes.size(), false);
+  fused_into_previous = std::vector<bool>(method.nodes.size() + 1, false);
   std::vector<int> readers(tensors.size(), 0);
   for (int n : method.nodes) {
     for (int t : model.nodes()[static_cast<size_t>(n)].inputs) ++readers[static_cast<size_t>(t)];
@@ -24,7 +26,7 @@ Schedule schedule_method(const Model& model, const MethodInfo& method, const Bac
   for (int t : method.outputs) ++readers[static_cast<size_t>(t)];
   // With two candidates (auto), the second is timed against the first at bind.
   std::vector<const Backend*>& rival = schedule.rival;
-  rival.assign(method.nodes.size(), nullptr);
+  rival = std::vector<const Backend*>(method.nodes.size(), nullptr);
   const auto prepares = [&](const Backend* b, const NodeInfo& node) { return b->prepare && (!b->prepares || b->prepares(model, node)); };
   for (int step = 0; step < end_step; ++step) {
     const NodeInfo& node = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step)])];

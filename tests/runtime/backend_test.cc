@@ -10,6 +10,7 @@
 #include "graph/builder.h"
 #include "ops/registry.h"
 #include "graph/training.h"
+#include "backend_util.h"
 #include "test_util.h"
 
 namespace preflight {
@@ -17,26 +18,12 @@ namespace {
 
 std::vector<float> random_values(int64_t count, uint32_t seed) { return test::random_floats(count, seed); }
 
-// Runs `infer` on `backend` with seeded random inputs; also returns which backend ran each step.
+// Runs `infer` on `backend` with seeded inputs in [-1, 1); also returns which backend ran each step.
 std::vector<std::vector<float>> run_on(const graph::Graph& graph, const Backend* backend, std::vector<const char*>* steps = nullptr) {
-  test::LoadedModel loaded = test::load_graph(graph);
-  SessionOptions options;
-  options.backend = backend;
-  Result<Session> session = Session::open(std::move(*loaded.model), options);
-  REQUIRE_MESSAGE(session.is_ok(), std::string(session.status().message()));
-  const int m = session->model().find_method("infer");
-  const MethodInfo& method = session->model().methods()[static_cast<size_t>(m)];
-  std::vector<std::vector<float>> inputs;
-  std::vector<TensorView> views;
-  for (size_t i = 0; i < method.inputs.size(); ++i) {
-    const TensorDesc& desc = session->model().tensors()[static_cast<size_t>(method.inputs[i])].desc;
-    inputs.push_back(random_values(desc.num_elements(), 7 + static_cast<uint32_t>(i)));
-  }
-  for (size_t i = 0; i < method.inputs.size(); ++i) {
-    views.push_back(TensorView{session->model().tensors()[static_cast<size_t>(method.inputs[i])].desc, inputs[i].data()});
-  }
-  if (steps) *steps = session->program(m).step_backends();
-  return test::run_method(*session, "infer", views);
+  std::vector<const char*> ran;
+  std::vector<std::vector<float>> outputs = test::run_on(graph, backend, -1.0f, 1.0f, &ran);
+  if (steps) *steps = ran;
+  return outputs;
 }
 
 // The backends this build has besides the reference, "auto" included.
