@@ -34,11 +34,22 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitBadInput = 2;
 
+// The ONNX nodes the importer refused (OnnxImportOptions::unsupported of every command), listed
+// in full after the error, which summarises them.
+std::vector<graph::UnsupportedNodes> refused_onnx_nodes;
+
 // Bad input (a model, an argument, a file) is 2; anything else that failed is 1.
 int report(const Status& status) {
   if (status.is_ok()) return kExitOk;
   // Names in a message come from files: printed escaped (docs/reliability.md).
   std::fprintf(stderr, "preflight: error: %s\n", printable(status.message()).c_str());
+  if (status.code() == Error::kUnsupported && !refused_onnx_nodes.empty()) {
+    std::fprintf(stderr, "preflight: every node the importer refuses, by kind:\n");
+    for (const graph::UnsupportedNodes& nodes : refused_onnx_nodes) {
+      std::fprintf(stderr, "preflight:   %s\n", printable(graph::describe(nodes)).c_str());
+    }
+    refused_onnx_nodes.clear();
+  }
   switch (status.code()) {
     case Error::kInvalidArgument:
     case Error::kNotFound:
@@ -977,6 +988,7 @@ int run_command_line(int argc, char** argv) {
     if (!status.is_ok()) return report(status);
   }
   onnx_options.nhwc_io = nhwc_io;
+  onnx_options.unsupported = &refused_onnx_nodes;
   check_flags.onnx = onnx_options;
   if (convert_cmd->parsed()) return convert(model_path, out_path, onnx_options, export_flags, test_vectors, vector_rtol, vector_atol);
   if (verify_cmd->parsed()) return verify(model_path, backend);

@@ -60,5 +60,14 @@ bool is_onnx_path(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
 }
 
+std::string describe(const UnsupportedNodes& nodes) {
+  std::string text = std::to_string(nodes.count) + (nodes.count == 1 ? " node (" : " nodes (") + nodes.op + ", opset " +
+                     std::to_string(nodes.opset) + "): " + nodes.reason + ":";
+  for (size_t i = 0; i < nodes.first_nodes.size(); ++i) text += (i ? ", '" : " '") + nodes.first_nodes[i] + "'";
+  const int more = nodes.count - static_cast<int>(nodes.first_nodes.size());
+  if (more > 0) text += " and " + std::to_string(more) + " more";
+  return text;
+}
+
 }  // namespace graph
 }  // namespace preflight

@@ -162,22 +162,44 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
   }
   find_gelus(g);
 
-  // Every node preflight cannot take, in one message.
-  std::string refused;
+  // Every node preflight cannot take, grouped by op type and reason: all of them to
+  // options_.unsupported, as many groups as fit to the message.
+  std::vector<UnsupportedNodes> groups;
   int refused_count = 0;
   for (int n = 0; n < g.node_size(); ++n) {
     if (gelu_parts_.count(n)) continue;
-    const std::string reason = unsupported_reason(g.node(n), opset_);
+    const NodeProto& node = g.node(n);
+    const std::string reason = unsupported_reason(node, opset_);
     if (reason.empty()) continue;
-    if (refused.size() < 250) {
-      refused += (refused.empty() ? "" : "; ") + std::string("node '") +
-                 (g.node(n).name().empty() ? "#" + std::to_string(n) : g.node(n).name()) + "' (" + g.node(n).op_type() +
-                 ", opset " + std::to_string(opset_) + "): " + reason;
-    }
     ++refused_count;
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const UnsupportedNodes& u) {
+      return u.op == node.op_type() && u.reason == reason;
+    });
+    if (group == groups.end()) {
+      UnsupportedNodes fresh;
+      fresh.op = node.op_type(), fresh.opset = opset_, fresh.reason = reason;
+      groups.push_back(fresh);
+      group = groups.end() - 1;
+    }
+    if (group->first_nodes.size() < UnsupportedNodes::kFirstNodes) {
+      group->first_nodes.push_back(node.name().empty() ? "#" + std::to_string(n) : node.name());
+    }
+    ++group->count;
   }
-  PF_CHECK(refused_count == 0, Error::kUnsupported, "%s: %d node%s preflight cannot import: %s%s", source_.c_str(),
-           refused_count, refused_count == 1 ? "" : "s", refused.c_str(), refused.size() >= 250 ? "; ..." : "");
+  if (options_.unsupported) *options_.unsupported = groups;
+  if (refused_count > 0) {
+    std::string summary;
+    size_t shown = 0;
+    for (; shown < groups.size(); ++shown) {
+      const std::string line = describe(groups[shown]);
+      if (shown > 0 && summary.size() + line.size() > 260) break;
+      summary += (shown ? "; " : "") + line;
+    }
+    if (shown < groups.size()) summary += "; and " + std::to_string(groups.size() - shown) + " more kinds (the full list follows)";
+    return Status::error(Error::kUnsupported, "%s: %d node%s of %zu kind%s preflight cannot import: %s", source_.c_str(),
+                         refused_count, refused_count == 1 ? "" : "s", groups.size(), groups.size() == 1 ? "" : "s",
+                         summary.c_str());
+  }
 
   for (const TensorProto& init : g.initializer()) {
     Val val;

@@ -23,6 +23,20 @@
 namespace preflight {
 namespace graph {
 
+// The nodes of one kind the importer refuses: an op type and the reason (an op preflight lacks,
+// an attribute value it does not take), how many nodes, and the first names.
+struct UnsupportedNodes {
+  std::string op;
+  int opset = 0;
+  std::string reason;
+  int count = 0;
+  std::vector<std::string> first_nodes;  // at most kFirstNodes names ("#7" for an unnamed node 7)
+  static constexpr size_t kFirstNodes = 3;
+};
+
+// "3 nodes (Erf, opset 13): no such op in preflight: 'a', 'b', 'c'" (and "and N more").
+std::string describe(const UnsupportedNodes& nodes);
+
 struct OnnxImportOptions {
   // Shapes for inputs with dynamic dimensions ("x" -> {1, 3, 32, 32}); a dynamic first dim with
   // no shape given becomes `default_batch`; any other dynamic dim without a shape is an error.
@@ -37,6 +51,9 @@ struct OnnxImportOptions {
     std::vector<double> values;
   };
   std::map<std::string, Bound> constant_inputs;
+  // When set, receives every node the importer refuses, grouped by op type and reason in the order
+  // first met, whenever it refuses any (the error message, a fixed 384 bytes, summarises them).
+  std::vector<UnsupportedNodes>* unsupported = nullptr;
 };
 
 // Oldest and newest default-domain opsets imported.

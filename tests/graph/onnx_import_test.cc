@@ -104,7 +104,7 @@ TEST_CASE("onnx: every unsupported node in one error; a truncated file; missing 
   const Result<graph::Graph> unsupported = graph::import_onnx(fixture("unsupported.onnx"));
   REQUIRE(!unsupported.is_ok());
   const std::string message = unsupported.status().message();
-  CHECK(test::contains(message.c_str(), "2 nodes preflight cannot import"));
+  CHECK(test::contains(message.c_str(), "2 nodes of 2 kinds preflight cannot import"));
   CHECK(test::contains(message.c_str(), "(MaxPool, opset 13): ceil_mode=1"));
   CHECK(test::contains(message.c_str(), "(Erf, opset 13): no such op in preflight"));
 
@@ -147,6 +147,82 @@ std::string relu_model(const std::vector<std::string>& dims, int opset, const ch
   std::string bytes;
   REQUIRE(model.SerializeToString(&bytes));
   return bytes;
+}
+
+// A chain of refused nodes, `count` of each kind, on one input: op types preflight lacks, a
+// refused attribute value, a foreign domain.
+std::string refused_model(int count) {
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  std::string last = "x";
+  int made = 0;
+  for (const char* op : {"Erf", "Round", "Mod", "MaxPool", "Equal", "Custom", "Sin", "Cos", "Floor", "Ceil", "Sign", "Acos"}) {
+    for (int i = 0; i < count; ++i) {
+      onnx::NodeProto* node = g->add_node();
+      node->set_op_type(op);
+      if (std::string(op) == "Custom") node->set_domain("com.example");
+      if (std::string(op) == "MaxPool") {
+        for (const auto& [name, value] : {std::make_pair("ceil_mode", 1), std::make_pair("kernel_shape", 2)}) {
+          onnx::AttributeProto* a = node->add_attribute();
+          a->set_name(name);
+          if (std::string(name) == "ceil_mode") {
+            a->set_type(onnx::AttributeProto::INT);
+            a->set_i(value);
+          } else {
+            a->set_type(onnx::AttributeProto::INTS);
+            a->add_ints(value), a->add_ints(value);
+          }
+        }
+      }
+      if (i != 1) node->set_name(std::string(op) + "_" + std::to_string(i));  // node 1 of each kind unnamed
+      node->add_input(last);
+      last = "v" + std::to_string(made++);
+      node->add_output(last);
+    }
+  }
+  for (const std::string& name : {std::string("x"), last}) {
+    onnx::ValueInfoProto* value = name == "x" ? g->add_input() : g->add_output();
+    value->set_name(name);
+    auto* type = value->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {1, 2, 8, 8}) type->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  std::string bytes;
+  REQUIRE(model.SerializeToString(&bytes));
+  return bytes;
+}
+
+TEST_CASE("onnx: every refused node is reported, grouped by kind with counts and the first names; the message summarises") {
+  for (int count : {1, 2, 5}) {
+    CAPTURE(count);
+    const std::string bytes = refused_model(count);
+    std::vector<graph::UnsupportedNodes> refused;
+    graph::OnnxImportOptions options;
+    options.unsupported = &refused;
+    const Status status =
+        graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "chain.onnx", options).status();
+    REQUIRE(status.code() == Error::kUnsupported);
+    const std::string message = status.message();
+    CHECK(test::contains(message.c_str(), ("chain.onnx: " + std::to_string(12 * count) + " nodes of 12 kinds preflight cannot import").c_str()));
+    CHECK(test::contains(message.c_str(), "more kinds (the full list follows)"));
+    REQUIRE(refused.size() == 12);
+    const char* ops[] = {"Erf", "Round", "Mod", "MaxPool", "Equal", "Custom", "Sin", "Cos", "Floor", "Ceil", "Sign", "Acos"};
+    for (size_t k = 0; k < refused.size(); ++k) {
+      CAPTURE(k);
+      CHECK(refused[k].op == ops[k]);
+      CHECK(refused[k].count == count);
+      CHECK(refused[k].first_nodes.size() == std::min<size_t>(count, 3));
+      CHECK(refused[k].first_nodes[0] == std::string(ops[k]) + "_0");
+      if (count > 1) CHECK(refused[k].first_nodes[1] == "#" + std::to_string(k * static_cast<size_t>(count) + 1));
+      const std::string line = graph::describe(refused[k]);
+      if (count == 5) CHECK(test::contains(line.c_str(), "and 2 more"));
+    }
+    CHECK(refused[3].reason == "ceil_mode=1");
+    CHECK(test::contains(refused[5].reason.c_str(), "domain 'com.example' is not ONNX's"));
+    CHECK(test::contains(graph::describe(refused[0]).c_str(), std::string(std::to_string(count) + (count == 1 ? " node" : " nodes") + " (Erf, opset 13): no such op in preflight: 'Erf_0'").c_str()));
+  }
 }
 
 TEST_CASE("onnx: HardSwish from opset 14 on, HardSigmoid with its alpha and beta (or ONNX's defaults)") {
