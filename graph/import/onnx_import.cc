@@ -166,10 +166,28 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
   // options_.unsupported, as many groups as fit to the message.
   std::vector<UnsupportedNodes> groups;
   int refused_count = 0;
+  // Which values are constants before any node converts: initializers, bound inputs, the outputs
+  // of Constant and Shape (shapes are static), and of every node whose inputs all are (but for
+  // the ops that keep constants as weights: their outputs are activations).
+  std::set<std::string> constants;
+  for (const TensorProto& init : g.initializer()) constants.insert(init.name());
+  for (const auto& bound : options_.constant_inputs) constants.insert(bound.first);
+  std::vector<bool> constant_node(static_cast<size_t>(g.node_size()), false);
+  for (int n = 0; n < g.node_size(); ++n) {
+    const NodeProto& node = g.node(n);
+    bool all = true;
+    for (const std::string& input : node.input()) all = all && (input.empty() || constants.count(input));
+    const OnnxConverter* converter = find_converter(node.op_type());
+    const bool keeps = converter && converter->folding == Folding::kKeepsConstants;
+    constant_node[static_cast<size_t>(n)] = all && node.op_type() != "Shape";
+    if ((all && !keeps) || node.op_type() == "Shape" || node.op_type() == "Constant") {
+      for (const std::string& output : node.output()) constants.insert(output);
+    }
+  }
   for (int n = 0; n < g.node_size(); ++n) {
     if (gelu_parts_.count(n)) continue;
     const NodeProto& node = g.node(n);
-    const std::string reason = unsupported_reason(node, opset_);
+    const std::string reason = unsupported_reason(node, opset_, constant_node[static_cast<size_t>(n)]);
     if (reason.empty()) continue;
     ++refused_count;
     auto group = std::find_if(groups.begin(), groups.end(), [&](const UnsupportedNodes& u) {

@@ -74,8 +74,12 @@ std::string dims_text(const std::vector<int64_t>& dims);
 std::vector<int64_t> squeezed_shape(bool unsqueeze, const std::vector<int64_t>& dims, std::vector<int64_t> axes);
 
 // The ops this importer takes; the reason a node is refused (an op it lacks, an attribute value
-// it does not take), or empty.
-std::string unsupported_reason(const NodeProto& node, int opset);
+// it does not take), or empty. `constant`: every input of the node is a constant, so an op the
+// folding evaluator knows (can_fold) is taken whether or not preflight runs it.
+std::string unsupported_reason(const NodeProto& node, int opset, bool constant);
+
+// Whether Importer::fold evaluates `op` on constants (onnx_fold.cc).
+bool can_fold(const std::string& op);
 
 // One import: the options, the values met so far (by ONNX name) and the graph being built. Its
 // members are public to the converters (onnx_ops.cc), which are free functions taking it.

@@ -572,9 +572,12 @@ const OnnxConverter* find_converter(const std::string& op) {
   return nullptr;
 }
 
-std::string unsupported_reason(const NodeProto& node, int opset) {
+std::string unsupported_reason(const NodeProto& node, int opset, bool constant) {
   if (!node.domain().empty() && node.domain() != "ai.onnx") return "domain '" + node.domain() + "' is not ONNX's";
-  if (!find_converter(node.op_type())) return "no such op in preflight";
+  if (!find_converter(node.op_type())) {
+    if (constant && can_fold(node.op_type())) return "";  // shape arithmetic: evaluated at import
+    return constant ? "no such op in preflight, and the import cannot fold it on constants" : "no such op in preflight";
+  }
   const std::string& op = node.op_type();
   if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
     const std::vector<int64_t> kernel = attr_ints(node, "kernel_shape", {});
@@ -606,6 +609,8 @@ std::string unsupported_reason(const NodeProto& node, int opset) {
 
 Status Importer::convert(const NodeProto& node, const std::string& name) {
   const OnnxConverter* converter = find_converter(node.op_type());
+  // An op preflight does not run, on constants (unsupported_reason let it through): folded.
+  if (converter == nullptr && can_fold(node.op_type())) return fold(node, name);
   PF_CHECK(converter != nullptr, Error::kUnsupported, "%s: node '%s' (%s): no such op in preflight", source_.c_str(),
            name.c_str(), node.op_type().c_str());
   if (converter->folding != Folding::kOwnRule) {

@@ -225,6 +225,149 @@ TEST_CASE("onnx: every refused node is reported, grouped by kind with counts and
   }
 }
 
+// A graph of shape arithmetic on ops preflight does not run (Sqrt, Mod, Equal, Where, Expand,
+// Range, Max, Pow, Less, Not): every one folds at import, and the results are checked against
+// values worked out by hand (numpy's broadcasting, Python's modulo, ONNX's fmod).
+TEST_CASE("onnx: every node whose inputs are all constant folds, whatever its op; a constant path never blocks the model") {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  const auto node = [&](const char* op, std::vector<std::string> inputs, const std::string& output) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(output);
+    for (const std::string& i : inputs) n->add_input(i);
+    n->add_output(output);
+    return n;
+  };
+  const auto constant = [&](const std::string& output, bool is_float, std::vector<int64_t> dims, std::vector<double> values) {
+    onnx::NodeProto* n = node("Constant", {}, output);
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    onnx::TensorProto* t = a->mutable_t();
+    t->set_data_type(is_float ? onnx::TensorProto::FLOAT : onnx::TensorProto::INT64);
+    for (int64_t d : dims) t->add_dims(d);
+    for (double v : values) is_float ? t->add_float_data(static_cast<float>(v)) : t->add_int64_data(static_cast<int64_t>(v));
+  };
+  const auto int_attr = [](onnx::NodeProto* n, const char* name, int64_t value) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(value);
+  };
+  // The target shape [2, 3, 4] of x [2, 12], computed the long way round.
+  node("Shape", {"x"}, "s");
+  constant("zero", false, {}, {0});
+  constant("one", false, {}, {1});
+  int_attr(node("Gather", {"s", "zero"}, "d0"), "axis", 0);  // 2
+  constant("sixteen", true, {}, {16});
+  node("Sqrt", {"sixteen"}, "four_f");
+  int_attr(node("Cast", {"four_f"}, "four"), "to", onnx::TensorProto::INT64);  // 4
+  constant("two", false, {}, {2});
+  node("Equal", {"d0", "two"}, "is_two");  // true
+  constant("three", false, {}, {3});
+  constant("seven", false, {}, {7});
+  node("Where", {"is_two", "three", "seven"}, "middle");  // 3
+  constant("axes", false, {1}, {0});
+  node("Unsqueeze", {"d0", "axes"}, "u0");
+  node("Unsqueeze", {"middle", "axes"}, "u1");
+  node("Unsqueeze", {"four", "axes"}, "u2");
+  int_attr(node("Concat", {"u0", "u1", "u2"}, "shape"), "axis", 0);
+  node("Reshape", {"x", "shape"}, "y");
+  // Folded outputs, copied out as they are.
+  constant("row", false, {1, 2}, {1, 2});
+  constant("expand_to", false, {2}, {3, 2});
+  node("Expand", {"row", "expand_to"}, "expanded");  // [[1, 2], [1, 2], [1, 2]]
+  constant("r0", false, {}, {0});
+  constant("r1", false, {}, {10});
+  constant("r2", false, {}, {3});
+  node("Range", {"r0", "r1", "r2"}, "range");  // [0, 3, 6, 9]
+  constant("a", false, {1, 2}, {1, 5});
+  constant("b", false, {2, 1}, {3, 2});
+  node("Max", {"a", "b"}, "max");  // [[3, 5], [2, 5]]
+  constant("minus7", false, {2}, {-7, 7});
+  node("Mod", {"minus7", "three"}, "mod");  // Python's: [2, 1]
+  constant("minus7f", true, {2}, {-7, 7});
+  constant("threef", true, {}, {3});
+  int_attr(node("Mod", {"minus7f", "threef"}, "fmod"), "fmod", 1);  // C's: [-1, 1]
+  node("Pow", {"threef", "threef"}, "pow");  // 27
+  node("Less", {"a", "b"}, "less");  // [[1, 0], [1, 0]]
+  node("Not", {"less"}, "not");      // [[0, 1], [0, 1]]
+  const auto add_value = [](onnx::ValueInfoProto* value, const std::string& name, int type, std::vector<int64_t> dims) {
+    value->set_name(name);
+    auto* tensor = value->mutable_type()->mutable_tensor_type();
+    tensor->set_elem_type(type);
+    for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 12});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {2, 3, 4});
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> folded = {
+      {"expanded", {3, 2}}, {"range", {4}}, {"max", {2, 2}}, {"mod", {2}}, {"less", {2, 2}}, {"not", {2, 2}}};
+  for (const auto& [name, dims] : folded) add_value(g->add_output(), name, onnx::TensorProto::INT64, dims);
+  add_value(g->add_output(), "fmod", onnx::TensorProto::FLOAT, {2});
+  add_value(g->add_output(), "pow", onnx::TensorProto::FLOAT, {});
+  std::string bytes;
+  REQUIRE(model.SerializeToString(&bytes));
+  Result<graph::Graph> graph = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx");
+  REQUIRE_MESSAGE(graph.is_ok(), std::string(graph.status().message()));
+  const graph::Method& infer = graph->methods[0];
+  REQUIRE(infer.outputs.size() == 9);
+  for (int n : infer.nodes) CHECK(graph->nodes[static_cast<size_t>(n)].op == OpType::Reshape);  // nothing else runs
+  // A folded output is stored as "<name>.value" and copied out by a Reshape (the only nodes).
+  const auto values = [&](const std::string& name) {
+    const int id = graph->find_tensor(name + ".value");
+    REQUIRE_MESSAGE(id >= 0, name);
+    const graph::Tensor& t = graph->tensors[static_cast<size_t>(id)];
+    REQUIRE_MESSAGE(t.data.size() == t.desc.num_bytes(), t.name << ": " << t.data.size() << " bytes for " << t.desc.num_bytes());
+    std::vector<double> v;
+    for (int64_t k = 0; k < t.desc.num_elements(); ++k) {
+      if (t.desc.dtype == DType::I64) v.push_back(static_cast<double>(reinterpret_cast<const int64_t*>(t.data.data())[k]));
+      else v.push_back(reinterpret_cast<const float*>(t.data.data())[k]);
+    }
+    return v;
+  };
+  CHECK(graph->tensors[static_cast<size_t>(infer.outputs[0])].desc == make_desc(DType::F32, {2, 3, 4}));
+  CHECK(values("expanded") == std::vector<double>{1, 2, 1, 2, 1, 2});
+  CHECK(values("range") == std::vector<double>{0, 3, 6, 9});
+  CHECK(values("max") == std::vector<double>{3, 5, 2, 5});
+  CHECK(values("mod") == std::vector<double>{2, 1});
+  CHECK(values("less") == std::vector<double>{1, 0, 1, 0});
+  CHECK(values("not") == std::vector<double>{0, 1, 0, 1});
+  CHECK(values("fmod") == std::vector<double>{-1, 1});
+  CHECK(values("pow") == std::vector<double>{27});
+
+  // An op the evaluator does not know, on constants, is refused saying so; on an activation, as before.
+  onnx::ModelProto unknown = model;
+  onnx::NodeProto* odd = unknown.mutable_graph()->add_node();
+  odd->set_op_type("Det");
+  odd->add_input("a");
+  odd->add_output("det");
+  REQUIRE(unknown.SerializeToString(&bytes));
+  const Status refused = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx").status();
+  CHECK(test::contains(refused.message(), "(Det, opset 13): no such op in preflight, and the import cannot fold it on constants"));
+  // A broadcast that does not fit, and a fold too large to make, are errors naming the node.
+  onnx::ModelProto bad = model;
+  onnx::NodeProto* clash = bad.mutable_graph()->add_node();
+  clash->set_op_type("Max");
+  clash->set_name("clash");
+  clash->add_input("range");
+  clash->add_input("expanded");
+  clash->add_output("clash_out");
+  REQUIRE(bad.SerializeToString(&bytes));
+  CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx").status().message(),
+                       "node 'clash' (Max): inputs [4] and [3,2] do not broadcast"));
+  onnx::ModelProto huge = model;
+  onnx::GraphProto* hg = huge.mutable_graph();
+  for (onnx::NodeProto& n : *hg->mutable_node()) {
+    if (n.output(0) == "r1") n.mutable_attribute(0)->mutable_t()->set_int64_data(0, int64_t{1} << 40);
+  }
+  REQUIRE(huge.SerializeToString(&bytes));
+  CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx").status().message(),
+                       "node 'range' (Range)"));
+}
+
 TEST_CASE("onnx: HardSwish from opset 14 on, HardSigmoid with its alpha and beta (or ONNX's defaults)") {
   const std::string old = relu_model({"2", "3"}, 13, "HardSwish");
   const Status refused = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(old.data()), old.size(), ".", "m.onnx").status();
