@@ -344,8 +344,9 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     out = in[0];
     std::vector<int64_t> shape = ints_of(in[1]);
     int64_t known = 1, infer = -1;
+    const bool allowzero = attr_int(node, "allowzero", 0) != 0;  // then a 0 is a zero-size dim
     for (size_t d = 0; d < shape.size(); ++d) {
-      if (shape[d] == 0 && d < in[0].dims.size()) shape[d] = in[0].dims[d];
+      if (shape[d] == 0 && !allowzero && d < in[0].dims.size()) shape[d] = in[0].dims[d];
       if (shape[d] == -1) infer = static_cast<int64_t>(d);
       else known *= shape[d];
     }

@@ -421,7 +421,13 @@ Status convert_reshape(Importer& im, const NodeProto& node, const std::string& n
     PF_CHECK((*s)->is_const, Error::kUnsupported, "%s: node '%s' (Reshape): the shape must be constant after folding",
              im.source_.c_str(), name.c_str());
     for (int64_t k = 0; k < (*s)->c.count(); ++k) shape.push_back(static_cast<int64_t>((*s)->c.at(k)));
+    // allowzero=1 (opset 14; torch's dynamo exporter always sets it): a 0 is a zero-size dim, not
+    // "copy the input's": the same Reshape when the shape has no 0.
+    const bool allowzero = attr_int(node, "allowzero", 0) != 0;
     for (size_t d = 0; d < shape.size(); ++d) {
+      PF_CHECK(!(allowzero && shape[d] == 0), Error::kUnsupported,
+               "%s: node '%s' (Reshape): allowzero=1 with a 0 in the shape (a zero-size tensor)", im.source_.c_str(),
+               name.c_str());
       if (shape[d] == 0 && d < dims.size()) shape[d] = dims[d];
     }
   } else {
@@ -596,7 +602,6 @@ std::string unsupported_reason(const NodeProto& node, int opset, bool constant) 
   if ((op == "Softmax" || op == "LogSoftmax") && opset < 13 && attr_int(node, "axis", 1) != 1 && attr_int(node, "axis", 1) != -1) {
     return "axis other than 1 or -1 before opset 13 (coerced to 2-D)";
   }
-  if (op == "Reshape" && attr_int(node, "allowzero", 0) != 0) return "allowzero=1";
   if (op == "HardSwish" && opset < 14) return "HardSwish is an ONNX op from opset 14 on";
   if (op == "Dropout" && node.output_size() > 1 && !node.output(1).empty()) return "the mask output (boolean)";
   if (op == "LayerNormalization") {

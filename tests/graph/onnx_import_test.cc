@@ -368,6 +368,49 @@ TEST_CASE("onnx: every node whose inputs are all constant folds, whatever its op
                        "node 'range' (Range)"));
 }
 
+TEST_CASE("onnx: Reshape with allowzero=1 (torch's dynamo exporter) imports when the shape has no 0, and says why when it has") {
+  for (const bool zero : {false, true}) {
+    onnx::ModelProto model;
+    model.set_ir_version(8);
+    model.add_opset_import()->set_version(14);
+    onnx::GraphProto* g = model.mutable_graph();
+    onnx::TensorProto* shape = g->add_initializer();
+    shape->set_name("shape");
+    shape->set_data_type(onnx::TensorProto::INT64);
+    shape->add_dims(2);
+    shape->add_int64_data(zero ? 0 : 3);
+    shape->add_int64_data(-1);
+    onnx::NodeProto* reshape = g->add_node();
+    reshape->set_op_type("Reshape");
+    reshape->set_name("reshape");
+    reshape->add_input("x");
+    reshape->add_input("shape");
+    reshape->add_output("y");
+    onnx::AttributeProto* a = reshape->add_attribute();
+    a->set_name("allowzero");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
+    for (const char* name : {"x", "y"}) {
+      onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
+      value->set_name(name);
+      auto* type = value->mutable_type()->mutable_tensor_type();
+      type->set_elem_type(onnx::TensorProto::FLOAT);
+      for (int64_t d : std::string(name) == "x" ? std::vector<int64_t>{2, 6} : std::vector<int64_t>{3, 4}) {
+        type->mutable_shape()->add_dim()->set_dim_value(d);
+      }
+    }
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    Result<graph::Graph> g2 = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "r.onnx");
+    if (zero) {
+      CHECK(test::contains(g2.status().message(), "node 'reshape' (Reshape): allowzero=1 with a 0 in the shape"));
+    } else {
+      REQUIRE_MESSAGE(g2.is_ok(), std::string(g2.status().message()));
+      CHECK(g2->tensors[static_cast<size_t>(g2->methods[0].outputs[0])].desc == make_desc(DType::F32, {3, 4}));
+    }
+  }
+}
+
 TEST_CASE("onnx: HardSwish from opset 14 on, HardSigmoid with its alpha and beta (or ONNX's defaults)") {
   const std::string old = relu_model({"2", "3"}, 13, "HardSwish");
   const Status refused = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(old.data()), old.size(), ".", "m.onnx").status();
