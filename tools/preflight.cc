@@ -864,7 +864,8 @@ int run_command_line(int argc, char** argv) {
   add_export_flags(check_cmd);
 
   CLI::App* convert_cmd = app.add_subcommand(
-      "convert", "Convert an ONNX model (as torch.onnx.export writes it, opsets 11 to 18) to .pfb: initializers become "
+      "convert", "Convert an ONNX model (as torch.onnx.export writes it, opsets " + std::to_string(graph::kOnnxMinOpset) +
+                 " to " + std::to_string(graph::kOnnxMaxOpset) + ") to .pfb: initializers become "
                  "parameters, NCHW becomes NHWC inside with the inputs and outputs in the file's layout, shape "
                  "subgraphs are folded; docs/onnx.md lists the ops");
   convert_cmd->add_option("model", model_path, "ONNX file (.onnx)")->required();

@@ -209,7 +209,7 @@ TEST_CASE("onnx conformance: every backend node test of an imported op passes or
     table += "| " + op + " | " + (versions.empty() ? "-" : versions) + " | " + std::to_string(count("pass")) + " | " +
              std::to_string(count("unsupported")) + " | " + std::to_string(count("fail")) + " |\n";
   }
-  const std::string summary = "ONNX backend node tests (onnx 1.13.1): " + std::to_string(cases.size()) + " cases: " +
+  const std::string summary = "ONNX backend node tests (onnx 1.16.2): " + std::to_string(cases.size()) + " cases: " +
                               std::to_string(totals["pass"]) + " pass, " + std::to_string(totals["unsupported"]) +
                               " unsupported, " + std::to_string(totals["fail"]) + " fail";
   std::ofstream(std::string(PREFLIGHT_TEST_OUTPUT) + "_onnx_conformance.md")

@@ -465,7 +465,12 @@ TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims
 
   const std::string old = relu_model({"1", "3"}, 9);
   CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(old.data()), old.size(), ".", "old.onnx").status().message(),
-                       "ONNX opset 9; preflight imports opsets 11 to 18"));
+                       "ONNX opset 9; preflight imports opsets 11 to 21"));
+  const std::string newer = relu_model({"1", "3"}, 22);
+  CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(newer.data()), newer.size(), ".", "new.onnx").status().message(),
+                       "ONNX opset 22; preflight imports opsets 11 to 21"));
+  const std::string newest = relu_model({"1", "3"}, 21);
+  CHECK(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(newest.data()), newest.size(), ".", "new.onnx").is_ok());
 }
 
 TEST_CASE("onnx: --bind fixes an integer shape input; a folded output is stored and copied out") {

@@ -7,10 +7,10 @@ of the importer's table (kConverters in graph/import/onnx_ops.cc), whatever its 
 test then reports each as pass, fail or unsupported (refused by the importer, with the reason).
 CI runs the committed copy; this script only refreshes it:
 
-    python3 -m pip download onnx==1.13.1 --no-deps -d /tmp/onnx-wheel
-    /usr/bin/python3 tests/onnx_conformance/select_node_tests.py /tmp/onnx-wheel/onnx-1.13.1-*.whl
+    python3 -m pip download onnx==1.16.2 --no-deps -d /tmp/onnx-wheel
+    /usr/bin/python3 tests/onnx_conformance/select_node_tests.py /tmp/onnx-wheel/onnx-1.16.2-*.whl
 
-onnx 1.13.1's cases are at opset 18 at most, the newest preflight imports.
+onnx 1.16.2's cases are at opset 21 at most, the newest preflight imports.
 """
 import io
 import os
