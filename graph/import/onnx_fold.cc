@@ -170,6 +170,17 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     }
     return false;
   };
+  // The inputs each op reads (before opset 10 Slice's starts and ends are attributes).
+  const int needed = op == "Gather" || op == "Reshape" || op == "Expand" ? 2
+                     : op == "Slice"                                    ? (opset_ < 10 ? 1 : 3)
+                     : op == "Where" || op == "Range"                   ? 3
+                                                                        : 1;
+  PF_CHECK(static_cast<int>(in.size()) >= needed, Error::kInvalidModel, "%s: node '%s' (%s): takes %d inputs, the node has %zu",
+           source_.c_str(), name.c_str(), op.c_str(), needed, in.size());
+  for (int i = 0; i < needed; ++i) {
+    PF_CHECK(!node.input(i).empty(), Error::kInvalidModel,
+             "%s: node '%s' (%s): input %d is missing", source_.c_str(), name.c_str(), op.c_str(), i);
+  }
   // The elementwise ops, Min/Max/Sum/Mean, Where, Expand and Range read every input they have.
   const bool elementwise = unary_ops().count(op) || binary_ops().count(op) || op == "Min" || op == "Max" || op == "Sum" ||
                            op == "Mean" || op == "Where" || op == "Expand" || op == "Range" || op == "Size";
@@ -330,8 +341,15 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     const HostTensor& data = in[0];
     PF_CHECK(data.dims.size() == 1, Error::kUnsupported, "%s: node '%s' (Slice): folds 1-D constants only", source_.c_str(), name.c_str());
     const int64_t size = data.dims[0];
-    int64_t start = ints_of(in[1]).at(0), end = ints_of(in[2]).at(0);
-    const int64_t step = in.size() > 4 && !in[4].dims.empty() ? ints_of(in[4]).at(0) : 1;
+    // Opset 10 made starts, ends (and axes, steps) inputs; before, they are attributes.
+    const std::vector<int64_t> starts = opset_ < 10 ? attr_ints(node, "starts", {}) : ints_of(in[1]);
+    const std::vector<int64_t> ends = opset_ < 10 ? attr_ints(node, "ends", {}) : ints_of(in[2]);
+    PF_CHECK(starts.size() == 1 && ends.size() == 1, Error::kUnsupported,
+             "%s: node '%s' (Slice): folds one axis: starts and ends of one value each, got %zu and %zu", source_.c_str(),
+             name.c_str(), starts.size(), ends.size());
+    int64_t start = starts[0], end = ends[0];
+    const std::vector<int64_t> steps = opset_ >= 10 && in.size() > 4 && !in[4].dims.empty() ? ints_of(in[4]) : std::vector<int64_t>{1};
+    const int64_t step = steps.empty() ? 1 : steps[0];
     PF_CHECK(step == 1, Error::kUnsupported, "%s: node '%s' (Slice): steps other than 1", source_.c_str(), name.c_str());
     if (start < 0) start += size;
     if (end < 0) end += size;

@@ -57,7 +57,7 @@ struct OnnxImportOptions {
 };
 
 // Oldest and newest default-domain opsets imported.
-constexpr int kOnnxMinOpset = 11;
+constexpr int kOnnxMinOpset = 7;
 constexpr int kOnnxMaxOpset = 21;
 
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options = OnnxImportOptions());

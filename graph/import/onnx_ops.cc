@@ -596,6 +596,9 @@ std::string unsupported_reason(const NodeProto& node, int opset, bool constant) 
     const std::string pad = attr_string(node, "auto_pad", "NOTSET");
     if (pad != "NOTSET" && pad != "VALID" && pad != "SAME_UPPER" && pad != "SAME_LOWER") return "auto_pad=" + pad;
   }
+  if (op == "BatchNormalization" && opset < 9 && attr_int(node, "spatial", 1) == 0) {
+    return "spatial=0 (statistics per element, before opset 9)";
+  }
   if (op == "BatchNormalization" && (attr_int(node, "training_mode", 0) != 0 || node.output_size() > 1)) {
     return "training_mode (export the model in eval mode)";
   }

@@ -368,6 +368,99 @@ TEST_CASE("onnx: every node whose inputs are all constant folds, whatever its op
                        "node 'range' (Range)"));
 }
 
+TEST_CASE("onnx: opsets 7 to 10: Slice's starts and ends as attributes fold; BatchNormalization spatial=0 is refused") {
+  for (const int opset : {7, 9, 10, 13}) {
+    CAPTURE(opset);
+    onnx::ModelProto model;
+    model.set_ir_version(opset < 9 ? 3 : 7);
+    model.add_opset_import()->set_version(opset);
+    onnx::GraphProto* g = model.mutable_graph();
+    // y = Reshape(x, Slice(Shape(x) ++ [-1], 1, 3)): the shape [6, -1] taken from x [2, 6, 2] by a Slice.
+    onnx::NodeProto* shape = g->add_node();
+    shape->set_op_type("Shape");
+    shape->add_input("x");
+    shape->add_output("s");
+    onnx::TensorProto* tail = g->add_initializer();
+    tail->set_name("tail");
+    tail->set_data_type(onnx::TensorProto::INT64);
+    tail->add_dims(1);
+    tail->add_int64_data(-1);
+    onnx::NodeProto* concat = g->add_node();
+    concat->set_op_type("Concat");
+    concat->add_input("s");
+    concat->add_input("tail");
+    concat->add_output("st");
+    onnx::AttributeProto* axis = concat->add_attribute();
+    axis->set_name("axis");
+    axis->set_type(onnx::AttributeProto::INT);
+    axis->set_i(0);
+    onnx::NodeProto* slice = g->add_node();
+    slice->set_op_type("Slice");
+    slice->add_input("st");
+    if (opset < 10) {
+      for (const auto& [name, value] : {std::make_pair("starts", 1), std::make_pair("ends", 4)}) {
+        onnx::AttributeProto* a = slice->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        a->add_ints(value);
+      }
+    } else {
+      for (const auto& [name, value] : {std::make_pair("starts", 1), std::make_pair("ends", 4)}) {
+        onnx::TensorProto* t = g->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::INT64);
+        t->add_dims(1);
+        t->add_int64_data(value);
+        slice->add_input(name);
+      }
+    }
+    slice->add_output("target");  // [6, 2, -1]
+    onnx::NodeProto* reshape = g->add_node();
+    reshape->set_op_type("Reshape");
+    reshape->add_input("x");
+    reshape->add_input("target");
+    reshape->add_output("y");
+    for (const char* name : {"x", "y"}) {
+      onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
+      value->set_name(name);
+      auto* type = value->mutable_type()->mutable_tensor_type();
+      type->set_elem_type(onnx::TensorProto::FLOAT);
+      for (int64_t d : std::string(name) == "x" ? std::vector<int64_t>{2, 6, 2} : std::vector<int64_t>{6, 2, 2}) {
+        type->mutable_shape()->add_dim()->set_dim_value(d);
+      }
+    }
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    Result<graph::Graph> imported = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "s.onnx");
+    REQUIRE_MESSAGE(imported.is_ok(), std::string(imported.status().message()));
+    CHECK(imported->tensors[static_cast<size_t>(imported->methods[0].outputs[0])].desc == make_desc(DType::F32, {6, 2, 2}));
+  }
+  onnx::ModelProto bn;
+  bn.set_ir_version(3);
+  bn.add_opset_import()->set_version(7);
+  onnx::GraphProto* g = bn.mutable_graph();
+  onnx::NodeProto* node = g->add_node();
+  node->set_op_type("BatchNormalization");
+  node->set_name("bn");
+  for (const char* input : {"x", "scale", "bias", "mean", "var"}) node->add_input(input);
+  node->add_output("y");
+  onnx::AttributeProto* spatial = node->add_attribute();
+  spatial->set_name("spatial");
+  spatial->set_type(onnx::AttributeProto::INT);
+  spatial->set_i(0);
+  for (const char* name : {"x", "y"}) {
+    onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
+    value->set_name(name);
+    auto* type = value->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {1, 2, 3, 3}) type->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  std::string bytes;
+  REQUIRE(bn.SerializeToString(&bytes));
+  CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "bn.onnx").status().message(),
+                       "(BatchNormalization, opset 7): spatial=0"));
+}
+
 TEST_CASE("onnx: Reshape with allowzero=1 (torch's dynamo exporter) imports when the shape has no 0, and says why when it has") {
   for (const bool zero : {false, true}) {
     onnx::ModelProto model;
@@ -463,12 +556,14 @@ TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims
   REQUIRE(shaped.is_ok());
   CHECK(shaped->tensors[static_cast<size_t>(shaped->find_tensor("x"))].desc == make_desc(DType::F32, {2, 5}));
 
-  const std::string old = relu_model({"1", "3"}, 9);
+  const std::string old = relu_model({"1", "3"}, 6);
   CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(old.data()), old.size(), ".", "old.onnx").status().message(),
-                       "ONNX opset 9; preflight imports opsets 11 to 21"));
+                       "ONNX opset 6; preflight imports opsets 7 to 21"));
+  const std::string oldest = relu_model({"1", "3"}, 7);
+  CHECK(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(oldest.data()), oldest.size(), ".", "old.onnx").is_ok());
   const std::string newer = relu_model({"1", "3"}, 22);
   CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(newer.data()), newer.size(), ".", "new.onnx").status().message(),
-                       "ONNX opset 22; preflight imports opsets 11 to 21"));
+                       "ONNX opset 22; preflight imports opsets 7 to 21"));
   const std::string newest = relu_model({"1", "3"}, 21);
   CHECK(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(newest.data()), newest.size(), ".", "new.onnx").is_ok());
 }
