@@ -358,6 +358,18 @@ TEST_CASE("onnx: every node whose inputs are all constant folds, whatever its op
   REQUIRE(bad.SerializeToString(&bytes));
   CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx").status().message(),
                        "node 'clash' (Max): inputs [4] and [3,2] do not broadcast"));
+  // A fold with fewer inputs than its op reads is refused, not read out of bounds.
+  for (const char* op : {"Gather", "Slice", "Reshape", "Where", "Expand", "Range"}) {
+    onnx::ModelProto short_of = model;
+    onnx::NodeProto* n = short_of.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name("short");
+    n->add_input("range");
+    n->add_output("short_out");
+    REQUIRE(short_of.SerializeToString(&bytes));
+    CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "f.onnx").status().message(),
+                         (std::string("node 'short' (") + op + "): takes").c_str()));
+  }
   onnx::ModelProto huge = model;
   onnx::GraphProto* hg = huge.mutable_graph();
   for (onnx::NodeProto& n : *hg->mutable_node()) {
