@@ -7,16 +7,24 @@
 #include "runtime/model.h"
 
 namespace preflight {
+namespace {
+
+// Whether `desc` holds at most `limit` elements, its dims multiplied without int64 overflow.
+bool within_elements(const TensorDesc& desc, int64_t limit) {
+  int64_t elements = 1;
+  for (int d = 0; d < desc.rank; ++d) {
+    if (!checked_mul(elements, desc.dims[d], &elements)) return false;
+  }
+  return elements <= limit;
+}
+
+}  // namespace
 
 bool Model::is_batched_input(int method, int input) const {
   const MethodInfo& info = methods_[static_cast<size_t>(method)];
   const TensorDesc& desc = tensors_[static_cast<size_t>(info.inputs[static_cast<size_t>(input)])].desc;
-  if (desc.rank < 1) return false;  // scalars (hyper-parameters) have no batch
-  for (int t : info.inputs) {
-    const TensorDesc& first = tensors_[static_cast<size_t>(t)].desc;
-    if (first.rank >= 1) return first.dims[0] == desc.dims[0];
-  }
-  return false;
+  // Scalars (hyper-parameters) have no batch; a ranked input makes batch() the first ranked one's.
+  return desc.rank >= 1 && desc.dims[0] == batch(method);
 }
 
 int64_t Model::batch(int method) const {
@@ -77,10 +85,7 @@ Status Model::set_batch(int64_t batch) {
              "tensor %d '%s' is a method input with stored bytes: its shape cannot change", t, tensor.name);
     tensor.desc.dims[0] = batch;
     // Checked before any op multiplies these dims: no int64 overflow in shape inference.
-    int64_t elements = 1;
-    bool fits = true;
-    for (int d = 0; fits && d < tensor.desc.rank; ++d) fits = checked_mul(elements, tensor.desc.dims[d], &elements);
-    PF_CHECK(fits && elements <= limits_.max_tensor_elements, Error::kResourceLimit,
+    PF_CHECK(within_elements(tensor.desc, limits_.max_tensor_elements), Error::kResourceLimit,
              "batch %lld: input tensor %d '%s' is above the limit max_tensor_elements = %lld",
              static_cast<long long>(batch), t, tensor.name, static_cast<long long>(limits_.max_tensor_elements));
   }
@@ -105,10 +110,7 @@ Status Model::set_batch(int64_t batch) {
     }
   }
   for (size_t t = 0; t < tensors.size(); ++t) {
-    int64_t elements = 1;
-    bool fits = true;
-    for (int d = 0; fits && d < tensors[t].desc.rank; ++d) fits = checked_mul(elements, tensors[t].desc.dims[d], &elements);
-    PF_CHECK(fits && elements <= limits_.max_tensor_elements, Error::kResourceLimit,
+    PF_CHECK(within_elements(tensors[t].desc, limits_.max_tensor_elements), Error::kResourceLimit,
              "batch %lld: tensor %zu '%s' is above the limit max_tensor_elements = %lld", static_cast<long long>(batch), t,
              tensors[t].name, static_cast<long long>(limits_.max_tensor_elements));
   }

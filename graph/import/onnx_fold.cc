@@ -170,10 +170,13 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     }
     return false;
   };
-  // The inputs each op reads (before opset 10 Slice's starts and ends are attributes).
-  const int needed = op == "Gather" || op == "Reshape" || op == "Expand" ? 2
+  // The inputs each op reads: every one it has for the elementwise ops, Min/Max/Sum/Mean, Where,
+  // Expand, Range and Size (at least one); before opset 10 Slice's starts and ends are attributes.
+  const bool elementwise = unary_ops().count(op) || binary_ops().count(op) || op == "Min" || op == "Max" || op == "Sum" ||
+                           op == "Mean" || op == "Where" || op == "Expand" || op == "Range" || op == "Size";
+  const int needed = elementwise                                        ? std::max(1, node.input_size())
+                     : op == "Gather" || op == "Reshape"                ? 2
                      : op == "Slice"                                    ? (opset_ < 10 ? 1 : 3)
-                     : op == "Where" || op == "Range"                   ? 3
                                                                         : 1;
   PF_CHECK(static_cast<int>(in.size()) >= needed, Error::kInvalidModel, "%s: node '%s' (%s): takes %d inputs, the node has %zu",
            source_.c_str(), name.c_str(), op.c_str(), needed, in.size());
@@ -181,15 +184,6 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     PF_CHECK(!node.input(i).empty(), Error::kInvalidModel,
              "%s: node '%s' (%s): input %d is missing", source_.c_str(), name.c_str(), op.c_str(), i);
   }
-  // The elementwise ops, Min/Max/Sum/Mean, Where, Expand and Range read every input they have.
-  const bool elementwise = unary_ops().count(op) || binary_ops().count(op) || op == "Min" || op == "Max" || op == "Sum" ||
-                           op == "Mean" || op == "Where" || op == "Expand" || op == "Range" || op == "Size";
-  for (int i = 0; elementwise && i < node.input_size(); ++i) {
-    PF_CHECK(!node.input(i).empty(), Error::kInvalidModel, "%s: node '%s' (%s): input %d is missing", source_.c_str(),
-             name.c_str(), op.c_str(), i);
-  }
-  PF_CHECK(!elementwise || !in.empty(), Error::kInvalidModel, "%s: node '%s' (%s): no inputs", source_.c_str(), name.c_str(),
-           op.c_str());
   if (unary_ops().count(op)) {
     out.dims = in[0].dims;
     out.dtype = comparison_ops().count(op) ? DType::I64 : in[0].dtype;
@@ -202,21 +196,19 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
              op.c_str(), in.size());
     PF_RETURN_IF_ERROR(broadcast_inputs(0, 2, &out.dims));
     out.dtype = comparison_ops().count(op) ? DType::I64 : (any_float(0, 2) ? DType::F32 : DType::I64);
-    const bool integer = out.dtype == DType::I64, fmod = attr_int(node, "fmod", 0) != 0;
-    HostTensor size;
-    size.dims = out.dims;
-    for (int64_t k = 0; k < size.count(); ++k) {
+    const bool integer = !any_float(0, 2), fmod = attr_int(node, "fmod", 0) != 0;  // Div floors integers
+    const int64_t total = out.count();  // from the dims alone, as the values are pushed
+    for (int64_t k = 0; k < total; ++k) {
       const double x = in[0].at(broadcast_index(out.dims, k, in[0].dims));
       const double y = in[1].at(broadcast_index(out.dims, k, in[1].dims));
-      push(&out, binary(op, x, y, integer && !any_float(0, 2), fmod));
+      push(&out, binary(op, x, y, integer, fmod));
     }
   } else if (op == "Min" || op == "Max" || op == "Sum" || op == "Mean") {
     PF_CHECK(!in.empty(), Error::kInvalidModel, "%s: node '%s' (%s): no inputs", source_.c_str(), name.c_str(), op.c_str());
     PF_RETURN_IF_ERROR(broadcast_inputs(0, in.size(), &out.dims));
     out.dtype = any_float(0, in.size()) || op == "Mean" ? DType::F32 : DType::I64;
-    HostTensor size;
-    size.dims = out.dims;
-    for (int64_t k = 0; k < size.count(); ++k) {
+    const int64_t total = out.count();
+    for (int64_t k = 0; k < total; ++k) {
       double r = in[0].at(broadcast_index(out.dims, k, in[0].dims));
       for (size_t i = 1; i < in.size(); ++i) {
         const double v = in[i].at(broadcast_index(out.dims, k, in[i].dims));
@@ -228,9 +220,8 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     PF_CHECK(in.size() == 3, Error::kInvalidModel, "%s: node '%s' (Where): takes 3 inputs", source_.c_str(), name.c_str());
     PF_RETURN_IF_ERROR(broadcast_inputs(0, 3, &out.dims));
     out.dtype = any_float(1, 2) ? DType::F32 : DType::I64;
-    HostTensor size;
-    size.dims = out.dims;
-    for (int64_t k = 0; k < size.count(); ++k) {
+    const int64_t total = out.count();
+    for (int64_t k = 0; k < total; ++k) {
       const bool pick = in[0].at(broadcast_index(out.dims, k, in[0].dims)) != 0.0;
       const HostTensor& from = pick ? in[1] : in[2];
       push(&out, from.at(broadcast_index(out.dims, k, from.dims)));
@@ -247,9 +238,8 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     in = pair;
     PF_RETURN_IF_ERROR(broadcast_inputs(0, 2, &out.dims));
     same_kind(&out, in[0]);
-    HostTensor size;
-    size.dims = out.dims;
-    for (int64_t k = 0; k < size.count(); ++k) push(&out, in[0].at(broadcast_index(out.dims, k, in[0].dims)));
+    const int64_t total = out.count();
+    for (int64_t k = 0; k < total; ++k) push(&out, in[0].at(broadcast_index(out.dims, k, in[0].dims)));
   } else if (op == "Range") {
     PF_CHECK(in.size() == 3 && in[0].count() == 1 && in[1].count() == 1 && in[2].count() == 1, Error::kInvalidModel,
              "%s: node '%s' (Range): takes 3 scalars", source_.c_str(), name.c_str());
