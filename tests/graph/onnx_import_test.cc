@@ -18,6 +18,14 @@ namespace {
 
 std::string fixture(const std::string& name) { return test::source_path("tests/fixtures/onnx/" + name); }
 
+// Names `value` (a graph input or output) a tensor of ONNX element type `type` and fixed `dims`.
+void add_value(onnx::ValueInfoProto* value, const std::string& name, int type, const std::vector<int64_t>& dims) {
+  value->set_name(name);
+  auto* tensor = value->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(type);
+  for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
 // Runs `infer` of `graph` (re-planned for the input's batch) on `x`.
 std::vector<float> run_graph(graph::Graph graph, const NpyArray& x) {
   REQUIRE(graph::set_batch(&graph, x.desc.dims[0]).is_ok());
@@ -182,13 +190,8 @@ std::string refused_model(int count) {
       node->add_output(last);
     }
   }
-  for (const std::string& name : {std::string("x"), last}) {
-    onnx::ValueInfoProto* value = name == "x" ? g->add_input() : g->add_output();
-    value->set_name(name);
-    auto* type = value->mutable_type()->mutable_tensor_type();
-    type->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : {1, 2, 8, 8}) type->mutable_shape()->add_dim()->set_dim_value(d);
-  }
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 2, 8, 8});
+  add_value(g->add_output(), last, onnx::TensorProto::FLOAT, {1, 2, 8, 8});
   std::string bytes;
   REQUIRE(model.SerializeToString(&bytes));
   return bytes;
@@ -295,12 +298,6 @@ TEST_CASE("onnx: every node whose inputs are all constant folds, whatever its op
   node("Pow", {"threef", "threef"}, "pow");  // 27
   node("Less", {"a", "b"}, "less");  // [[1, 0], [1, 0]]
   node("Not", {"less"}, "not");      // [[0, 1], [0, 1]]
-  const auto add_value = [](onnx::ValueInfoProto* value, const std::string& name, int type, std::vector<int64_t> dims) {
-    value->set_name(name);
-    auto* tensor = value->mutable_type()->mutable_tensor_type();
-    tensor->set_elem_type(type);
-    for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
-  };
   add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 12});
   add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {2, 3, 4});
   const std::vector<std::pair<std::string, std::vector<int64_t>>> folded = {
@@ -432,15 +429,8 @@ TEST_CASE("onnx: opsets 7 to 10: Slice's starts and ends as attributes fold; Bat
     reshape->add_input("x");
     reshape->add_input("target");
     reshape->add_output("y");
-    for (const char* name : {"x", "y"}) {
-      onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
-      value->set_name(name);
-      auto* type = value->mutable_type()->mutable_tensor_type();
-      type->set_elem_type(onnx::TensorProto::FLOAT);
-      for (int64_t d : std::string(name) == "x" ? std::vector<int64_t>{2, 6, 2} : std::vector<int64_t>{6, 2, 2}) {
-        type->mutable_shape()->add_dim()->set_dim_value(d);
-      }
-    }
+    add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 6, 2});
+    add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {6, 2, 2});
     std::string bytes;
     REQUIRE(model.SerializeToString(&bytes));
     Result<graph::Graph> imported = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "s.onnx");
@@ -460,13 +450,8 @@ TEST_CASE("onnx: opsets 7 to 10: Slice's starts and ends as attributes fold; Bat
   spatial->set_name("spatial");
   spatial->set_type(onnx::AttributeProto::INT);
   spatial->set_i(0);
-  for (const char* name : {"x", "y"}) {
-    onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
-    value->set_name(name);
-    auto* type = value->mutable_type()->mutable_tensor_type();
-    type->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : {1, 2, 3, 3}) type->mutable_shape()->add_dim()->set_dim_value(d);
-  }
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 2, 3, 3});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {1, 2, 3, 3});
   std::string bytes;
   REQUIRE(bn.SerializeToString(&bytes));
   CHECK(test::contains(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "bn.onnx").status().message(),
@@ -495,15 +480,8 @@ TEST_CASE("onnx: Reshape with allowzero=1 (torch's dynamo exporter) imports when
     a->set_name("allowzero");
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(1);
-    for (const char* name : {"x", "y"}) {
-      onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
-      value->set_name(name);
-      auto* type = value->mutable_type()->mutable_tensor_type();
-      type->set_elem_type(onnx::TensorProto::FLOAT);
-      for (int64_t d : std::string(name) == "x" ? std::vector<int64_t>{2, 6} : std::vector<int64_t>{3, 4}) {
-        type->mutable_shape()->add_dim()->set_dim_value(d);
-      }
-    }
+    add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 6});
+    add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {3, 4});
     std::string bytes;
     REQUIRE(model.SerializeToString(&bytes));
     Result<graph::Graph> g2 = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "r.onnx");
@@ -594,12 +572,6 @@ TEST_CASE("onnx: --bind fixes an integer shape input; a folded output is stored 
   shape->set_op_type("Shape");
   shape->add_input("y");
   shape->add_output("y_shape");
-  const auto add_value = [](onnx::ValueInfoProto* value, const char* name, int type, std::vector<int64_t> dims) {
-    value->set_name(name);
-    auto* tensor = value->mutable_type()->mutable_tensor_type();
-    tensor->set_elem_type(type);
-    for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
-  };
   add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 6});
   add_value(g->add_input(), "shape", onnx::TensorProto::INT64, {2});
   add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {3, 4});
@@ -687,14 +659,8 @@ onnx::ModelProto add_model() {
   w->set_data_type(onnx::TensorProto::FLOAT);
   w->add_dims(4);
   for (float v : {1.0f, 2.0f, 3.0f, 4.0f}) w->add_float_data(v);
-  for (const char* name : {"x", "y"}) {
-    onnx::ValueInfoProto* value = std::string(name) == "x" ? g->add_input() : g->add_output();
-    value->set_name(name);
-    auto* type = value->mutable_type()->mutable_tensor_type();
-    type->set_elem_type(onnx::TensorProto::FLOAT);
-    type->mutable_shape()->add_dim()->set_dim_value(1);
-    type->mutable_shape()->add_dim()->set_dim_value(4);
-  }
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 4});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {1, 4});
   return model;
 }
 
