@@ -54,7 +54,8 @@ double binary(const std::string& op, double x, double y, bool integer, bool fmod
   if (op == "Add") return x + y;
   if (op == "Sub") return x - y;
   if (op == "Mul") return x * y;
-  if (op == "Div") return integer ? (y != 0 ? std::floor(x / y) : 0) : x / y;
+  // Integer division truncates toward zero (C's rule, ONNX Runtime's; onnx's test_div_int32_trunc).
+  if (op == "Div") return integer ? (y != 0 ? std::trunc(x / y) : 0) : x / y;
   if (op == "Pow") return std::pow(x, y);
   if (op == "Mod") {
     if (fmod) return std::fmod(x, y);
@@ -196,7 +197,7 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
              op.c_str(), in.size());
     PF_RETURN_IF_ERROR(broadcast_inputs(0, 2, &out.dims));
     out.dtype = comparison_ops().count(op) ? DType::I64 : (any_float(0, 2) ? DType::F32 : DType::I64);
-    const bool integer = !any_float(0, 2), fmod = attr_int(node, "fmod", 0) != 0;  // Div floors integers
+    const bool integer = !any_float(0, 2), fmod = attr_int(node, "fmod", 0) != 0;  // Div truncates integers
     const int64_t total = out.count();  // from the dims alone, as the values are pushed
     for (int64_t k = 0; k < total; ++k) {
       const double x = in[0].at(broadcast_index(out.dims, k, in[0].dims));

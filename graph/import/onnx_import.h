@@ -58,7 +58,7 @@ struct OnnxImportOptions {
 
 // Oldest and newest default-domain opsets imported.
 constexpr int kOnnxMinOpset = 7;
-constexpr int kOnnxMaxOpset = 21;
+constexpr int kOnnxMaxOpset = 28;
 
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options = OnnxImportOptions());
 

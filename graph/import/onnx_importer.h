@@ -105,6 +105,7 @@ class Importer {
   Value nchw(Val* val, const std::string& name);
   Value nhwc(Val* val, const std::string& name);
   Value transpose(Value v, std::initializer_list<int> perm, const std::string& name);
+  Value reshape(Value v, const std::vector<int64_t>& shape, const std::string& name);  // rank <= kMaxRank
   Val graph_val(Value v, bool nhwc) const {
     Val val;
     val.v = v;

@@ -50,6 +50,14 @@ Value Importer::transpose(Value v, std::initializer_list<int> perm, const std::s
   return builder_.node(OpType::Transpose, attrs, {v}, name);
 }
 
+Value Importer::reshape(Value v, const std::vector<int64_t>& shape, const std::string& name) {
+  OpAttrs attrs;
+  attrs.kind = fb::Attrs::ReshapeAttrs;
+  attrs.reshape.rank = static_cast<int>(shape.size());
+  std::copy(shape.begin(), shape.end(), attrs.reshape.shape);
+  return builder_.node(OpType::Reshape, attrs, {v}, name);
+}
+
 Value Importer::nchw(Val* val, const std::string& name) {
   if (val->is_const) return materialize(*val, name, false);
   return val->nhwc ? transpose(val->v, {0, 3, 1, 2}, name + ".to_nchw") : val->v;

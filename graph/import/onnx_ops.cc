@@ -153,11 +153,25 @@ Status gemm(Importer& im, const NodeProto& node, const std::string& name, bool m
   const float alpha = matmul ? 1.0f : attr_float(node, "alpha", 1.0f), beta = matmul ? 1.0f : attr_float(node, "beta", 1.0f);
   Value x = im.nchw(*a, name + ".a");
   if (!matmul && attr_int(node, "transA", 0) != 0) x = im.transpose(x, {1, 0}, name + ".a_transposed");
+  // MatMul of a 1-D operand (NumPy's rule): A [K] is the row [1, K], B [K] the column [K, 1], and
+  // the dim each added is dropped from the product.
+  const bool a_vector = matmul && im.onnx_dims(**a).size() == 1, b_vector = matmul && im.onnx_dims(**b).size() == 1;
+  if (a_vector) x = im.reshape(x, {1, im.onnx_dims(**a)[0]}, name + ".a_row");
+  const auto drop_added_dims = [&](Value y) {
+    if (!a_vector && !b_vector) return y;
+    const TensorDesc& d = im.builder_.desc(y);
+    std::vector<int64_t> shape(d.dims, d.dims + d.rank);
+    if (b_vector) shape.erase(shape.end() - 1);
+    if (a_vector) shape.erase(shape.end() - 1 - (b_vector ? 0 : 1));
+    return im.reshape(y, shape.empty() ? std::vector<int64_t>{1} : shape, name + ".vector");
+  };
   if (!(*b)->is_const || (*b)->c.dims.size() != 2) {
     OpAttrs attrs;
     attrs.kind = fb::Attrs::MatMulAttrs;
     attrs.matmul.transpose_b = trans_b;
-    Value y = im.builder_.node(OpType::MatMul, attrs, {x, im.nchw(*b, name + ".b")}, name);
+    Value bv = im.nchw(*b, name + ".b");
+    if (b_vector) bv = im.reshape(bv, {im.onnx_dims(**b)[0], 1}, name + ".b_column");
+    Value y = drop_added_dims(im.builder_.node(OpType::MatMul, attrs, {x, bv}, name));
     if (alpha != 1.0f) {
       Val factor;
       factor.is_const = true;
@@ -200,7 +214,7 @@ Status gemm(Importer& im, const NodeProto& node, const std::string& name, bool m
     for (int64_t o = 0; o < n; ++o) values[static_cast<size_t>(o)] = beta * static_cast<float>(bias.at(bias.count() == 1 ? 0 : o));
     inputs.push_back(im.builder_.parameter(node.input(2), make_desc(DType::F32, {n}), values));
   }
-  im.set(node, 0, im.graph_val(im.builder_.node(OpType::Linear, OpAttrs(), inputs, name), false));
+  im.set(node, 0, im.graph_val(drop_added_dims(im.builder_.node(OpType::Linear, OpAttrs(), inputs, name)), false));
   return im.check(name);
 }
 

@@ -322,7 +322,7 @@ TEST_CASE("cli input: run takes inputs of the model's own shapes as they are (sc
   CHECK(test::contains(step.output.c_str(), "loss f32[]"));
   // The ONNX backend test of MatMul: [3, 4] x [4, 3]; dim 0 differs between the operands and is
   // no batch of the second. Then a batch of 5 for the first operand only.
-  const std::string matmul = test::source_path("tests/fixtures/onnx_node/test_matmul_2d/model.onnx");
+  const std::string matmul = test::source_path("tests/fixtures/onnx_node/node/test_matmul_2d/model.onnx");
   const std::vector<float> a(5 * 4, 1.0f), b(4 * 3, 0.5f);
   REQUIRE(write_npy(folder + "/a.npy", make_desc(DType::F32, {3, 4}), a.data()).is_ok());
   REQUIRE(write_npy(folder + "/a5.npy", make_desc(DType::F32, {5, 4}), a.data()).is_ok());
