@@ -41,6 +41,8 @@ flatbuffers::Offset<void> write_attrs(FlatBufferBuilder& b, const OpAttrs& a) {
     case fb::Attrs::GeluAttrs: return fb::CreateGeluAttrs(b, a.gelu.tanh_approximation).Union();
     case fb::Attrs::HardSigmoidAttrs:
       return fb::CreateHardSigmoidAttrs(b, a.hard_sigmoid.alpha, a.hard_sigmoid.beta).Union();
+    case fb::Attrs::ReduceAttrs: return fb::CreateReduceAttrs(b, a.reduce.axes, a.reduce.keep_dims).Union();
+    case fb::Attrs::AlphaAttrs: return fb::CreateAlphaAttrs(b, a.alpha.alpha).Union();
     case fb::Attrs::AxisAttrs: return fb::CreateAxisAttrs(b, a.axis.axis).Union();
     case fb::Attrs::ReshapeAttrs: {
       std::vector<int64_t> shape(a.reshape.shape, a.reshape.shape + a.reshape.rank);

@@ -1,5 +1,6 @@
 // Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU, HardSwish,
-// HardSigmoid.
+// HardSigmoid, LeakyRelu, Elu; and the elementwise math functions Sqrt, Exp, Log, Neg, Abs,
+// Reciprocal, Erf.
 //
 //   x: any shape, f32   ->   y: same shape
 #include <cmath>
@@ -27,6 +28,12 @@ Status infer_hard_sigmoid(const OpAttrs& attrs, const TensorDesc* in, int num_in
   PF_CHECK(std::isfinite(attrs.hard_sigmoid.alpha) && std::isfinite(attrs.hard_sigmoid.beta), Error::kInvalidModel,
            "HardSigmoid's alpha and beta must be finite, got alpha %g, beta %g",
            static_cast<double>(attrs.hard_sigmoid.alpha), static_cast<double>(attrs.hard_sigmoid.beta));
+  return infer_same_f32(attrs, in, num_inputs, out);
+}
+
+Status infer_alpha(const OpAttrs& attrs, const TensorDesc* in, int num_inputs, TensorDesc* out) {
+  PF_CHECK(std::isfinite(attrs.alpha.alpha), Error::kInvalidModel, "alpha must be finite, got %g",
+           static_cast<double>(attrs.alpha.alpha));
   return infer_same_f32(attrs, in, num_inputs, out);
 }
 
@@ -93,6 +100,40 @@ Status hard_sigmoid_forward(const OpAttrs& attrs, const TensorView* in, int, Ten
     const double z = alpha * x + beta;
     return static_cast<float>(z < 0.0 ? 0.0 : (z > 1.0 ? 1.0 : z));  // NaN passes through
   });
+}
+
+Status leaky_relu_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const double alpha = attrs.alpha.alpha;
+  return map_f32(in[0], out, [alpha](float x) { return x < 0.0f ? static_cast<float>(alpha * x) : x; });
+}
+
+Status elu_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* out) {
+  const double alpha = attrs.alpha.alpha;
+  return map_f32(in[0], out, [alpha](float x) { return x < 0.0f ? static_cast<float>(alpha * std::expm1(static_cast<double>(x))) : x; });
+}
+
+// The math functions in double, rounded once (x < 0: sqrt and log are NaN, log(0) is -inf, 1 / 0
+// is inf, as IEEE and NumPy give them).
+Status sqrt_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return static_cast<float>(std::sqrt(static_cast<double>(x))); });
+}
+Status exp_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return static_cast<float>(std::exp(static_cast<double>(x))); });
+}
+Status log_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return static_cast<float>(std::log(static_cast<double>(x))); });
+}
+Status neg_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return -x; });
+}
+Status abs_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return std::fabs(x); });
+}
+Status reciprocal_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return static_cast<float>(1.0 / static_cast<double>(x)); });
+}
+Status erf_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float x) { return static_cast<float>(std::erf(static_cast<double>(x))); });
 }
 
 // dx += dy * f'(x), with f' written from the input x or the output y, whichever is cheaper.
@@ -167,6 +208,68 @@ Status hard_sigmoid_backward(const OpAttrs& attrs, const TensorView* in, int, co
     const double z = alpha * x + beta;
     return static_cast<float>(z > 0.0 && z < 1.0 ? alpha : 0.0);
   });
+}
+
+Status leaky_relu_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                           TensorView* dx) {
+  const float alpha = attrs.alpha.alpha;  // torch's rule: x > 0 passes, else alpha (0 included)
+  return map_backward(in[0], out[0], dy[0], dx, [alpha](float x, float) { return x > 0.0f ? 1.0f : alpha; });
+}
+
+Status elu_backward(const OpAttrs& attrs, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                    TensorView* dx) {
+  // x > 0: 1; else y + alpha (= alpha exp(x)), as torch's elu_backward.
+  const float alpha = attrs.alpha.alpha;
+  return map_backward(in[0], out[0], dy[0], dx, [alpha](float x, float y) { return x > 0.0f ? 1.0f : y + alpha; });
+}
+
+Status sqrt_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float y) { return static_cast<float>(0.5 / static_cast<double>(y)); });
+}
+Status exp_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float y) { return y; });
+}
+Status log_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float x, float) { return static_cast<float>(1.0 / static_cast<double>(x)); });
+}
+Status neg_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float) { return -1.0f; });
+}
+Status abs_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  // sign(x), 0 at 0 (torch's rule)
+  return map_backward(in[0], out[0], dy[0], dx, [](float x, float) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); });
+}
+Status reciprocal_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy,
+                           TensorView* dx) {
+  return map_backward(in[0], out[0], dy[0], dx, [](float, float y) { return -y * y; });
+}
+Status erf_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  // 2 / sqrt(pi) exp(-x^2)
+  return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
+    const double x = xf;
+    return static_cast<float>(1.1283791670955126 * std::exp(-x * x));
+  });
+}
+
+// The ops without attributes that infer_same_f32 describes.
+template <OpType kOp>
+constexpr OpDef plain_def(ForwardFn forward, BackwardFn backward) {
+  OpDef d(kOp);
+  d.infer = infer_same_f32;
+  d.forward = forward;
+  d.backward = backward;
+  return d;
+}
+
+template <OpType kOp>
+constexpr OpDef alpha_def(ForwardFn forward, BackwardFn backward) {
+  OpDef d(kOp);
+  d.attrs_kind = fb::Attrs::AlphaAttrs;
+  d.attrs_required = true;
+  d.infer = infer_alpha;
+  d.forward = forward;
+  d.backward = backward;
+  return d;
 }
 
 }  // namespace
@@ -256,6 +359,33 @@ const OpDef& op_def<OpType::HardSigmoid>() {
     d.backward = PF_BACKWARD(hard_sigmoid_backward);
     return d;
   }();
+  return def;
+}
+
+#define PF_PLAIN_OP(Name, forward, backward)                                              \
+  template <>                                                                             \
+  const OpDef& op_def<OpType::Name>() {                                                   \
+    static constexpr OpDef def = plain_def<OpType::Name>(forward, PF_BACKWARD(backward)); \
+    return def;                                                                           \
+  }
+PF_PLAIN_OP(Sqrt, sqrt_forward, sqrt_backward)
+PF_PLAIN_OP(Exp, exp_forward, exp_backward)
+PF_PLAIN_OP(Log, log_forward, log_backward)
+PF_PLAIN_OP(Neg, neg_forward, neg_backward)
+PF_PLAIN_OP(Abs, abs_forward, abs_backward)
+PF_PLAIN_OP(Reciprocal, reciprocal_forward, reciprocal_backward)
+PF_PLAIN_OP(Erf, erf_forward, erf_backward)
+#undef PF_PLAIN_OP
+
+template <>
+const OpDef& op_def<OpType::LeakyRelu>() {
+  static constexpr OpDef def = alpha_def<OpType::LeakyRelu>(leaky_relu_forward, PF_BACKWARD(leaky_relu_backward));
+  return def;
+}
+
+template <>
+const OpDef& op_def<OpType::Elu>() {
+  static constexpr OpDef def = alpha_def<OpType::Elu>(elu_forward, PF_BACKWARD(elu_backward));
   return def;
 }
 

@@ -41,6 +41,8 @@ struct GlobalPoolAttrs { bool keep_dims = false; };
 struct ClampAttrs { float min = 0.0f; float max = 0.0f; };
 struct GeluAttrs { bool tanh_approximation = false; };
 struct HardSigmoidAttrs { float alpha = 0.2f; float beta = 0.5f; };  // schemas/model.fbs's defaults
+struct ReduceAttrs { uint32_t axes = 0; bool keep_dims = false; };  // bit d: dim d is reduced
+struct AlphaAttrs { float alpha = 0.0f; };
 struct AxisAttrs { int axis = 0; };
 struct ReshapeAttrs { int rank = 0; int64_t shape[kMaxRank] = {0}; };
 struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
@@ -70,6 +72,8 @@ struct OpAttrs {
   AdamAttrs adam;
   RunningStatsAttrs running_stats;
   HardSigmoidAttrs hard_sigmoid;
+  ReduceAttrs reduce;
+  AlphaAttrs alpha;
 };
 
 // Validates attributes and inputs, writes the output descriptions. Messages name the input index

@@ -92,6 +92,11 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
       attrs->hard_sigmoid.alpha = node.attrs_as_HardSigmoidAttrs()->alpha();
       attrs->hard_sigmoid.beta = node.attrs_as_HardSigmoidAttrs()->beta();
       break;
+    case fb::Attrs::ReduceAttrs:
+      attrs->reduce.axes = node.attrs_as_ReduceAttrs()->axes();
+      attrs->reduce.keep_dims = node.attrs_as_ReduceAttrs()->keep_dims();
+      break;
+    case fb::Attrs::AlphaAttrs: attrs->alpha.alpha = node.attrs_as_AlphaAttrs()->alpha(); break;
     case fb::Attrs::AxisAttrs: attrs->axis.axis = node.attrs_as_AxisAttrs()->axis(); break;
     case fb::Attrs::ReshapeAttrs: {
       const auto* shape = node.attrs_as_ReshapeAttrs()->shape();

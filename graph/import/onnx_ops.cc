@@ -311,6 +311,131 @@ Status convert_activation(Importer& im, const NodeProto& node, const std::string
   return im.check(name);
 }
 
+// Sqrt, Exp, Log, Neg, Abs, Reciprocal, Erf, LeakyRelu and Elu (alpha; ONNX's defaults 0.01 and
+// 1): elementwise, the layout of the input kept. A constant input is folded (the math ops) or
+// stored (LeakyRelu, Elu).
+Status convert_elementwise(Importer& im, const NodeProto& node, const std::string& name) {
+  static const struct {
+    const char* onnx;
+    OpType op;
+  } kOps[] = {{"Sqrt", OpType::Sqrt}, {"Exp", OpType::Exp}, {"Log", OpType::Log},
+              {"Neg", OpType::Neg}, {"Abs", OpType::Abs}, {"Reciprocal", OpType::Reciprocal},
+              {"Erf", OpType::Erf}, {"LeakyRelu", OpType::LeakyRelu}, {"Elu", OpType::Elu}};
+  const std::string& op = node.op_type();
+  OpType type = OpType::Sqrt;
+  for (const auto& entry : kOps) {
+    if (op == entry.onnx) type = entry.op;
+  }
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Val* x = *xr;
+  OpAttrs attrs;
+  if (type == OpType::LeakyRelu || type == OpType::Elu) {
+    attrs.kind = fb::Attrs::AlphaAttrs;
+    attrs.alpha.alpha = attr_float(node, "alpha", type == OpType::LeakyRelu ? 0.01f : 1.0f);
+  }
+  const Value in = x->is_const ? im.materialize(*x, name + ".x", false) : x->v;
+  im.set(node, 0, im.graph_val(im.builder_.node(type, attrs, {in}, name), !x->is_const && x->nhwc));
+  return im.check(name);
+}
+
+// Pow of an activation by a constant scalar exponent, as the ops it is: 1 the identity, 2 x * x,
+// 3 x * x * x, 0.5 Sqrt, -1 Reciprocal, -0.5 Reciprocal of Sqrt (exporters write Pow(x, 2) for
+// variances and Pow(x, 0.5) for norms). Other exponents are refused.
+Status convert_pow(Importer& im, const NodeProto& node, const std::string& name) {
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Result<Val*> er = im.get(node, 1);
+  if (!er.is_ok()) return er.status();
+  Val* x = *xr;
+  PF_CHECK((*er)->is_const && (*er)->c.count() == 1, Error::kUnsupported,
+           "%s: node '%s' (Pow): the exponent must be a constant scalar", im.source_.c_str(), name.c_str());
+  const double e = (*er)->c.at(0);
+  const Value in = x->is_const ? im.materialize(*x, name + ".x", false) : x->v;
+  const bool nhwc = !x->is_const && x->nhwc;
+  Value y = in;
+  if (e == 2.0 || e == 3.0) {
+    y = im.builder_.node(OpType::Mul, OpAttrs(), {in, in}, e == 2.0 ? name : name + ".square");
+    if (e == 3.0) y = im.builder_.node(OpType::Mul, OpAttrs(), {y, in}, name);
+  } else if (e == 0.5 || e == -0.5) {
+    y = im.builder_.node(OpType::Sqrt, OpAttrs(), {in}, e == 0.5 ? name : name + ".sqrt");
+    if (e == -0.5) y = im.builder_.node(OpType::Reciprocal, OpAttrs(), {y}, name);
+  } else if (e == -1.0) {
+    y = im.builder_.node(OpType::Reciprocal, OpAttrs(), {in}, name);
+  } else {
+    PF_CHECK(e == 1.0, Error::kUnsupported,
+             "%s: node '%s' (Pow): exponent %g on an activation (preflight takes 1, 2, 3, 0.5, -0.5 and -1)",
+             im.source_.c_str(), name.c_str(), e);
+  }
+  im.set(node, 0, im.graph_val(y, nhwc));
+  return im.check(name);
+}
+
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceL2: axes as an attribute (before opset 18, 13
+// for ReduceSum) or a constant input, keepdims (default 1), noop_with_empty_axes. An NHWC input
+// stays NHWC when the dims kept keep their order; a mean over H and W of a 4-D input is
+// GlobalAvgPool (the SIMD backends run it).
+Status convert_reduce(Importer& im, const NodeProto& node, const std::string& name) {
+  const std::string& op = node.op_type();
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Val* x = *xr;
+  const std::vector<int64_t> dims = im.onnx_dims(*x);
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> axes = attr_ints(node, "axes", {});
+  if (im.has_input(node, 1)) {
+    Result<Val*> a = im.get(node, 1);
+    if (!a.is_ok()) return a.status();
+    PF_CHECK((*a)->is_const, Error::kUnsupported, "%s: node '%s' (%s): axes must be a constant", im.source_.c_str(),
+             name.c_str(), op.c_str());
+    axes.clear();
+    for (int64_t k = 0; k < (*a)->c.count(); ++k) axes.push_back(static_cast<int64_t>((*a)->c.at(k)));
+  }
+  const bool keep = attr_int(node, "keepdims", 1) != 0;
+  if (axes.empty() && attr_int(node, "noop_with_empty_axes", 0) != 0) {
+    im.set(node, 0, *x);  // no axes: the identity
+    return Status::ok();
+  }
+  uint32_t mask = 0;  // ONNX dims
+  for (int64_t a : axes) {
+    PF_RETURN_IF_ERROR(normalize_axis(im.source_, name, op, "axes entry", rank, &a));
+    mask |= 1u << a;
+  }
+  if (axes.empty()) mask = (1u << rank) - 1;  // every dim
+  const OpType type = op == "ReduceMean"  ? OpType::ReduceMean
+                      : op == "ReduceSum" ? OpType::ReduceSum
+                      : op == "ReduceMax" ? OpType::ReduceMax
+                      : op == "ReduceMin" ? OpType::ReduceMin
+                                          : OpType::ReduceL2;
+  if (type == OpType::ReduceMean && rank == 4 && mask == 0xCu) {
+    OpAttrs attrs;
+    attrs.kind = fb::Attrs::GlobalPoolAttrs;
+    attrs.global_pool.keep_dims = keep;  // [N, 1, 1, C] stored, as ONNX's [N, C, 1, 1]; else [N, C]
+    im.set(node, 0, im.graph_val(im.builder_.node(OpType::GlobalAvgPool, attrs, {im.nhwc(x, name + ".x")}, name), keep));
+    return im.check(name);
+  }
+  // NHWC storage when the dims kept are in ONNX order there (always with keepdims).
+  bool nhwc = !x->is_const && x->nhwc && rank == 4;
+  if (nhwc && !keep) {
+    int last = -1;
+    for (int s = 0; s < 4; ++s) {
+      const int d = s == 0 ? 0 : (s == 3 ? 1 : s + 1);  // the ONNX dim at storage position s
+      if ((mask >> d) & 1u) continue;
+      nhwc = nhwc && d > last;
+      last = d;
+    }
+  }
+  OpAttrs attrs;
+  attrs.kind = fb::Attrs::ReduceAttrs;
+  attrs.reduce.keep_dims = keep;
+  for (int64_t d = 0; d < rank; ++d) {
+    if ((mask >> d) & 1u) attrs.reduce.axes |= 1u << (nhwc ? kStorage[d] : d);
+  }
+  const Value in = nhwc ? im.nhwc(x, name + ".x") : im.nchw(x, name + ".x");
+  im.set(node, 0, im.graph_val(im.builder_.node(type, attrs, {in}, name), nhwc && keep));
+  return im.check(name);
+}
+
 // BatchNormalization (inference): scale and bias become parameters, mean and variance buffers.
 Status convert_batch_norm(Importer& im, const NodeProto& node, const std::string& name) {
   Result<Val*> xr = im.get(node, 0);
@@ -567,6 +692,21 @@ constexpr OnnxConverter kConverters[] = {
     {"Clip", convert_activation, Folding::kFolds},
     {"HardSwish", convert_activation, Folding::kFolds},
     {"HardSigmoid", convert_activation, Folding::kFolds},
+    {"Sqrt", convert_elementwise, Folding::kFolds},
+    {"Exp", convert_elementwise, Folding::kFolds},
+    {"Log", convert_elementwise, Folding::kFolds},
+    {"Neg", convert_elementwise, Folding::kFolds},
+    {"Abs", convert_elementwise, Folding::kFolds},
+    {"Reciprocal", convert_elementwise, Folding::kFolds},
+    {"Erf", convert_elementwise, Folding::kFolds},
+    {"LeakyRelu", convert_elementwise, Folding::kKeepsConstants},
+    {"Elu", convert_elementwise, Folding::kKeepsConstants},
+    {"Pow", convert_pow, Folding::kFolds},
+    {"ReduceMean", convert_reduce, Folding::kKeepsConstants},
+    {"ReduceSum", convert_reduce, Folding::kKeepsConstants},
+    {"ReduceMax", convert_reduce, Folding::kKeepsConstants},
+    {"ReduceMin", convert_reduce, Folding::kKeepsConstants},
+    {"ReduceL2", convert_reduce, Folding::kKeepsConstants},
     {"BatchNormalization", convert_batch_norm, Folding::kKeepsConstants},
     {"LayerNormalization", convert_layer_norm, Folding::kFolds},
     {"Softmax", convert_softmax, Folding::kFolds},

@@ -221,6 +221,25 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     global.kind = fb::Attrs::GlobalPoolAttrs;
     add("global_avg_pool", OpType::GlobalAvgPool, global, {x}, {U}, {true});
   }
+  {  // Reductions: over inner, outer and all dims, kept and dropped (distinct values: no max ties)
+    const TensorDesc x = f32({dim(rng, 2, 3), dim(rng, 1, 4), dim(rng, 2, 5)});
+    const struct {
+      const char* name;
+      OpType op;
+    } reductions[] = {{"reduce_mean", OpType::ReduceMean}, {"reduce_sum", OpType::ReduceSum},
+                      {"reduce_max", OpType::ReduceMax},   {"reduce_min", OpType::ReduceMin},
+                      {"reduce_l2", OpType::ReduceL2}};
+    for (const auto& r : reductions) {
+      for (uint32_t axes : {0x4u, 0x5u, 0x7u}) {
+        OpAttrs reduce;
+        reduce.kind = fb::Attrs::ReduceAttrs;
+        reduce.reduce.axes = axes;
+        reduce.reduce.keep_dims = axes == 0x5u;
+        add(std::string(r.name) + "_" + std::to_string(axes), r.op, reduce, {x},
+            {r.op == OpType::ReduceL2 ? Values::kAwayFromZero : Values::kDistinct}, {true});
+      }
+    }
+  }
   {  // Activations
     const TensorDesc x = f32({dim(rng, 1, 3), dim(rng, 1, 7)});
     add("relu", OpType::Relu, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});
@@ -237,6 +256,19 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     hard_sigmoid.hard_sigmoid.alpha = 1.0f / 6.0f;
     add("hard_sigmoid", OpType::HardSigmoid, hard_sigmoid, {x}, {Values::kAwayFromThree}, {true});
     add("gelu", OpType::Gelu, OpAttrs(), {x}, {U}, {true});
+    OpAttrs alpha;
+    alpha.kind = fb::Attrs::AlphaAttrs;
+    alpha.alpha.alpha = 0.2f;
+    add("leaky_relu", OpType::LeakyRelu, alpha, {x}, {Values::kAwayFromZero}, {true});
+    alpha.alpha.alpha = 0.7f;
+    add("elu", OpType::Elu, alpha, {x}, {Values::kAwayFromZero}, {true});
+    add("sqrt", OpType::Sqrt, OpAttrs(), {x}, {Values::kPositive}, {true});
+    add("exp", OpType::Exp, OpAttrs(), {x}, {U}, {true});
+    add("log", OpType::Log, OpAttrs(), {x}, {Values::kPositive}, {true});
+    add("neg", OpType::Neg, OpAttrs(), {x}, {U}, {true});
+    add("abs", OpType::Abs, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});
+    add("reciprocal", OpType::Reciprocal, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});
+    add("erf", OpType::Erf, OpAttrs(), {x}, {U}, {true});
     OpAttrs gelu_tanh;
     gelu_tanh.gelu.tanh_approximation = true;
     add("gelu_tanh", OpType::Gelu, gelu_tanh, {x}, {U}, {true});

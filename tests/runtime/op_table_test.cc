@@ -133,6 +133,35 @@ std::vector<OpCase> op_table() {
   one("hard sigmoid, ONNX's alpha and beta", OpType::HardSigmoid, hard_sigmoid, {{3, 11}}, -4.0f, 4.0f).on("onednn", "");
   hard_sigmoid.hard_sigmoid.alpha = 1.0f / 6.0f, hard_sigmoid.hard_sigmoid.beta = 0.5f;
   one("hard sigmoid, torch's alpha", OpType::HardSigmoid, hard_sigmoid, {{2, 3, 7}}, -5.0f, 5.0f).on("onednn", "");
+  OpAttrs alpha;
+  alpha.kind = fb::Attrs::AlphaAttrs;
+  alpha.alpha.alpha = 0.1f;
+  one("leaky relu", OpType::LeakyRelu, alpha, {{3, 13}});
+  alpha.alpha.alpha = 0.8f;
+  one("elu", OpType::Elu, alpha, {{2, 3, 5}}, -3.0f, 2.0f);
+  one("sqrt", OpType::Sqrt, OpAttrs(), {{4, 7}}, 0.1f, 3.0f);
+  one("exp", OpType::Exp, OpAttrs(), {{4, 7}}, -3.0f, 3.0f);
+  one("log", OpType::Log, OpAttrs(), {{4, 7}}, 0.1f, 3.0f);
+  one("neg", OpType::Neg, OpAttrs(), {{3, 5}});
+  one("abs", OpType::Abs, OpAttrs(), {{3, 5}});
+  one("reciprocal", OpType::Reciprocal, OpAttrs(), {{3, 5}}, 0.5f, 2.0f);
+  one("erf", OpType::Erf, OpAttrs(), {{3, 9}}, -2.5f, 2.5f);
+  const struct {
+    const char* name;
+    OpType op;
+  } reductions[] = {{"reduce mean", OpType::ReduceMean}, {"reduce sum", OpType::ReduceSum},
+                    {"reduce max", OpType::ReduceMax},   {"reduce min", OpType::ReduceMin},
+                    {"reduce l2", OpType::ReduceL2}};
+  for (const auto& r : reductions) {
+    OpAttrs reduce;
+    reduce.kind = fb::Attrs::ReduceAttrs;
+    reduce.reduce.axes = 0x6u;  // H and W of an NHWC tensor, kept
+    reduce.reduce.keep_dims = true;
+    one(std::string(r.name) + ", spatial dims kept", r.op, reduce, {{2, 5, 3, 4}});
+    reduce.reduce.axes = 0x5u;  // outer and inner dims, dropped
+    reduce.reduce.keep_dims = false;
+    one(std::string(r.name) + ", outer and inner dims dropped", r.op, reduce, {{3, 4, 7}});
+  }
   OpAttrs gelu;
   gelu.kind = fb::Attrs::GeluAttrs;
   one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);

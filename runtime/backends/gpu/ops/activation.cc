@@ -1,5 +1,6 @@
-// The GPU lowering of Relu, Clamp, Sigmoid, Tanh, Gelu, HardSwish, HardSigmoid (ops/activation.cc). The elementwise
-// activations: one kernel, the op as a code (unary_code, kernels in activation.cl).
+// The GPU lowering of the elementwise ops of ops/activation.cc (Relu, Clamp, Sigmoid, Tanh, Gelu,
+// HardSwish, HardSigmoid, LeakyRelu, Elu, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Erf): one kernel,
+// the op as a code (unary_code, kernels in activation.cl).
 // Kernels: runtime/backends/gpu/ops/activation.cl (in the order of their arguments here).
 #include "runtime/backends/gpu/lower.h"
 
@@ -7,8 +8,12 @@ namespace preflight {
 namespace gpu {
 namespace {
 
-// The kernel's two float parameters: Clamp's bounds, HardSigmoid's alpha and beta.
-float first_param(OpType op, const OpAttrs& attrs) { return op == OpType::HardSigmoid ? attrs.hard_sigmoid.alpha : attrs.clamp.min; }
+// The kernel's two float parameters: Clamp's bounds, HardSigmoid's alpha and beta, LeakyRelu's and
+// Elu's alpha.
+float first_param(OpType op, const OpAttrs& attrs) {
+  if (op == OpType::LeakyRelu || op == OpType::Elu) return attrs.alpha.alpha;
+  return op == OpType::HardSigmoid ? attrs.hard_sigmoid.alpha : attrs.clamp.min;
+}
 float second_param(OpType op, const OpAttrs& attrs) { return op == OpType::HardSigmoid ? attrs.hard_sigmoid.beta : attrs.clamp.max; }
 
 int unary_code(OpType op, const OpAttrs& attrs) {
@@ -19,6 +24,15 @@ int unary_code(OpType op, const OpAttrs& attrs) {
     case OpType::Tanh: return 3;
     case OpType::HardSwish: return 6;
     case OpType::HardSigmoid: return 7;
+    case OpType::LeakyRelu: return 8;
+    case OpType::Elu: return 9;
+    case OpType::Sqrt: return 10;
+    case OpType::Exp: return 11;
+    case OpType::Log: return 12;
+    case OpType::Neg: return 13;
+    case OpType::Abs: return 14;
+    case OpType::Reciprocal: return 15;
+    case OpType::Erf: return 16;
     default: return attrs.gelu.tanh_approximation ? 5 : 4;  // Gelu
   }
 }
@@ -71,6 +85,24 @@ template <>
 const OpLowering& op_lowering<OpType::HardSwish>() { return kUnary; }
 template <>
 const OpLowering& op_lowering<OpType::HardSigmoid>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::LeakyRelu>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Elu>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Sqrt>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Exp>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Log>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Neg>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Abs>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Reciprocal>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Erf>() { return kUnary; }
 
 }  // namespace gpu
 }  // namespace preflight
