@@ -132,6 +132,24 @@ Status convert_pool(Importer& im, const NodeProto& node, const std::string& name
       pads[d + 2] = total - pads[d];
     }
   }
+  // ceil_mode=1: the output size rounds up, as extra padding at the bottom and right; as PyTorch
+  // (and onnx's reference from opset 19), a last window that would start past the input and its
+  // top/left padding is dropped, so every window holds an element of the input.
+  const bool average_counts_pad = node.op_type() == "AveragePool" && attr_int(node, "count_include_pad", 0) != 0;
+  if (attr_int(node, "ceil_mode", 0) != 0 && auto_pad == "NOTSET") {
+    for (size_t d = 0; d < 2; ++d) {
+      const int64_t span = in[2 + d] + pads[d] + pads[d + 2] - kernel[d];
+      if (span < 0) continue;  // a window larger than the input: the pool op's error
+      int64_t out = (span + strides[d] - 1) / strides[d] + 1;
+      if ((out - 1) * strides[d] >= in[2 + d] + pads[d]) --out;
+      const int64_t extra = (out - 1) * strides[d] + kernel[d] - (in[2 + d] + pads[d] + pads[d + 2]);
+      // An average that counts the padding counts ONNX's pads, not this extra: not expressible.
+      PF_CHECK(extra <= 0 || !average_counts_pad, Error::kUnsupported,
+               "%s: node '%s' (AveragePool): ceil_mode=1 with count_include_pad=1 where the last window passes the padding",
+               im.source_.c_str(), name.c_str());
+      if (extra > 0) pads[d + 2] += extra;
+    }
+  }
   p.kernel_h = static_cast<int>(kernel[0]), p.kernel_w = static_cast<int>(kernel[1]);
   p.stride_h = static_cast<int>(strides[0]), p.stride_w = static_cast<int>(strides[1]);
   p.pad_top = static_cast<int>(pads[0]), p.pad_left = static_cast<int>(pads[1]);
@@ -742,7 +760,6 @@ std::string unsupported_reason(const NodeProto& node, int opset, bool constant) 
   if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
     const std::vector<int64_t> kernel = attr_ints(node, "kernel_shape", {});
     if (!kernel.empty() && kernel.size() != 2) return "only 2-D windows (kernel_shape has " + std::to_string(kernel.size()) + " dims)";
-    if (attr_int(node, "ceil_mode", 0) != 0) return "ceil_mode=1";
     if (op != "Conv" && attr_int(node, "storage_order", 0) != 0) return "storage_order=1";
     const std::vector<int64_t> dilations = attr_ints(node, "dilations", {1, 1});
     if (op != "Conv" && (dilations.size() != 2 || dilations[0] != 1 || dilations[1] != 1)) return "pooling with dilations";

@@ -172,10 +172,10 @@ std::string refused_model(int count) {
       node->set_op_type(op);
       if (std::string(op) == "Custom") node->set_domain("com.example");
       if (std::string(op) == "MaxPool") {
-        for (const auto& [name, value] : {std::make_pair("ceil_mode", 1), std::make_pair("kernel_shape", 2)}) {
+        for (const auto& [name, value] : {std::make_pair("storage_order", 1), std::make_pair("kernel_shape", 2)}) {
           onnx::AttributeProto* a = node->add_attribute();
           a->set_name(name);
-          if (std::string(name) == "ceil_mode") {
+          if (std::string(name) == "storage_order") {
             a->set_type(onnx::AttributeProto::INT);
             a->set_i(value);
           } else {
@@ -222,7 +222,7 @@ TEST_CASE("onnx: every refused node is reported, grouped by kind with counts and
       const std::string line = graph::describe(refused[k]);
       if (count == 5) CHECK(test::contains(line.c_str(), "and 2 more"));
     }
-    CHECK(refused[3].reason == "ceil_mode=1");
+    CHECK(refused[3].reason == "storage_order=1");
     CHECK(test::contains(refused[5].reason.c_str(), "domain 'com.example' is not ONNX's"));
     CHECK(test::contains(graph::describe(refused[0]).c_str(), std::string(std::to_string(count) + (count == 1 ? " node" : " nodes") + " (Tan, opset 13): no such op in preflight: 'Tan_0'").c_str()));
   }
@@ -556,6 +556,48 @@ TEST_CASE("onnx: a dynamic batch defaults to 1 or the data's; other dynamic dims
                        "ONNX opset 29; preflight imports opsets 7 to 28"));
   const std::string newest = relu_model({"1", "3"}, 28);
   CHECK(graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(newest.data()), newest.size(), ".", "new.onnx").is_ok());
+}
+
+// ceil_mode=1 is extra padding at the bottom and right; an average that counts the padding cannot
+// count that extra as ONNX does, so it is refused when the last window reaches it.
+TEST_CASE("onnx: pooling with ceil_mode rounds the output up; an average counting padding into the extra is refused") {
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    for (int count_pad : {0, 1}) {
+      CAPTURE(op);
+      CAPTURE(count_pad);
+      onnx::ModelProto model;
+      REQUIRE(model.ParseFromString(relu_model({"1", "2", "5", "5"}, 13, op)));
+      onnx::NodeProto* node = model.mutable_graph()->mutable_node(0);
+      const auto ints = [&](const char* name, std::initializer_list<int64_t> values) {
+        onnx::AttributeProto* a = node->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (int64_t v : values) a->add_ints(v);
+      };
+      const auto one = [&](const char* name, int64_t value) {
+        onnx::AttributeProto* a = node->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(value);
+      };
+      ints("kernel_shape", {2, 2});
+      ints("strides", {2, 2});
+      one("ceil_mode", 1);
+      if (std::string(op) == "AveragePool") one("count_include_pad", count_pad);
+      model.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+      std::string bytes;
+      REQUIRE(model.SerializeToString(&bytes));
+      const Result<graph::Graph> g = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "ceil.onnx");
+      if (std::string(op) == "AveragePool" && count_pad == 1) {
+        CHECK(test::contains(g.status().message(), "node 'relu' (AveragePool): ceil_mode=1 with count_include_pad=1"));
+        continue;
+      }
+      REQUIRE_MESSAGE(g.is_ok(), g.status().message());
+      const graph::Method& infer = g->methods[static_cast<size_t>(g->find_method("infer"))];
+      // 5 rounds up to 3 windows of 2 (the floor gives 2)
+      CHECK(g->tensors[static_cast<size_t>(infer.outputs[0])].desc == make_desc(DType::F32, {1, 2, 3, 3}));
+    }
+  }
 }
 
 TEST_CASE("onnx: --bind fixes an integer shape input; a folded output is stored and copied out") {
