@@ -42,6 +42,13 @@ flatbuffers::Offset<void> write_attrs(FlatBufferBuilder& b, const OpAttrs& a) {
     case fb::Attrs::HardSigmoidAttrs:
       return fb::CreateHardSigmoidAttrs(b, a.hard_sigmoid.alpha, a.hard_sigmoid.beta).Union();
     case fb::Attrs::ReduceAttrs: return fb::CreateReduceAttrs(b, a.reduce.axes, a.reduce.keep_dims).Union();
+    case fb::Attrs::SliceAttrs: {
+      const SliceAttrs& c = a.slice;
+      return fb::CreateSliceAttrs(b, b.CreateVector(std::vector<int64_t>(c.start, c.start + c.rank)),
+                                  b.CreateVector(std::vector<int64_t>(c.step, c.step + c.rank)),
+                                  b.CreateVector(std::vector<int64_t>(c.size, c.size + c.rank)))
+          .Union();
+    }
     case fb::Attrs::AlphaAttrs: return fb::CreateAlphaAttrs(b, a.alpha.alpha).Union();
     case fb::Attrs::AxisAttrs: return fb::CreateAxisAttrs(b, a.axis.axis).Union();
     case fb::Attrs::ReshapeAttrs: {

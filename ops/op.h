@@ -43,6 +43,7 @@ struct GeluAttrs { bool tanh_approximation = false; };
 struct HardSigmoidAttrs { float alpha = 0.2f; float beta = 0.5f; };  // schemas/model.fbs's defaults
 struct ReduceAttrs { uint32_t axes = 0; bool keep_dims = false; };  // bit d: dim d is reduced
 struct AlphaAttrs { float alpha = 0.0f; };
+struct SliceAttrs { int rank = 0; int64_t start[kMaxRank] = {0}, step[kMaxRank] = {0}, size[kMaxRank] = {0}; };
 struct AxisAttrs { int axis = 0; };
 struct ReshapeAttrs { int rank = 0; int64_t shape[kMaxRank] = {0}; };
 struct TransposeAttrs { int rank = 0; int perm[kMaxRank] = {0}; };
@@ -74,6 +75,7 @@ struct OpAttrs {
   HardSigmoidAttrs hard_sigmoid;
   ReduceAttrs reduce;
   AlphaAttrs alpha;
+  SliceAttrs slice;
 };
 
 // Validates attributes and inputs, writes the output descriptions. Messages name the input index

@@ -96,6 +96,21 @@ Status read_attrs(const OpDef& op, const fb::Node& node, OpAttrs* attrs) {
       attrs->reduce.axes = node.attrs_as_ReduceAttrs()->axes();
       attrs->reduce.keep_dims = node.attrs_as_ReduceAttrs()->keep_dims();
       break;
+    case fb::Attrs::SliceAttrs: {
+      const auto* t = node.attrs_as_SliceAttrs();
+      PF_CHECK(t->starts() && t->steps() && t->sizes(), Error::kInvalidModel, "Slice attributes need starts, steps and sizes");
+      const uint32_t rank = t->starts()->size();
+      PF_CHECK(rank <= static_cast<uint32_t>(kMaxRank) && t->steps()->size() == rank && t->sizes()->size() == rank,
+               Error::kInvalidModel, "Slice attributes: starts, steps and sizes need one entry per dim (at most %d), got %u, %u, %u",
+               kMaxRank, rank, t->steps()->size(), t->sizes()->size());
+      attrs->slice.rank = static_cast<int>(rank);
+      for (uint32_t d = 0; d < rank; ++d) {
+        attrs->slice.start[d] = read_unaligned(*t->starts(), d);
+        attrs->slice.step[d] = read_unaligned(*t->steps(), d);
+        attrs->slice.size[d] = read_unaligned(*t->sizes(), d);
+      }
+      break;
+    }
     case fb::Attrs::AlphaAttrs: attrs->alpha.alpha = node.attrs_as_AlphaAttrs()->alpha(); break;
     case fb::Attrs::AxisAttrs: attrs->axis.axis = node.attrs_as_AxisAttrs()->axis(); break;
     case fb::Attrs::ReshapeAttrs: {

@@ -140,7 +140,7 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
   HostTensor out;
   const auto ints_of = [](const HostTensor& t) {
     std::vector<int64_t> v(static_cast<size_t>(t.count()));
-    for (int64_t k = 0; k < t.count(); ++k) v[static_cast<size_t>(k)] = to_int64(t.at(k));
+    for (int64_t k = 0; k < t.count(); ++k) v[static_cast<size_t>(k)] = t.int_at(k);
     return v;
   };
   const auto same_kind = [](HostTensor* t, const HostTensor& like) {
@@ -330,25 +330,26 @@ Status Importer::fold(const NodeProto& node, const std::string& name) {
     for (int64_t k = 0; k < out.count(); ++k) push(&out, value);
   } else if (op == "Slice") {
     const HostTensor& data = in[0];
-    PF_CHECK(data.dims.size() == 1, Error::kUnsupported, "%s: node '%s' (Slice): folds 1-D constants only", source_.c_str(), name.c_str());
-    const int64_t size = data.dims[0];
     // Opset 10 made starts, ends (and axes, steps) inputs; before, they are attributes.
-    const std::vector<int64_t> starts = opset_ < 10 ? attr_ints(node, "starts", {}) : ints_of(in[1]);
-    const std::vector<int64_t> ends = opset_ < 10 ? attr_ints(node, "ends", {}) : ints_of(in[2]);
-    PF_CHECK(starts.size() == 1 && ends.size() == 1, Error::kUnsupported,
-             "%s: node '%s' (Slice): folds one axis: starts and ends of one value each, got %zu and %zu", source_.c_str(),
-             name.c_str(), starts.size(), ends.size());
-    int64_t start = starts[0], end = ends[0];
-    const std::vector<int64_t> steps = opset_ >= 10 && in.size() > 4 && !in[4].dims.empty() ? ints_of(in[4]) : std::vector<int64_t>{1};
-    const int64_t step = steps.empty() ? 1 : steps[0];
-    PF_CHECK(step == 1, Error::kUnsupported, "%s: node '%s' (Slice): steps other than 1", source_.c_str(), name.c_str());
-    if (start < 0) start += size;
-    if (end < 0) end += size;
-    start = std::max<int64_t>(0, std::min(start, size));
-    end = std::max<int64_t>(start, std::min(end, size));
+    const bool inputs = opset_ >= 10;
+    const auto optional = [&](size_t i) { return in.size() > i && !node.input(static_cast<int>(i)).empty() ? ints_of(in[i]) : std::vector<int64_t>{}; };
+    SliceWindow window;
+    PF_RETURN_IF_ERROR(slice_window(source_, name, data.dims, inputs ? ints_of(in[1]) : attr_ints(node, "starts", {}),
+                                    inputs ? ints_of(in[2]) : attr_ints(node, "ends", {}),
+                                    inputs ? optional(3) : attr_ints(node, "axes", {}), inputs ? optional(4) : std::vector<int64_t>{},
+                                    &window));
     same_kind(&out, data);
-    for (int64_t k = start; k < end; ++k) push(&out, data.at(k));
-    out.dims = {end - start};
+    out.dims = window.count;
+    const int64_t total = out.count();
+    for (int64_t k = 0; k < total; ++k) {
+      int64_t rest = k, at = 0, stride = 1;
+      for (size_t d = data.dims.size(); d-- > 0;) {
+        at += (window.first[d] + (rest % window.count[d]) * window.step[d]) * stride;
+        rest /= window.count[d];
+        stride *= data.dims[d];
+      }
+      push(&out, data.at(at));
+    }
   } else if (op == "Reshape") {
     out = in[0];
     std::vector<int64_t> shape = ints_of(in[1]);

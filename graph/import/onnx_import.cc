@@ -87,6 +87,46 @@ Status normalize_axis(const std::string& source, const std::string& name, const 
   return Status::ok();
 }
 
+Status slice_window(const std::string& source, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& starts, const std::vector<int64_t>& ends, std::vector<int64_t> axes,
+                    std::vector<int64_t> steps, SliceWindow* window) {
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  if (axes.empty()) {
+    for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+  }
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  PF_CHECK(ends.size() == starts.size() && axes.size() == starts.size() && steps.size() == starts.size(), Error::kInvalidModel,
+           "%s: node '%s' (Slice): starts, ends, axes and steps have %zu, %zu, %zu and %zu values", source.c_str(), name.c_str(),
+           starts.size(), ends.size(), axes.size(), steps.size());
+  window->first.assign(dims.size(), 0);
+  window->step.assign(dims.size(), 1);
+  window->count = dims;
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t k = 0; k < starts.size(); ++k) {
+    int64_t axis = axes[k];
+    PF_RETURN_IF_ERROR(normalize_axis(source, name, "Slice", "axes entry", rank, &axis));
+    const size_t d = static_cast<size_t>(axis);
+    PF_CHECK(!seen[d], Error::kInvalidModel, "%s: node '%s' (Slice): axis %lld is sliced twice", source.c_str(), name.c_str(),
+             static_cast<long long>(axis));
+    seen[d] = true;
+    const int64_t dim = dims[d], step = steps[k];
+    PF_CHECK(step != 0, Error::kInvalidModel, "%s: node '%s' (Slice): step 0 on axis %lld", source.c_str(), name.c_str(),
+             static_cast<long long>(axis));
+    // Negative values count from the end; then clamped to [0, dim] (step > 0) or [-1, dim - 1].
+    const auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
+      if (v < 0) v = v < -dim ? lo : v + dim;
+      return std::max(lo, std::min(v, hi));
+    };
+    const int64_t start = step > 0 ? clamp(starts[k], 0, dim) : clamp(starts[k], -1, dim - 1);
+    const int64_t end = step > 0 ? clamp(ends[k], 0, dim) : clamp(ends[k], -1, dim - 1);
+    const int64_t span = step > 0 ? end - start : start - end, stride = step > 0 ? step : (step == INT64_MIN ? INT64_MAX : -step);
+    window->first[d] = start;
+    window->step[d] = step;
+    window->count[d] = span <= 0 ? 0 : (span - 1) / stride + 1;
+  }
+  return Status::ok();
+}
+
 std::string dims_text(const std::vector<int64_t>& dims) {
   std::string text = "[";
   for (size_t i = 0; i < dims.size(); ++i) text += (i ? "," : "") + std::to_string(dims[i]);

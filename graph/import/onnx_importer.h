@@ -40,6 +40,14 @@ struct HostTensor {
     return n;
   }
   double at(int64_t k) const { return dtype == DType::F32 ? f[static_cast<size_t>(k)] : static_cast<double>(i[static_cast<size_t>(k)]); }
+  // Element k as an integer: int64 exactly (a double would round INT64_MAX, Slice's "to the end",
+  // past the range); a float truncated, NaN as 0, saturating at the int64 range.
+  int64_t int_at(int64_t k) const {
+    if (dtype == DType::I64) return i[static_cast<size_t>(k)];
+    const double v = f[static_cast<size_t>(k)];
+    if (v != v) return 0;
+    return v >= 9.2233720368547758e18 ? INT64_MAX : v <= -9.2233720368547758e18 ? INT64_MIN : static_cast<int64_t>(v);
+  }
 };
 
 // The largest constant the importer makes by folding (ConstantOfShape): 16M elements.
@@ -72,6 +80,15 @@ std::string dims_text(const std::vector<int64_t>& dims);
 // The shape after Unsqueeze (a 1 inserted at each of `axes`, counted in the output's rank) or
 // Squeeze (the listed dims dropped; with no axes, every dim of 1). Negative axes count from the end.
 std::vector<int64_t> squeezed_shape(bool unsqueeze, const std::vector<int64_t>& dims, std::vector<int64_t> axes);
+// ONNX Slice over `dims`: starts and ends clamped as the spec says (negative steps included),
+// axes (default all, in order) and steps (default 1) given or empty. Per dim: the first index, the
+// step and the element count (0 when the window is empty).
+struct SliceWindow {
+  std::vector<int64_t> first, step, count;
+};
+Status slice_window(const std::string& source, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& starts, const std::vector<int64_t>& ends, std::vector<int64_t> axes,
+                    std::vector<int64_t> steps, SliceWindow* window);
 
 // The ops this importer takes; the reason a node is refused (an op it lacks, an attribute value
 // it does not take), or empty. `constant`: every input of the node is a constant, so an op the

@@ -389,6 +389,152 @@ Status convert_pow(Importer& im, const NodeProto& node, const std::string& name)
   return im.check(name);
 }
 
+// A Slice node of `window` (ONNX dims) on x, in x's layout.
+Status add_slice(Importer& im, Val* x, const SliceWindow& window, const std::string& name, Value* out) {
+  const std::vector<int64_t> dims = im.onnx_dims(*x);
+  const bool nhwc = x->nhwc && dims.size() == 4;
+  OpAttrs attrs;
+  attrs.kind = fb::Attrs::SliceAttrs;
+  attrs.slice.rank = static_cast<int>(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) {
+    PF_CHECK(window.count[d] > 0, Error::kUnsupported, "%s: node '%s' (Slice): an empty window on axis %zu of an activation",
+             im.source_.c_str(), name.c_str(), d);
+    const size_t at = nhwc ? static_cast<size_t>(kStorage[d]) : d;
+    attrs.slice.start[at] = window.first[d], attrs.slice.step[at] = window.step[d], attrs.slice.size[at] = window.count[d];
+    // The whole dim as -1: the batch (and any untouched dim) follows the input when re-planned.
+    if (window.first[d] == 0 && window.step[d] == 1 && window.count[d] == dims[d]) attrs.slice.size[at] = -1;
+  }
+  *out = im.builder_.node(OpType::Slice, attrs, {x->v}, name);
+  return Status::ok();
+}
+
+// Slice of an activation: starts, ends, axes and steps constant (attributes before opset 10).
+Status convert_slice(Importer& im, const NodeProto& node, const std::string& name) {
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Val* x = *xr;
+  std::vector<std::vector<int64_t>> args(4);  // starts, ends, axes, steps
+  if (im.opset_ < 10) {
+    args[0] = attr_ints(node, "starts", {}), args[1] = attr_ints(node, "ends", {}), args[2] = attr_ints(node, "axes", {});
+  } else {
+    for (int i = 1; i <= 4; ++i) {
+      if (!im.has_input(node, i)) continue;
+      Result<Val*> v = im.get(node, i);
+      if (!v.is_ok()) return v.status();
+      PF_CHECK((*v)->is_const, Error::kUnsupported, "%s: node '%s' (Slice): input %d must be a constant", im.source_.c_str(),
+               name.c_str(), i);
+      for (int64_t k = 0; k < (*v)->c.count(); ++k) args[static_cast<size_t>(i - 1)].push_back((*v)->c.int_at(k));
+    }
+  }
+  SliceWindow window;
+  PF_RETURN_IF_ERROR(slice_window(im.source_, name, im.onnx_dims(*x), args[0], args[1], args[2], args[3], &window));
+  Value y;
+  PF_RETURN_IF_ERROR(add_slice(im, x, window, name, &y));
+  im.set(node, 0, im.graph_val(y, x->nhwc));
+  return im.check(name);
+}
+
+// Gather of an activation by constant indices (x[..., i] and x[..., a:b:s] as exporters write
+// them): a scalar index is a Slice of one element with the axis dropped; a 1-D list that steps
+// evenly is one Slice. Other indices, and indices fed at run time (an embedding lookup), are
+// refused.
+Status convert_gather(Importer& im, const NodeProto& node, const std::string& name) {
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Result<Val*> ir = im.get(node, 1);
+  if (!ir.is_ok()) return ir.status();
+  Val* x = *xr;
+  const HostTensor& indices = (*ir)->c;
+  PF_CHECK((*ir)->is_const && indices.dims.size() <= 1 && indices.count() >= 1, Error::kUnsupported,
+           "%s: node '%s' (Gather): of an activation, only by a constant scalar or 1-D index list", im.source_.c_str(), name.c_str());
+  const std::vector<int64_t> dims = im.onnx_dims(*x);
+  int64_t axis = attr_int(node, "axis", 0);
+  PF_RETURN_IF_ERROR(normalize_axis(im.source_, name, "Gather", "axis", static_cast<int64_t>(dims.size()), &axis));
+  const int64_t extent = dims[static_cast<size_t>(axis)];
+  std::vector<int64_t> at;
+  for (int64_t k = 0; k < indices.count(); ++k) {
+    int64_t i = indices.int_at(k);
+    PF_CHECK(i >= -extent && i < extent, Error::kInvalidModel, "%s: node '%s' (Gather): index %lld is outside [%lld, %lld)",
+             im.source_.c_str(), name.c_str(), static_cast<long long>(i), static_cast<long long>(-extent), static_cast<long long>(extent));
+    at.push_back(i < 0 ? i + extent : i);
+  }
+  const int64_t step = at.size() > 1 ? at[1] - at[0] : 1;
+  for (size_t k = 1; k < at.size(); ++k) {
+    PF_CHECK(at[k] - at[k - 1] == step && step != 0, Error::kUnsupported,
+             "%s: node '%s' (Gather): of an activation, indices that step evenly only", im.source_.c_str(), name.c_str());
+  }
+  SliceWindow window;
+  window.first.assign(dims.size(), 0), window.step.assign(dims.size(), 1), window.count = dims;
+  window.first[static_cast<size_t>(axis)] = at[0], window.step[static_cast<size_t>(axis)] = step;
+  window.count[static_cast<size_t>(axis)] = static_cast<int64_t>(at.size());
+  Value y;
+  PF_RETURN_IF_ERROR(add_slice(im, x, window, indices.dims.empty() ? name + ".window" : name, &y));
+  if (!indices.dims.empty()) {
+    im.set(node, 0, im.graph_val(y, x->nhwc));
+    return im.check(name);
+  }
+  // A scalar index drops the axis: the window in ONNX order, reshaped.
+  Val sliced = im.graph_val(y, x->nhwc && dims.size() == 4);
+  std::vector<int64_t> shape = dims;
+  shape.erase(shape.begin() + axis);
+  if (axis != 0) shape[0] = 0;  // "copy dim 0": the batch stays re-plannable
+  const Value plain = im.nchw(&sliced, name + ".window");
+  im.set(node, 0, im.graph_val(im.reshape(plain, shape.empty() ? std::vector<int64_t>{1} : shape, name), false));
+  return im.check(name);
+}
+
+// Split: one Slice per output along axis; the sizes from `split` (an attribute before opset 13, a
+// constant input after), or equal parts (num_outputs from opset 18, else the output count), the
+// last one smaller when the axis does not divide.
+Status convert_split(Importer& im, const NodeProto& node, const std::string& name) {
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  Val stored;  // a constant input is stored as a tensor of the model, then sliced
+  if ((*xr)->is_const) {
+    stored = **xr;
+    stored.v = im.materialize(**xr, name + ".x", false);
+    stored.is_const = false, stored.nhwc = false;
+  }
+  Val* x = (*xr)->is_const ? &stored : *xr;
+  const std::vector<int64_t> dims = im.onnx_dims(*x);
+  int64_t axis = attr_int(node, "axis", 0);
+  PF_RETURN_IF_ERROR(normalize_axis(im.source_, name, "Split", "axis", static_cast<int64_t>(dims.size()), &axis));
+  std::vector<int64_t> sizes = attr_ints(node, "split", {});
+  if (im.has_input(node, 1)) {
+    Result<Val*> v = im.get(node, 1);
+    if (!v.is_ok()) return v.status();
+    PF_CHECK((*v)->is_const, Error::kUnsupported, "%s: node '%s' (Split): split must be a constant", im.source_.c_str(), name.c_str());
+    sizes.clear();
+    for (int64_t k = 0; k < (*v)->c.count(); ++k) sizes.push_back((*v)->c.int_at(k));
+  }
+  const int64_t extent = dims[static_cast<size_t>(axis)], parts = node.output_size();
+  if (sizes.empty()) {
+    const int64_t each = (extent + parts - 1) / parts;  // ceil, as the spec's num_outputs rule
+    for (int64_t k = 0; k < parts; ++k) sizes.push_back(std::max<int64_t>(0, std::min(each, extent - k * each)));
+  }
+  int64_t total = 0;
+  for (int64_t v : sizes) {
+    PF_CHECK(v > 0, Error::kUnsupported, "%s: node '%s' (Split): an output of %lld elements along the axis (preflight's tensors are not empty)",
+             im.source_.c_str(), name.c_str(), static_cast<long long>(v));
+    total += v;
+  }
+  PF_CHECK(static_cast<int64_t>(sizes.size()) == parts && total == extent, Error::kInvalidModel,
+           "%s: node '%s' (Split): %zu sizes summing to %lld for %lld outputs along an axis of %lld", im.source_.c_str(),
+           name.c_str(), sizes.size(), static_cast<long long>(total), static_cast<long long>(parts), static_cast<long long>(extent));
+  int64_t start = 0;
+  for (int o = 0; o < node.output_size(); ++o) {
+    SliceWindow window;
+    PF_RETURN_IF_ERROR(slice_window(im.source_, name, dims, {start}, {start + sizes[static_cast<size_t>(o)]}, {axis}, {}, &window));
+    start += sizes[static_cast<size_t>(o)];
+    if (node.output(o).empty()) continue;
+    Value y;
+    PF_RETURN_IF_ERROR(add_slice(im, x, window, name + (o ? "." + std::to_string(o) : ""), &y));
+    im.set(node, o, im.graph_val(y, x->nhwc));
+    PF_RETURN_IF_ERROR(im.check(name));
+  }
+  return Status::ok();
+}
+
 // ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceL2: axes as an attribute (before opset 18, 13
 // for ReduceSum) or a constant input, keepdims (default 1), noop_with_empty_axes. An NHWC input
 // stays NHWC when the dims kept keep their order; a mean over H and W of a 4-D input is
@@ -407,7 +553,7 @@ Status convert_reduce(Importer& im, const NodeProto& node, const std::string& na
     PF_CHECK((*a)->is_const, Error::kUnsupported, "%s: node '%s' (%s): axes must be a constant", im.source_.c_str(),
              name.c_str(), op.c_str());
     axes.clear();
-    for (int64_t k = 0; k < (*a)->c.count(); ++k) axes.push_back(static_cast<int64_t>((*a)->c.at(k)));
+    for (int64_t k = 0; k < (*a)->c.count(); ++k) axes.push_back((*a)->c.int_at(k));
   }
   const bool keep = attr_int(node, "keepdims", 1) != 0;
   if (axes.empty() && attr_int(node, "noop_with_empty_axes", 0) != 0) {
@@ -577,7 +723,7 @@ Status convert_reshape(Importer& im, const NodeProto& node, const std::string& n
     if (!s.is_ok()) return s.status();
     PF_CHECK((*s)->is_const, Error::kUnsupported, "%s: node '%s' (Reshape): the shape must be constant after folding",
              im.source_.c_str(), name.c_str());
-    for (int64_t k = 0; k < (*s)->c.count(); ++k) shape.push_back(static_cast<int64_t>((*s)->c.at(k)));
+    for (int64_t k = 0; k < (*s)->c.count(); ++k) shape.push_back((*s)->c.int_at(k));
     // allowzero=1 (opset 14; torch's dynamo exporter always sets it): a 0 is a zero-size dim, not
     // "copy the input's": the same Reshape when the shape has no 0.
     const bool allowzero = attr_int(node, "allowzero", 0) != 0;
@@ -595,7 +741,7 @@ Status convert_reshape(Importer& im, const NodeProto& node, const std::string& n
       PF_CHECK((*s)->is_const, Error::kUnsupported, "%s: node '%s' (%s): the axes must be constant", im.source_.c_str(),
                name.c_str(), op.c_str());
       axes.clear();
-      for (int64_t k = 0; k < (*s)->c.count(); ++k) axes.push_back(static_cast<int64_t>((*s)->c.at(k)));
+      for (int64_t k = 0; k < (*s)->c.count(); ++k) axes.push_back((*s)->c.int_at(k));
     }
     shape = squeezed_shape(op == "Unsqueeze", dims, axes);
   }
@@ -736,9 +882,10 @@ constexpr OnnxConverter kConverters[] = {
     {"Transpose", convert_transpose, Folding::kFolds},
     {"Concat", convert_concat, Folding::kFolds},
     {"Cast", convert_cast, Folding::kFolds},
-    {"Gather", nullptr, Folding::kFolds},
+    {"Gather", convert_gather, Folding::kFolds},
     {"ConstantOfShape", nullptr, Folding::kFolds},
-    {"Slice", nullptr, Folding::kFolds},
+    {"Slice", convert_slice, Folding::kFolds},
+    {"Split", convert_split, Folding::kKeepsConstants},
 };
 
 }  // namespace

@@ -37,7 +37,7 @@ std::vector<float> run_graph(graph::Graph graph, const NpyArray& x) {
 }
 
 TEST_CASE("onnx: exported MLP, digits CNN, ResNet (BatchNorm, residuals), MobileNetV2 and a LayerNorm MLP match PyTorch to 1e-4") {
-  for (const char* name : {"mlp", "cnn8", "resnet", "mbv2", "layernorm", "reductions"}) {
+  for (const char* name : {"mlp", "cnn8", "resnet", "mbv2", "layernorm", "reductions", "split"}) {
     INFO(name);
     Result<graph::Graph> graph = graph::import_onnx(fixture(std::string(name) + ".onnx"));
     REQUIRE_MESSAGE(graph.is_ok(), std::string(graph.status().message()));

@@ -79,6 +79,53 @@ TEST_CASE("infer rejects bad attributes and shapes with a message naming the pro
     expect_error(infer(OpType::HardSigmoid, hard, {make_desc(DType::I64, {2})}), "input 0");
     expect_error(infer(OpType::HardSwish, OpAttrs(), {make_desc(DType::I64, {2})}), "input 0");
   }
+  SUBCASE("reductions over a dim past the rank; LeakyRelu and Elu with a non-finite alpha") {
+    OpAttrs reduce;
+    reduce.kind = fb::Attrs::ReduceAttrs;
+    reduce.reduce.axes = 0x8u;
+    expect_error(infer(OpType::ReduceMean, reduce, {f32({2, 3, 4})}), "reduced axes 0x8 name a dim at or past the input's rank 3");
+    reduce.reduce.axes = 0x2u;
+    expect_error(infer(OpType::ReduceMax, reduce, {f32({2, 0, 4})}), "dim 1 reduced has no elements");
+    expect_error(infer(OpType::ReduceSum, reduce, {make_desc(DType::I64, {2, 3})}), "input 0");
+    OpAttrs alpha;
+    alpha.kind = fb::Attrs::AlphaAttrs;
+    alpha.alpha.alpha = INFINITY;
+    expect_error(infer(OpType::Elu, alpha, {f32({2})}), "alpha must be finite, got inf");
+    alpha.alpha.alpha = std::nanf("");
+    expect_error(infer(OpType::LeakyRelu, alpha, {f32({2})}), "alpha must be finite, got nan");
+  }
+  SUBCASE("slices that leave the input, are empty, step 0, or have the wrong rank (every dim, both directions)") {
+    OpAttrs slice;
+    slice.kind = fb::Attrs::SliceAttrs;
+    slice.slice.rank = 2;
+    const TensorDesc x = f32({4, 6});
+    const auto set = [&](int d, int64_t start, int64_t step, int64_t size) {
+      slice.slice.start[d] = start, slice.slice.step[d] = step, slice.slice.size[d] = size;
+    };
+    for (int d = 0; d < 2; ++d) {
+      CAPTURE(d);
+      const int64_t dim = x.dims[d];
+      set(0, 0, 1, 4), set(1, 0, 1, 6);
+      REQUIRE(infer(OpType::Slice, slice, {x}).is_ok());
+      // (start, step, size) past either end, each rejected naming the dim
+      const int64_t bad[][3] = {{0, 1, dim + 1}, {1, 1, dim}, {-1, 1, 1}, {dim, 1, 1}, {0, -1, 2}, {dim - 1, -2, dim},
+                                {0, INT64_MAX, 2}, {dim - 1, INT64_MIN, 2}, {0, 0, 1}, {0, 1, 0}};
+      for (const auto& b : bad) {
+        CAPTURE(b[0]);
+        CAPTURE(b[1]);
+        CAPTURE(b[2]);
+        set(d, b[0], b[1], b[2]);
+        expect_error(infer(OpType::Slice, slice, {x}), ("dim " + std::to_string(d)).c_str());
+      }
+    }
+    expect_error(infer(OpType::Slice, slice, {f32({4, 6, 2})}), "the attributes have 2 dims, the input has rank 3");
+    set(0, 0, 1, -1), set(1, 0, 1, 6);  // -1: the whole dim, then only from 0 in steps of 1
+    REQUIRE(infer(OpType::Slice, slice, {x}).is_ok());
+    set(0, 1, 1, -1);
+    expect_error(infer(OpType::Slice, slice, {x}), "dim 0: size -1 (the whole dim) needs start 0 and step 1, got 1 and 1");
+    set(0, 0, -1, -1);
+    expect_error(infer(OpType::Slice, slice, {x}), "got 0 and -1");
+  }
   SUBCASE("conv stride 0") {
     conv.conv.stride_h = 0;
     expect_error(infer(OpType::Conv2D, conv, {f32({1, 5, 5, 2}), f32({3, 3, 3, 2})}), "stride_h must be >= 1, got 0");

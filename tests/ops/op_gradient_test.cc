@@ -240,6 +240,15 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
       }
     }
   }
+  {  // Slice: a strided window and a reversed one
+    const TensorDesc x = f32({3, dim(rng, 4, 6), 5});
+    OpAttrs slice;
+    slice.kind = fb::Attrs::SliceAttrs;
+    slice.slice.rank = 3;
+    const int64_t starts[] = {1, 0, 4}, steps[] = {1, 2, -2}, sizes[] = {2, 2, 3};
+    for (int d = 0; d < 3; ++d) slice.slice.start[d] = starts[d], slice.slice.step[d] = steps[d], slice.slice.size[d] = sizes[d];
+    add("slice", OpType::Slice, slice, {x}, {U}, {true});
+  }
   {  // Activations
     const TensorDesc x = f32({dim(rng, 1, 3), dim(rng, 1, 7)});
     add("relu", OpType::Relu, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});

@@ -162,6 +162,12 @@ std::vector<OpCase> op_table() {
     reduce.reduce.keep_dims = false;
     one(std::string(r.name) + ", outer and inner dims dropped", r.op, reduce, {{3, 4, 7}});
   }
+  OpAttrs slice;
+  slice.kind = fb::Attrs::SliceAttrs;
+  slice.slice.rank = 4;  // the whole batch (-1), rows reversed, every other column, channels 2..5
+  const int64_t starts[] = {0, 4, 0, 2}, steps[] = {1, -1, 2, 1}, sizes[] = {-1, 5, 3, 4};
+  for (int d = 0; d < 4; ++d) slice.slice.start[d] = starts[d], slice.slice.step[d] = steps[d], slice.slice.size[d] = sizes[d];
+  one("slice, strided and reversed", OpType::Slice, slice, {{2, 5, 6, 7}});
   OpAttrs gelu;
   gelu.kind = fb::Attrs::GeluAttrs;
   one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);
