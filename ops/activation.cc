@@ -1,5 +1,5 @@
 // Elementwise activations: ReLU, Clamp (ReLU6 = Clamp[0, 6]), Sigmoid, Tanh, GELU, HardSwish,
-// HardSigmoid, LeakyRelu, Elu; and the elementwise math functions Sqrt, Exp, Log, Neg, Abs,
+// HardSigmoid, LeakyRelu, Elu, Silu; and the elementwise math functions Sqrt, Exp, Log, Neg, Abs,
 // Reciprocal, Erf.
 //
 //   x: any shape, f32   ->   y: same shape
@@ -112,6 +112,13 @@ Status elu_forward(const OpAttrs& attrs, const TensorView* in, int, TensorView* 
   return map_f32(in[0], out, [alpha](float x) { return x < 0.0f ? static_cast<float>(alpha * std::expm1(static_cast<double>(x))) : x; });
 }
 
+Status silu_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
+  return map_f32(in[0], out, [](float xf) {
+    const double x = xf, e = std::exp(-std::fabs(x));  // the stable sigmoid, as sigmoid_forward
+    return static_cast<float>(x * (x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)));
+  });
+}
+
 // The math functions in double, rounded once (x < 0: sqrt and log are NaN, log(0) is -inf, 1 / 0
 // is inf, as IEEE and NumPy give them).
 Status sqrt_forward(const OpAttrs&, const TensorView* in, int, TensorView* out) {
@@ -221,6 +228,14 @@ Status elu_backward(const OpAttrs& attrs, const TensorView* in, int, const Tenso
   // x > 0: 1; else y + alpha (= alpha exp(x)), as torch's elu_backward.
   const float alpha = attrs.alpha.alpha;
   return map_backward(in[0], out[0], dy[0], dx, [alpha](float x, float y) { return x > 0.0f ? 1.0f : y + alpha; });
+}
+
+Status silu_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
+  // s (1 + x (1 - s)), s = sigmoid(x)
+  return map_backward(in[0], out[0], dy[0], dx, [](float xf, float) {
+    const double x = xf, e = std::exp(-std::fabs(x)), s = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    return static_cast<float>(s * (1.0 + x * (1.0 - s)));
+  });
 }
 
 Status sqrt_backward(const OpAttrs&, const TensorView* in, int, const TensorView* out, const TensorView* dy, TensorView* dx) {
@@ -375,6 +390,7 @@ PF_PLAIN_OP(Neg, neg_forward, neg_backward)
 PF_PLAIN_OP(Abs, abs_forward, abs_backward)
 PF_PLAIN_OP(Reciprocal, reciprocal_forward, reciprocal_backward)
 PF_PLAIN_OP(Erf, erf_forward, erf_backward)
+PF_PLAIN_OP(Silu, silu_forward, silu_backward)
 #undef PF_PLAIN_OP
 
 template <>

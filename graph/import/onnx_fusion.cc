@@ -1,5 +1,6 @@
-// Pattern fusion: GELU as exporters write it before opset 20, x * (1 + erf(x / sqrt(2))) * 0.5,
-// found before conversion and imported as one Gelu node.
+// Pattern fusion, found before conversion: GELU as exporters write it before opset 20,
+// x * (1 + erf(x / sqrt(2))) * 0.5, imported as one Gelu node; SiLU, Mul(x, Sigmoid(x)) (torch's
+// nn.SiLU before opset 24's Swish), as one Silu node (the SIMD backends run it as one eltwise).
 #include "graph/import/onnx_importer.h"
 
 #include <cmath>
@@ -8,7 +9,7 @@ namespace preflight {
 namespace graph {
 namespace onnx_import {
 
-void Importer::find_gelus(const onnx::GraphProto& g) {
+void Importer::find_fusions(const onnx::GraphProto& g) {
   std::map<std::string, int> producer;
   std::map<std::string, std::vector<int>> consumers;
   std::map<std::string, double> scalars;  // single-value constants (initializers, Constant nodes)
@@ -55,8 +56,19 @@ void Importer::find_gelus(const onnx::GraphProto& g) {
         (g.node(mul).input(0) != x && g.node(mul).input(1) != x)) continue;
     const int half = sole(g.node(mul).output(0), "Mul");
     if (half < 0 || !other_is(g.node(half), g.node(mul).output(0), 0.5)) continue;
-    gelu_parts_.insert({div, e, add, mul});
-    gelu_at_[half] = x;
+    fused_parts_.insert({div, e, add, mul});
+    fused_at_[half] = {OpType::Gelu, x};
+  }
+  for (int s = 0; s < g.node_size(); ++s) {
+    const NodeProto& sigmoid = g.node(s);
+    if (sigmoid.op_type() != "Sigmoid" || sigmoid.input_size() != 1 || sigmoid.output_size() != 1) continue;
+    const int mul = sole(sigmoid.output(0), "Mul");
+    if (mul < 0 || fused_parts_.count(mul) || fused_at_.count(mul) || g.node(mul).input_size() != 2) continue;
+    const NodeProto& m = g.node(mul);
+    const std::string& x = sigmoid.input(0);
+    if (!((m.input(0) == x && m.input(1) == sigmoid.output(0)) || (m.input(1) == x && m.input(0) == sigmoid.output(0)))) continue;
+    fused_parts_.insert(s);
+    fused_at_[mul] = {OpType::Silu, x};
   }
 }
 

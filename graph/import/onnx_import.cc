@@ -200,7 +200,7 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     for (const std::string& output : node.output()) PF_RETURN_IF_ERROR(define(output, label));
     PF_RETURN_IF_ERROR(check_attributes(node, label).with_context("%s: ", source_.c_str()));
   }
-  find_gelus(g);
+  find_fusions(g);
 
   // Every node preflight cannot take, grouped by op type and reason: all of them to
   // options_.unsupported, as many groups as fit to the message.
@@ -225,7 +225,7 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     }
   }
   for (int n = 0; n < g.node_size(); ++n) {
-    if (gelu_parts_.count(n)) continue;
+    if (fused_parts_.count(n)) continue;
     const NodeProto& node = g.node(n);
     const std::string reason = unsupported_reason(node, opset_, constant_node[static_cast<size_t>(n)]);
     if (reason.empty()) continue;
@@ -327,15 +327,16 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
     while (names.count(name)) name += "_";
     names.insert(name);
-    if (gelu_parts_.count(n)) continue;
-    const auto gelu = gelu_at_.find(n);
-    if (gelu != gelu_at_.end()) {
-      auto x = values_.find(gelu->second);
-      PF_CHECK(x != values_.end() && !x->second.is_const, Error::kUnsupported, "%s: node '%s': GELU of a constant",
-               source_.c_str(), name.c_str());
+    if (fused_parts_.count(n)) continue;
+    const auto fused = fused_at_.find(n);
+    if (fused != fused_at_.end()) {
+      const OpType op = fused->second.first;
+      auto x = values_.find(fused->second.second);
+      PF_CHECK(x != values_.end() && !x->second.is_const, Error::kUnsupported, "%s: node '%s': %s of a constant",
+               source_.c_str(), name.c_str(), op == OpType::Gelu ? "GELU" : "SiLU");
       OpAttrs attrs;
-      attrs.kind = fb::Attrs::GeluAttrs;
-      set(node, 0, graph_val(builder_.node(OpType::Gelu, attrs, {x->second.v}, name), x->second.nhwc));
+      if (op == OpType::Gelu) attrs.kind = fb::Attrs::GeluAttrs;
+      set(node, 0, graph_val(builder_.node(op, attrs, {x->second.v}, name), x->second.nhwc));
       PF_RETURN_IF_ERROR(check(name));
       continue;
     }

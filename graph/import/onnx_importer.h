@@ -134,17 +134,18 @@ class Importer {
   }
 
   Status fold(const NodeProto& node, const std::string& name);
-  void find_gelus(const onnx::GraphProto& g);
+  void find_fusions(const onnx::GraphProto& g);
 
   const OnnxImportOptions& options_;
   std::string base_dir_, source_;
   GraphBuilder builder_;
   std::map<std::string, Val> values_;
   int opset_ = 0;
-  // GELU as exporters write it before opset 20, x * (1 + erf(x / sqrt(2))) * 0.5: the nodes folded
-  // into one Gelu (skipped), and the last node of each pattern -> the name of x.
-  std::set<int> gelu_parts_;
-  std::map<int, std::string> gelu_at_;
+  // Patterns imported as one op (onnx_fusion.cc): GELU as exporters write it before opset 20,
+  // x * (1 + erf(x / sqrt(2))) * 0.5, and SiLU, x * sigmoid(x). The nodes folded into the op
+  // (skipped), and the last node of each pattern -> the op and the name of x.
+  std::set<int> fused_parts_;
+  std::map<int, std::pair<OpType, std::string>> fused_at_;
 };
 
 // One ONNX op's converter: reads the node's inputs (im.get), adds nodes to im.builder_ and sets

@@ -330,13 +330,13 @@ Status convert_activation(Importer& im, const NodeProto& node, const std::string
 }
 
 // Sqrt, Exp, Log, Neg, Abs, Reciprocal, Erf, LeakyRelu and Elu (alpha; ONNX's defaults 0.01 and
-// 1): elementwise, the layout of the input kept. A constant input is folded (the math ops) or
+// 1), Swish (opset 24; alpha 1 only, as Silu): elementwise, the layout of the input kept. A constant input is folded (the math ops) or
 // stored (LeakyRelu, Elu).
 Status convert_elementwise(Importer& im, const NodeProto& node, const std::string& name) {
   static const struct {
     const char* onnx;
     OpType op;
-  } kOps[] = {{"Sqrt", OpType::Sqrt}, {"Exp", OpType::Exp}, {"Log", OpType::Log},
+  } kOps[] = {{"Swish", OpType::Silu}, {"Sqrt", OpType::Sqrt}, {"Exp", OpType::Exp}, {"Log", OpType::Log},
               {"Neg", OpType::Neg}, {"Abs", OpType::Abs}, {"Reciprocal", OpType::Reciprocal},
               {"Erf", OpType::Erf}, {"LeakyRelu", OpType::LeakyRelu}, {"Elu", OpType::Elu}};
   const std::string& op = node.op_type();
@@ -348,6 +348,9 @@ Status convert_elementwise(Importer& im, const NodeProto& node, const std::strin
   if (!xr.is_ok()) return xr.status();
   Val* x = *xr;
   OpAttrs attrs;
+  PF_CHECK(type != OpType::Silu || attr_float(node, "alpha", 1.0f) == 1.0f, Error::kUnsupported,
+           "%s: node '%s' (Swish): alpha %g (preflight's Silu is alpha 1)", im.source_.c_str(), name.c_str(),
+           static_cast<double>(attr_float(node, "alpha", 1.0f)));
   if (type == OpType::LeakyRelu || type == OpType::Elu) {
     attrs.kind = fb::Attrs::AlphaAttrs;
     attrs.alpha.alpha = attr_float(node, "alpha", type == OpType::LeakyRelu ? 0.01f : 1.0f);
@@ -864,6 +867,7 @@ constexpr OnnxConverter kConverters[] = {
     {"Reciprocal", convert_elementwise, Folding::kFolds},
     {"Erf", convert_elementwise, Folding::kFolds},
     {"LeakyRelu", convert_elementwise, Folding::kKeepsConstants},
+    {"Swish", convert_elementwise, Folding::kKeepsConstants},
     {"Elu", convert_elementwise, Folding::kKeepsConstants},
     {"Pow", convert_pow, Folding::kFolds},
     {"ReduceMean", convert_reduce, Folding::kKeepsConstants},

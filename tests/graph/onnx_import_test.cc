@@ -55,6 +55,21 @@ TEST_CASE("onnx: exported MLP, digits CNN, ResNet (BatchNorm, residuals), Mobile
   }
 }
 
+TEST_CASE("onnx: SiLU (Mul of x and Sigmoid(x)) becomes one Silu node; a squeeze-excitation's Sigmoid and Mul stay") {
+  const auto count = [](const graph::Graph& g, OpType op) {
+    return std::count_if(g.nodes.begin(), g.nodes.end(), [&](const graph::Node& n) { return n.op == op; });
+  };
+  Result<graph::Graph> split = graph::import_onnx(fixture("split.onnx"));
+  REQUIRE(split.is_ok());
+  CHECK(count(*split, OpType::Silu) == 1);
+  CHECK(count(*split, OpType::Sigmoid) == 0);
+  CHECK(count(*split, OpType::Mul) == 0);
+  Result<graph::Graph> se = graph::import_onnx(fixture("reductions.onnx"));  // y * sigmoid(mean(y)): not a SiLU
+  REQUIRE(se.is_ok());
+  CHECK(count(*se, OpType::Silu) == 0);
+  CHECK(count(*se, OpType::Sigmoid) == 1);
+}
+
 TEST_CASE("onnx: layers map to preflight's ops; weights are parameters, batch-norm statistics buffers") {
   Result<graph::Graph> resnet = graph::import_onnx(fixture("resnet.onnx"));
   REQUIRE(resnet.is_ok());

@@ -278,6 +278,7 @@ std::vector<GradCase> random_cases(SplitMix64& rng) {
     add("abs", OpType::Abs, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});
     add("reciprocal", OpType::Reciprocal, OpAttrs(), {x}, {Values::kAwayFromZero}, {true});
     add("erf", OpType::Erf, OpAttrs(), {x}, {U}, {true});
+    add("silu", OpType::Silu, OpAttrs(), {x}, {Values::kAwayFromThree}, {true});
     OpAttrs gelu_tanh;
     gelu_tanh.gelu.tanh_approximation = true;
     add("gelu_tanh", OpType::Gelu, gelu_tanh, {x}, {U}, {true});

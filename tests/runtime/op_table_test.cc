@@ -125,7 +125,7 @@ std::vector<OpCase> op_table() {
   clamp.kind = fb::Attrs::ClampAttrs;
   clamp.clamp.min = -0.25f, clamp.clamp.max = 0.5f;
   one("clamp", OpType::Clamp, clamp, {{2, 3, 5}}).on("xnnpack onednn", "");  // oneDNN's gradient at the bounds differs
-  one("sigmoid", OpType::Sigmoid, OpAttrs(), {{4, 9}}, -4.0f, 4.0f);
+  one("sigmoid", OpType::Sigmoid, OpAttrs(), {{4, 9}}, -4.0f, 4.0f).on("onednn", "onednn");
   one("tanh", OpType::Tanh, OpAttrs(), {{4, 9}}, -3.0f, 3.0f);
   one("hard swish, all three pieces", OpType::HardSwish, OpAttrs(), {{4, 9}}, -5.0f, 5.0f).on("xnnpack onednn", "onednn");
   OpAttrs hard_sigmoid;
@@ -146,6 +146,8 @@ std::vector<OpCase> op_table() {
   one("abs", OpType::Abs, OpAttrs(), {{3, 5}});
   one("reciprocal", OpType::Reciprocal, OpAttrs(), {{3, 5}}, 0.5f, 2.0f);
   one("erf", OpType::Erf, OpAttrs(), {{3, 9}}, -2.5f, 2.5f);
+  one("silu", OpType::Silu, OpAttrs(), {{4, 9}}, -6.0f, 6.0f).on("onednn", "onednn");
+  one("sigmoid, saturating", OpType::Sigmoid, OpAttrs(), {{2, 3, 7}}, -12.0f, 12.0f).on("onednn", "onednn");
   const struct {
     const char* name;
     OpType op;
@@ -177,11 +179,14 @@ std::vector<OpCase> op_table() {
     const std::string name = find_op(op)->name;
     // Div's divisor stays away from zero: inputs in [0.5, 2).
     const float lo = op == OpType::Div ? 0.5f : -1.0f, hi = op == OpType::Div ? 2.0f : 1.0f;
-    // The SIMD backends take Add forward only; oneDNN only when the second input broadcasts into the first.
-    const bool is_add = op == OpType::Add;
+    // The SIMD backends take Add (XNNPACK, oneDNN) and Mul (oneDNN) forward only; oneDNN only when the
+    // second input broadcasts into the first (a squeeze-excitation's scale).
+    const bool is_add = op == OpType::Add, is_mul = op == OpType::Mul;
     one(name + ", broadcast both ways", op, OpAttrs(), {{2, 1, 4, 1}, {1, 3, 1, 5}}, lo, hi).on(is_add ? "xnnpack" : "", "");
-    one(name + ", trailing vector", op, OpAttrs(), {{2, 3, 5}, {5}}, lo, hi).on(is_add ? "xnnpack onednn" : "", "");
+    one(name + ", trailing vector", op, OpAttrs(), {{2, 3, 5}, {5}}, lo, hi).on(is_add ? "xnnpack onednn" : is_mul ? "onednn" : "", "");
     if (is_add) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("xnnpack onednn", "");
+    if (is_mul) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("onednn", "");
+    if (is_mul) one(name + ", squeeze-excitation scale", op, OpAttrs(), {{2, 4, 3, 6}, {2, 1, 1, 6}}).on("onednn", "");
   }
   {
     GraphBuilder b(6);

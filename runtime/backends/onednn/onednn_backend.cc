@@ -10,12 +10,13 @@
 // fully connected layer runs as its eltwise post-op.
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
-// Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Softmax over the last axis, Add
-// (broadcasting into the first input's shape),
+// Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Sigmoid, Silu (eltwise_swish),
+// Softmax over the last axis, Add and Mul (broadcasting into the first input's shape: a
+// squeeze-excitation's [N, 1, 1, C] scale),
 // Transpose (a reorder).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
-// GlobalAvgPool, Relu, HardSwish, Softmax over the last axis. float32 only.
+// GlobalAvgPool, Relu, HardSwish, Sigmoid, Silu, Softmax over the last axis. float32 only.
 //
 // The device library builds without exceptions; this file alone is compiled with them (oneDNN's
 // C++ API throws dnnl::error): every exception is caught here, at prepare, and becomes a Status.
@@ -133,6 +134,8 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return x.rank == 4;
     case OpType::Relu:
     case OpType::HardSwish:
+    case OpType::Sigmoid:
+    case OpType::Silu:
       return x.rank >= 1;
     case OpType::Clamp:
       return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
@@ -143,6 +146,7 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
     case OpType::Transpose:
       return !node.backward && x.rank >= 1;
     case OpType::Add:
+    case OpType::Mul:
       return !node.backward &&
              add_broadcasts_into_first(x, model.tensors()[static_cast<size_t>(node.inputs[1])].desc);
     default:
@@ -356,6 +360,8 @@ Eltwise eltwise_of(const NodeInfo& node) {
   switch (node.op->type) {
     case OpType::Relu: return {algorithm::eltwise_relu};
     case OpType::HardSwish: return {algorithm::eltwise_hardswish};  // x relu6(x + 3) / 6 in oneDNN 2.6
+    case OpType::Sigmoid: return {algorithm::eltwise_logistic};
+    case OpType::Silu: return {algorithm::eltwise_swish, 1.0f};  // x sigmoid(alpha x)
     case OpType::HardSigmoid:  // alpha x + beta, then the clip to [0, 1] in place (eltwise_forward)
       return {algorithm::eltwise_linear, node.attrs.hard_sigmoid.alpha, node.attrs.hard_sigmoid.beta};
     default: return {algorithm::eltwise_clip, node.attrs.clamp.min, node.attrs.clamp.max};
@@ -400,15 +406,16 @@ void softmax_forward(const PrepareArgs& args, State* state) {
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
-void add_forward(const PrepareArgs& args, State* state) {
+void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
   const TensorDesc& a = args.inputs[0].desc;
   const TensorDesc& b = args.inputs[1].desc;
   memory::dims a_dims(a.dims, a.dims + a.rank), b_dims(static_cast<size_t>(a.rank), 1);
   for (int d = 0; d < b.rank; ++d) b_dims[static_cast<size_t>(a.rank - b.rank + d)] = b.dims[d];
   const memory::desc src0 = plain(a_dims), src1 = plain(b_dims);
-  const dnnl::binary::desc desc(algorithm::binary_add, src0, src1, src0);
+  const bool add = node.op->type == OpType::Add;
+  const dnnl::binary::desc desc(add ? algorithm::binary_add : algorithm::binary_mul, src0, src1, src0);
   const dnnl::binary::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
-  state->add("binary add", dnnl::binary(pd),
+  state->add(add ? "binary add" : "binary mul", dnnl::binary(pd),
              {{DNNL_ARG_SRC_0, wrap(src0, args.inputs[0])},
               {DNNL_ARG_SRC_1, wrap(src1, args.inputs[1])},
               {DNNL_ARG_DST, wrap(src0, args.outputs[0])},
@@ -596,7 +603,9 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
   if (node.backward) {
     if (type == OpType::Conv2D) return conv_backward(node, args, state);
     if (type == OpType::Linear) return linear_backward(model, node, args, state);
-    if (type == OpType::Relu || type == OpType::HardSwish) return eltwise_backward(node, args, state);
+    if (type == OpType::Relu || type == OpType::HardSwish || type == OpType::Sigmoid || type == OpType::Silu) {
+      return eltwise_backward(node, args, state);
+    }
     if (type == OpType::Softmax) return softmax_backward(args, state);
     return pool_backward(node, args, state);
   }
@@ -606,9 +615,12 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Relu:
     case OpType::Clamp:
     case OpType::HardSwish:
-    case OpType::HardSigmoid: return eltwise_forward(node, args, state);
+    case OpType::HardSigmoid:
+    case OpType::Sigmoid:
+    case OpType::Silu: return eltwise_forward(node, args, state);
     case OpType::Softmax: return softmax_forward(args, state);
-    case OpType::Add: return add_forward(args, state);
+    case OpType::Add:
+    case OpType::Mul: return binary_forward(node, args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);
     default: return pool_forward(node, args, state);
   }

@@ -1,5 +1,5 @@
 // The GPU lowering of the elementwise ops of ops/activation.cc (Relu, Clamp, Sigmoid, Tanh, Gelu,
-// HardSwish, HardSigmoid, LeakyRelu, Elu, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Erf): one kernel,
+// HardSwish, HardSigmoid, LeakyRelu, Elu, Silu, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Erf): one kernel,
 // the op as a code (unary_code, kernels in activation.cl).
 // Kernels: runtime/backends/gpu/ops/activation.cl (in the order of their arguments here).
 #include "runtime/backends/gpu/lower.h"
@@ -33,6 +33,7 @@ int unary_code(OpType op, const OpAttrs& attrs) {
     case OpType::Abs: return 14;
     case OpType::Reciprocal: return 15;
     case OpType::Erf: return 16;
+    case OpType::Silu: return 17;
     default: return attrs.gelu.tanh_approximation ? 5 : 4;  // Gelu
   }
 }
@@ -103,6 +104,8 @@ template <>
 const OpLowering& op_lowering<OpType::Reciprocal>() { return kUnary; }
 template <>
 const OpLowering& op_lowering<OpType::Erf>() { return kUnary; }
+template <>
+const OpLowering& op_lowering<OpType::Silu>() { return kUnary; }
 
 }  // namespace gpu
 }  // namespace preflight

@@ -2,7 +2,7 @@
 // elementwise maps (copies are buffer copies, not kernels).
 
 // op: 0 relu, 1 clamp, 2 sigmoid, 3 tanh, 4 gelu (erf), 5 gelu (tanh approximation), 6 hardswish,
-// 7 hardsigmoid, 8 leaky relu, 9 elu, 10 sqrt, 11 exp, 12 log, 13 neg, 14 abs, 15 reciprocal, 16 erf
+// 7 hardsigmoid, 8 leaky relu, 9 elu, 10 sqrt, 11 exp, 12 log, 13 neg, 14 abs, 15 reciprocal, 16 erf, 17 silu
 // (lo, hi: Clamp's bounds, HardSigmoid's alpha and beta, or LeakyRelu's and Elu's alpha in lo)
 __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, float hi) {
   const int i = get_global_id(0);
@@ -26,6 +26,7 @@ __kernel void unary_forward(B(float, x), B(float, y), int n, int op, float lo, f
     case 14: r = fabs(v); break;
     case 15: r = (float)(1.0 / (acc_t)v); break;
     case 16: r = (float)erf((acc_t)v); break;
+    case 17: r = (float)((acc_t)v / (1.0 + exp(-(acc_t)v))); break;
     default: {
       const acc_t z = v;
       r = (float)(0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))));
@@ -64,6 +65,11 @@ __kernel void unary_backward(B(float, x), B(float, y), B(float, dy), B(float, dx
     case 14: d = v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); break;
     case 15: d = -out * out; break;
     case 16: d = (float)(1.1283791670955126 * exp(-(acc_t)v * (acc_t)v)); break;
+    case 17: {
+      const acc_t s = 1.0 / (1.0 + exp(-(acc_t)v));
+      d = (float)(s * (1.0 + (acc_t)v * (1.0 - s)));
+      break;
+    }
     default: {
       const acc_t z = v, c = 0.7978845608028654;
       const acc_t t = tanh(c * (z + 0.044715 * z * z * z));
