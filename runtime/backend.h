@@ -37,6 +37,10 @@ struct PrepareArgs {
   // bounds are -inf and +inf.
   bool fused_clamp = false;
   float clamp_min = 0.0f, clamp_max = 0.0f;
+  // The activation fused into this node's output, whatever it is (Relu, Clamp, or a Silu or
+  // HardSwish where the backend's `fuses` took one: oneDNN's post-ops), when `fused`.
+  OpType fused_op = OpType::Linear;
+  bool fused = false;
   // A device backend's device (DeviceOps::open), whose copies of the tensors its kernels use.
   void* device = nullptr;
 };

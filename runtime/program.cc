@@ -157,10 +157,12 @@ Status Program::bind(uint8_t* arena, const std::vector<void*>& writable, void* d
     args.clamp_max = std::numeric_limits<float>::infinity();
     if (step.fused_node >= 0) {
       const NodeInfo& activation = model_->nodes()[static_cast<size_t>(step.fused_node)];
-      args.fused_clamp = true;
-      if (activation.op->type == OpType::Relu) {
+      args.fused = true;
+      args.fused_op = activation.op->type;
+      args.fused_clamp = args.fused_op == OpType::Relu || args.fused_op == OpType::Clamp;
+      if (args.fused_op == OpType::Relu) {
         args.clamp_min = 0.0f;
-      } else {
+      } else if (args.fused_op == OpType::Clamp) {
         args.clamp_min = activation.attrs.clamp.min;
         args.clamp_max = activation.attrs.clamp.max;
       }

@@ -62,7 +62,7 @@ class Program {
     size_t first_grad_view;
     const Backend* backend;   // the one that runs it
     PreparedKernel prepared;  // when that backend prepares its nodes (made by bind)
-    int fused_node;           // a Relu or Clamp this step computes too (its outputs are this step's), or -1
+    int fused_node;           // a Relu, Clamp, Silu or HardSwish this step computes too (its outputs are this step's), or -1
     const Backend* rival;     // auto: a second candidate, timed against `backend` at bind
     int position;             // the node's index in the method (step_backends_)
   };

@@ -32,12 +32,13 @@ std::string signature(const Model& model, const NodeInfo& node, const PrepareArg
     key += describe(model.tensors()[static_cast<size_t>(t)].desc, buffer, sizeof(buffer));
   }
   const OpAttrs& a = node.attrs;
-  std::snprintf(buffer, sizeof(buffer), " t%d b%d c%d,%d,%d,%d,%d,%d,%d,%d,%d p%d,%d,%d,%d,%d,%d,%d,%d,%d a%d k%g,%g f%d %g,%g",
+  std::snprintf(buffer, sizeof(buffer), " t%d b%d c%d,%d,%d,%d,%d,%d,%d,%d,%d p%d,%d,%d,%d,%d,%d,%d,%d,%d a%d k%g,%g f%d %g,%g o%d",
                 num_threads(), node.backward, a.conv.stride_h, a.conv.stride_w, a.conv.pad_top, a.conv.pad_left, a.conv.pad_bottom,
                 a.conv.pad_right, a.conv.dilation_h, a.conv.dilation_w, a.conv.groups, a.pool.kernel_h, a.pool.kernel_w,
                 a.pool.stride_h, a.pool.stride_w, a.pool.pad_top, a.pool.pad_left, a.pool.pad_bottom, a.pool.pad_right,
                 a.pool.count_include_pad, a.axis.axis, static_cast<double>(a.clamp.min), static_cast<double>(a.clamp.max),
-                args.fused_clamp, static_cast<double>(args.clamp_min), static_cast<double>(args.clamp_max));
+                args.fused_clamp, static_cast<double>(args.clamp_min), static_cast<double>(args.clamp_max),
+                args.fused ? static_cast<int>(args.fused_op) : -1);
   return key + buffer;
 }
 

@@ -43,7 +43,9 @@ Schedule schedule_method(const Model& model, const MethodInfo& method, const Bac
     const NodeInfo& next = model.nodes()[static_cast<size_t>(method.nodes[static_cast<size_t>(step + 1)])];
     if (!prepared[step] || node.backward || fused_into_previous[step] || !chosen[step]->fuses || node.outputs.size() != 1) continue;
     const int t = node.outputs[0];
-    fused_into_previous[step + 1] = !next.backward && (next.op->type == OpType::Relu || next.op->type == OpType::Clamp) &&
+    const OpType act = next.op->type;  // the backend's `fuses` says which of these it takes
+    fused_into_previous[step + 1] = !next.backward &&
+                                    (act == OpType::Relu || act == OpType::Clamp || act == OpType::Silu || act == OpType::HardSwish) &&
                                     next.inputs.size() == 1 && next.inputs[0] == t && readers[static_cast<size_t>(t)] == 1 &&
                                     chosen[step + 1] == chosen[step] && chosen[step]->fuses(model, node, next);
     // A fused pair switches backend only as a pair: the rival must run and fuse the activation too.

@@ -486,6 +486,27 @@ Status convert_gather(Importer& im, const NodeProto& node, const std::string& na
   return im.check(name);
 }
 
+// Pad: only the identity yet, every pad 0 (torch 1.13 writes one before each AveragePool of
+// densenet's transitions); a Pad that pads is refused naming it (no Pad op in preflight yet).
+Status convert_pad(Importer& im, const NodeProto& node, const std::string& name) {
+  Result<Val*> xr = im.get(node, 0);
+  if (!xr.is_ok()) return xr.status();
+  std::vector<int64_t> pads = attr_ints(node, "pads", {});
+  if (im.opset_ >= 11 && im.has_input(node, 1)) {
+    Result<Val*> p = im.get(node, 1);
+    if (!p.is_ok()) return p.status();
+    PF_CHECK((*p)->is_const, Error::kUnsupported, "%s: node '%s' (Pad): pads must be a constant", im.source_.c_str(), name.c_str());
+    pads.clear();
+    for (int64_t k = 0; k < (*p)->c.count(); ++k) pads.push_back((*p)->c.int_at(k));
+  }
+  for (int64_t v : pads) {
+    PF_CHECK(v == 0, Error::kUnsupported, "%s: node '%s' (Pad): pads that are not 0 (preflight has no Pad op yet)", im.source_.c_str(),
+             name.c_str());
+  }
+  im.set(node, 0, **xr);
+  return Status::ok();
+}
+
 // Split: one Slice per output along axis; the sizes from `split` (an attribute before opset 13, a
 // constant input after), or equal parts (num_outputs from opset 18, else the output count), the
 // last one smaller when the axis does not divide.
@@ -890,6 +911,7 @@ constexpr OnnxConverter kConverters[] = {
     {"ConstantOfShape", nullptr, Folding::kFolds},
     {"Slice", convert_slice, Folding::kFolds},
     {"Split", convert_split, Folding::kKeepsConstants},
+    {"Pad", convert_pad, Folding::kKeepsConstants},
 };
 
 }  // namespace

@@ -615,6 +615,35 @@ TEST_CASE("onnx: pooling with ceil_mode rounds the output up; an average countin
   }
 }
 
+TEST_CASE("onnx: a Pad of zeros is the identity (densenet's exports); a Pad that pads is refused naming the node") {
+  for (int64_t pad : {0, 1}) {
+    CAPTURE(pad);
+    onnx::ModelProto model;
+    REQUIRE(model.ParseFromString(relu_model({"2", "3"}, 13, "Pad")));
+    onnx::GraphProto* g = model.mutable_graph();
+    g->mutable_node(0)->add_input("pads");
+    onnx::TensorProto* pads = g->add_initializer();
+    pads->set_name("pads");
+    pads->set_data_type(onnx::TensorProto::INT64);
+    pads->add_dims(4);
+    for (int64_t v : {int64_t{0}, pad, int64_t{0}, int64_t{0}}) pads->add_int64_data(v);
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    Result<graph::Graph> imported = graph::import_onnx_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".", "pad.onnx");
+    if (pad != 0) {
+      CHECK(test::contains(imported.status().message(), "pad.onnx: node 'relu' (Pad): pads that are not 0 (preflight has no Pad op yet)"));
+      continue;
+    }
+    REQUIRE_MESSAGE(imported.is_ok(), imported.status().message());
+    const std::vector<float> x = {1, -2, 3, -4, 5, -6};
+    NpyArray input;
+    input.desc = make_desc(DType::F32, {2, 3});
+    input.data.resize(x.size() * sizeof(float));
+    std::memcpy(input.data.data(), x.data(), input.data.size());
+    CHECK(run_graph(*imported, input) == x);
+  }
+}
+
 TEST_CASE("onnx: --bind fixes an integer shape input; a folded output is stored and copied out") {
   onnx::ModelProto model;
   model.set_ir_version(8);

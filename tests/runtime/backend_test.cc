@@ -126,6 +126,41 @@ TEST_CASE("backends: a Relu or Clamp after a convolution or fully connected laye
   for (const Backend* backend : other_backends()) check_same(*g, backend, "linear read by relu and add", 3);
 }
 
+TEST_CASE("backends: a Silu or HardSwish after a convolution or fully connected layer runs inside it on oneDNN") {
+  for (const Backend* backend : other_backends()) {
+    for (const OpType act : {OpType::Silu, OpType::HardSwish}) {
+      graph::GraphBuilder b(5);
+      graph::Value x = b.input("x", DType::F32, {2, 6, 6, 3});
+      graph::ConvOptions same;
+      same.padding = 1;
+      graph::Value h = b.node(act, OpAttrs(), {b.conv2d(x, 8, 3, same)}, "conv_act");
+      OpAttrs global;
+      global.kind = fb::Attrs::GlobalPoolAttrs;
+      h = b.node(OpType::GlobalAvgPool, global, {h}, "pool");
+      b.output(b.node(act, OpAttrs(), {b.linear(h, 4)}, "linear_act"), "y");
+      Result<graph::Graph> g = b.finish();
+      REQUIRE(g.is_ok());
+      // oneDNN runs all five nodes (the two activations inside the layers); XNNPACK fuses only
+      // clamps and runs HardSwish on its own, not Silu.
+      const std::string name = backend->name;
+      check_same(*g, backend, std::string(find_op(act)->name) + " after conv and linear",
+                 name == "onednn" ? 5 : name == "xnnpack" ? (act == OpType::HardSwish ? 5 : 3) : -1);
+      if (name != "onednn") continue;
+      // Fused, the convolution's own output is never stored: the arena is smaller than the
+      // reference's, which holds both it and the activation's.
+      const auto arena = [&](const Backend* on) {
+        test::LoadedModel loaded = test::load_graph(*g);
+        SessionOptions options;
+        options.backend = on;
+        Result<Session> session = Session::open(std::move(*loaded.model), options);
+        REQUIRE(session.is_ok());
+        return session->memory_bytes();
+      };
+      CHECK(arena(backend) < arena(&reference_backend()));
+    }
+  }
+}
+
 // The losses of `steps` Adam steps of `name` (batch 8) on `backend`, from the same start.
 std::vector<float> train_losses(const char* name, const Backend* backend, int steps, std::vector<const char*>* step_backends) {
   Result<graph::Graph> g = models::build_model(name, 8, 2);

@@ -187,6 +187,9 @@ std::vector<OpCase> op_table() {
     if (is_add) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("xnnpack onednn", "");
     if (is_mul) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("onednn", "");
     if (is_mul) one(name + ", squeeze-excitation scale", op, OpAttrs(), {{2, 4, 3, 6}, {2, 1, 1, 6}}).on("onednn", "");
+    if (is_add || is_mul) {  // the first input broadcasting into the second: oneDNN swaps them
+      one(name + ", first input broadcast", op, OpAttrs(), {{2, 1, 1, 6}, {2, 4, 3, 6}}).on(is_add ? "xnnpack onednn" : "onednn", "");
+    }
   }
   {
     GraphBuilder b(6);

@@ -6,12 +6,12 @@
 // oneDNN memory objects; running is dnnl_primitive_execute on argument arrays built at prepare.
 // Activations stay NHWC (channels last, as the rest of preflight) between nodes; weights take the
 // layout oneDNN prefers (`format_tag::any`): packed once when constant, re-packed by a reorder at
-// every run when training updates them (never stale). A Relu or Clamp after a convolution or
-// fully connected layer runs as its eltwise post-op.
+// every run when training updates them (never stale). A Relu, Clamp, Silu or HardSwish after a
+// convolution or fully connected layer runs as its eltwise post-op.
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
 // Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Sigmoid, Silu (eltwise_swish),
-// Softmax over the last axis, Add and Mul (broadcasting into the first input's shape: a
+// Softmax over the last axis, Add and Mul (one input broadcasting into the other's shape: a
 // squeeze-excitation's [N, 1, 1, C] scale),
 // Transpose (a reorder).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
@@ -146,16 +146,22 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
     case OpType::Transpose:
       return !node.backward && x.rank >= 1;
     case OpType::Add:
-    case OpType::Mul:
-      return !node.backward &&
-             add_broadcasts_into_first(x, model.tensors()[static_cast<size_t>(node.inputs[1])].desc);
+    case OpType::Mul: {  // commutative: either input may be the one that broadcasts
+      const TensorDesc& b = model.tensors()[static_cast<size_t>(node.inputs[1])].desc;
+      return !node.backward && (add_broadcasts_into_first(x, b) || add_broadcasts_into_first(b, x));
+    }
     default:
       return false;
   }
 }
 
-bool onednn_fuses(const Model&, const NodeInfo& node, const NodeInfo&) {
-  return node.op->type == OpType::Linear || node.op->type == OpType::Conv2D;
+// A Relu, Clamp, Silu or HardSwish after a convolution or fully connected layer is its eltwise
+// post-op (the activation's pass over memory saved: efficientnet's SiLUs, mobilenet_v3's
+// HardSwishes).
+bool onednn_fuses(const Model&, const NodeInfo& node, const NodeInfo& next) {
+  const OpType act = next.op->type;
+  return (node.op->type == OpType::Linear || node.op->type == OpType::Conv2D) &&
+         (act == OpType::Relu || act == OpType::Clamp || act == OpType::Silu || act == OpType::HardSwish);
 }
 
 ForwardFn no_kernel(const Model&, const NodeInfo&) { return nullptr; }
@@ -200,7 +206,11 @@ dnnl::primitive_attr scratchpad_attr() {
 
 dnnl::primitive_attr clamp_attr(const PrepareArgs& args) {
   dnnl::primitive_attr attr = scratchpad_attr();
-  if (args.fused_clamp) {
+  if (args.fused && (args.fused_op == OpType::Silu || args.fused_op == OpType::HardSwish)) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, args.fused_op == OpType::Silu ? algorithm::eltwise_swish : algorithm::eltwise_hardswish, 1.0f, 0.0f);
+    attr.set_post_ops(ops);
+  } else if (args.fused_clamp) {
     dnnl::post_ops ops;
     if (args.clamp_min == 0.0f && args.clamp_max == std::numeric_limits<float>::infinity()) {
       ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -407,8 +417,13 @@ void softmax_forward(const PrepareArgs& args, State* state) {
 }
 
 void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
-  const TensorDesc& a = args.inputs[0].desc;
-  const TensorDesc& b = args.inputs[1].desc;
+  // oneDNN broadcasts its second source only: the input that broadcasts goes second (Add and Mul
+  // commute; torchvision's squeeze-excitation writes scale * x).
+  const bool swap = !add_broadcasts_into_first(args.inputs[0].desc, args.inputs[1].desc);
+  const TensorView& first = args.inputs[swap ? 1 : 0];
+  const TensorView& second = args.inputs[swap ? 0 : 1];
+  const TensorDesc& a = first.desc;
+  const TensorDesc& b = second.desc;
   memory::dims a_dims(a.dims, a.dims + a.rank), b_dims(static_cast<size_t>(a.rank), 1);
   for (int d = 0; d < b.rank; ++d) b_dims[static_cast<size_t>(a.rank - b.rank + d)] = b.dims[d];
   const memory::desc src0 = plain(a_dims), src1 = plain(b_dims);
@@ -416,8 +431,8 @@ void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state)
   const dnnl::binary::desc desc(add ? algorithm::binary_add : algorithm::binary_mul, src0, src1, src0);
   const dnnl::binary::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
   state->add(add ? "binary add" : "binary mul", dnnl::binary(pd),
-             {{DNNL_ARG_SRC_0, wrap(src0, args.inputs[0])},
-              {DNNL_ARG_SRC_1, wrap(src1, args.inputs[1])},
+             {{DNNL_ARG_SRC_0, wrap(src0, first)},
+              {DNNL_ARG_SRC_1, wrap(src1, second)},
               {DNNL_ARG_DST, wrap(src0, args.outputs[0])},
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }

@@ -87,8 +87,9 @@ ForwardFn no_kernel(const Model&, const NodeInfo&) { return nullptr; }
 BackwardFn no_backward(const Model&, const NodeInfo&) { return nullptr; }
 
 // Fully connected and convolution operators clamp their output: a following Relu or Clamp is free.
-bool xnnpack_fuses(const Model&, const NodeInfo& node, const NodeInfo&) {
-  return node.op->type == OpType::Linear || node.op->type == OpType::Conv2D;
+bool xnnpack_fuses(const Model&, const NodeInfo& node, const NodeInfo& next) {
+  return (node.op->type == OpType::Linear || node.op->type == OpType::Conv2D) &&
+         (next.op->type == OpType::Relu || next.op->type == OpType::Clamp);
 }
 
 constexpr float kLowest = -std::numeric_limits<float>::infinity();
