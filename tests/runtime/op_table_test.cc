@@ -210,7 +210,17 @@ std::vector<OpCase> op_table() {
   {
     GraphBuilder b(6);
     add("concat axis 1", b,
-        b.concat({b.input("a", DType::F32, {2, 3, 4}), b.input("b", DType::F32, {2, 1, 4}), b.input("c", DType::F32, {2, 2, 4})}, 1));
+        b.concat({b.input("a", DType::F32, {2, 3, 4}), b.input("b", DType::F32, {2, 1, 4}), b.input("c", DType::F32, {2, 2, 4})}, 1))
+        .on("onednn", "");
+  }
+  {
+    GraphBuilder b(6);  // densenet's: NHWC channels
+    add("concat channels last", b, b.concat({b.input("a", DType::F32, {1, 3, 2, 5}), b.input("b", DType::F32, {1, 3, 2, 3})}, 3))
+        .on("onednn", "");
+  }
+  {
+    GraphBuilder b(6);
+    add("concat axis 0", b, b.concat({b.input("a", DType::F32, {1, 4}), b.input("b", DType::F32, {3, 4})}, 0)).on("onednn", "");
   }
   OpAttrs axis;
   axis.kind = fb::Attrs::AxisAttrs;
@@ -224,7 +234,12 @@ std::vector<OpCase> op_table() {
   OpAttrs norm;
   norm.kind = fb::Attrs::NormAttrs;
   norm.norm.axis = -1;
-  one("batch norm (inference), every input differentiated", OpType::BatchNorm, norm, {{2, 3, 4}, {4}, {4}, {4}, {4}}, 0.5f, 2.0f);
+  one("batch norm (inference), every input differentiated", OpType::BatchNorm, norm, {{2, 3, 4}, {4}, {4}, {4}, {4}}, 0.5f, 2.0f)
+      .on("onednn", "");
+  one("batch norm (inference), NHWC", OpType::BatchNorm, norm, {{1, 3, 5, 6}, {6}, {6}, {6}, {6}}, 0.5f, 2.0f).on("onednn", "");
+  norm.norm.axis = 1;
+  one("batch norm over axis 1 of 3: the SIMD backends decline it", OpType::BatchNorm, norm, {{2, 4, 3}, {4}, {4}, {4}, {4}}, 0.5f, 2.0f);
+  norm.norm.axis = -1;
   // BatchNormTrain (three outputs) runs in the training test's normalized_mlp.
   norm.norm.axis = 1;
   one("layer norm over the last two axes", OpType::LayerNorm, norm, {{3, 4, 5}, {4, 5}, {4, 5}});

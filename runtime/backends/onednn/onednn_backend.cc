@@ -13,7 +13,7 @@
 // Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Sigmoid, Silu (eltwise_swish),
 // Softmax over the last axis, Add and Mul (one input broadcasting into the other's shape: a
 // squeeze-excitation's [N, 1, 1, C] scale),
-// Transpose (a reorder).
+// Transpose (a reorder), Concat (any axis), BatchNorm (inference, channels last).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
 // GlobalAvgPool, Relu, HardSwish, Sigmoid, Silu, Softmax over the last axis. float32 only.
@@ -145,6 +145,12 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return softmax_on_last_axis(node, x);
     case OpType::Transpose:
       return !node.backward && x.rank >= 1;
+    case OpType::Concat:  // float32, any axis (as [outer, extent, inner] each)
+      return !node.backward && x.rank >= 1;
+    case OpType::BatchNorm: {  // the channels last: [rows, C] (NHWC, or [N, C])
+      const int axis = node.attrs.norm.axis < 0 ? node.attrs.norm.axis + x.rank : node.attrs.norm.axis;
+      return !node.backward && x.rank >= 2 && axis == x.rank - 1;
+    }
     case OpType::Add:
     case OpType::Mul: {  // commutative: either input may be the one that broadcasts
       const TensorDesc& b = model.tensors()[static_cast<size_t>(node.inputs[1])].desc;
@@ -437,6 +443,48 @@ void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state)
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
+// Concat along any axis: each input as [outer, extent_i, inner], joined along dim 1.
+void concat_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorDesc& y = args.outputs[0].desc;
+  const int axis = node.attrs.axis.axis < 0 ? node.attrs.axis.axis + y.rank : node.attrs.axis.axis;
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= y.dims[d];
+  for (int d = axis + 1; d < y.rank; ++d) inner *= y.dims[d];
+  // NHWC channels (densenet's, googlenet's) as oneDNN's nhwc, concatenated along its dim 1.
+  const bool channels = y.rank == 4 && axis == 3;
+  std::vector<memory::desc> sources;
+  std::vector<std::pair<int, memory>> run_args;
+  for (int i = 0; i < args.num_inputs; ++i) {
+    sources.push_back(channels ? nhwc(args.inputs[i].desc) : plain({outer, args.inputs[i].desc.dims[axis], inner}));
+    run_args.push_back({DNNL_ARG_MULTIPLE_SRC + i, wrap(sources.back(), args.inputs[i])});
+  }
+  const memory::desc dst = channels ? nhwc(y) : plain({outer, y.dims[axis], inner});
+  const dnnl::concat::primitive_desc pd(dst, 1, sources, cpu_engine(), scratchpad_attr());
+  run_args.push_back({DNNL_ARG_DST, wrap(dst, args.outputs[0])});
+  run_args.push_back({DNNL_ARG_SCRATCHPAD, scratchpad(pd)});
+  state->add("concat", dnnl::concat(pd), run_args);
+}
+
+// Inference batch norm with the running statistics, channels last: [rows, C].
+void batch_norm_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  // 4-D as NHWC (oneDNN's JIT kernels take nhwc; a [rows, C] view of it ran slower than the reference).
+  const TensorDesc& x = args.inputs[0].desc;
+  const memory::desc data = x.rank == 4 ? nhwc(x) : rows(x);
+  const memory::desc channel = plain({x.dims[x.rank - 1]});
+  const auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+                     dnnl::normalization_flags::use_shift;
+  const dnnl::batch_normalization_forward::desc desc(prop_kind::forward_inference, data, node.attrs.norm.epsilon, flags);
+  const dnnl::batch_normalization_forward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
+  state->add("batch norm", dnnl::batch_normalization_forward(pd),
+             {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
+              {DNNL_ARG_SCALE, wrap(channel, args.inputs[1])},
+              {DNNL_ARG_SHIFT, wrap(channel, args.inputs[2])},
+              {DNNL_ARG_MEAN, wrap(channel, args.inputs[3])},
+              {DNNL_ARG_VARIANCE, wrap(channel, args.inputs[4])},
+              {DNNL_ARG_DST, wrap(data, args.outputs[0])},
+              {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
 // A transpose is a reorder: the input read with its strides permuted into the output's order.
 void transpose_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
   const TensorDesc& x = args.inputs[0].desc;
@@ -637,6 +685,8 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Add:
     case OpType::Mul: return binary_forward(node, args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);
+    case OpType::Concat: return concat_forward(node, args, state);
+    case OpType::BatchNorm: return batch_norm_forward(node, args, state);
     default: return pool_forward(node, args, state);
   }
 }
