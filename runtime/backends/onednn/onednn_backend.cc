@@ -13,7 +13,8 @@
 // Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Sigmoid, Silu (eltwise_swish),
 // Softmax over the last axis, Add and Mul (one input broadcasting into the other's shape: a
 // squeeze-excitation's [N, 1, 1, C] scale),
-// Transpose (a reorder), Concat (any axis), BatchNorm (inference, channels last).
+// Transpose and Slice (reorders; Slice with forward steps), Concat (any axis), BatchNorm
+// (inference, channels last).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
 // GlobalAvgPool, Relu, HardSwish, Sigmoid, Silu, Softmax over the last axis. float32 only.
@@ -145,6 +146,12 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return softmax_on_last_axis(node, x);
     case OpType::Transpose:
       return !node.backward && x.rank >= 1;
+    case OpType::Slice: {  // a reorder from a strided view; forward steps only
+      for (int d = 0; d < node.attrs.slice.rank; ++d) {
+        if (node.attrs.slice.step[d] < 1) return false;
+      }
+      return !node.backward && x.rank >= 1;
+    }
     case OpType::Concat:  // float32, any axis (as [outer, extent, inner] each)
       return !node.backward && x.rank >= 1;
     case OpType::BatchNorm: {  // the channels last: [rows, C] (NHWC, or [N, C])
@@ -443,6 +450,26 @@ void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state)
               {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
+// A slice is a reorder: the input's window read through its strides times the steps, from the
+// first element's address, into the dense output.
+void slice_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorDesc &x = args.inputs[0].desc, &y = args.outputs[0].desc;
+  const SliceAttrs& s = node.attrs.slice;
+  memory::dims dims(y.dims, y.dims + y.rank), strides(static_cast<size_t>(y.rank));
+  int64_t stride = 1, first = 0;
+  for (int d = x.rank - 1; d >= 0; --d) {
+    strides[static_cast<size_t>(d)] = stride * s.step[d];
+    first += s.start[d] * stride;
+    stride *= x.dims[d];
+  }
+  const memory::desc src(dims, memory::data_type::f32, strides), dst = plain(dims);
+  TensorView window = args.inputs[0];
+  window.data = static_cast<float*>(window.data) + first;
+  const dnnl::reorder::primitive_desc pd(cpu_engine(), src, cpu_engine(), dst, scratchpad_attr());
+  state->add("slice", dnnl::reorder(pd),
+             {{DNNL_ARG_FROM, wrap(src, window)}, {DNNL_ARG_TO, wrap(dst, args.outputs[0])}, {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
 // Concat along any axis: each input as [outer, extent_i, inner], joined along dim 1.
 void concat_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
   const TensorDesc& y = args.outputs[0].desc;
@@ -686,6 +713,7 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Mul: return binary_forward(node, args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);
     case OpType::Concat: return concat_forward(node, args, state);
+    case OpType::Slice: return slice_forward(node, args, state);
     case OpType::BatchNorm: return batch_norm_forward(node, args, state);
     default: return pool_forward(node, args, state);
   }
