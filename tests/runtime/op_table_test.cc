@@ -136,14 +136,14 @@ std::vector<OpCase> op_table() {
   OpAttrs alpha;
   alpha.kind = fb::Attrs::AlphaAttrs;
   alpha.alpha.alpha = 0.1f;
-  one("leaky relu", OpType::LeakyRelu, alpha, {{3, 13}});
+  one("leaky relu", OpType::LeakyRelu, alpha, {{3, 13}}).on("onednn", "");
   alpha.alpha.alpha = 0.8f;
-  one("elu", OpType::Elu, alpha, {{2, 3, 5}}, -3.0f, 2.0f);
-  one("sqrt", OpType::Sqrt, OpAttrs(), {{4, 7}}, 0.1f, 3.0f);
-  one("exp", OpType::Exp, OpAttrs(), {{4, 7}}, -3.0f, 3.0f);
-  one("log", OpType::Log, OpAttrs(), {{4, 7}}, 0.1f, 3.0f);
+  one("elu", OpType::Elu, alpha, {{2, 3, 5}}, -3.0f, 2.0f).on("onednn", "");
+  one("sqrt", OpType::Sqrt, OpAttrs(), {{4, 7}}, 0.1f, 3.0f).on("onednn", "");
+  one("exp", OpType::Exp, OpAttrs(), {{4, 7}}, -3.0f, 3.0f).on("onednn", "");
+  one("log", OpType::Log, OpAttrs(), {{4, 7}}, 0.1f, 3.0f).on("onednn", "");
   one("neg", OpType::Neg, OpAttrs(), {{3, 5}});
-  one("abs", OpType::Abs, OpAttrs(), {{3, 5}});
+  one("abs", OpType::Abs, OpAttrs(), {{3, 5}}).on("onednn", "");
   one("reciprocal", OpType::Reciprocal, OpAttrs(), {{3, 5}}, 0.5f, 2.0f);
   one("erf", OpType::Erf, OpAttrs(), {{3, 9}}, -2.5f, 2.5f);
   one("silu", OpType::Silu, OpAttrs(), {{4, 9}}, -6.0f, 6.0f).on("onednn", "onednn");
@@ -159,10 +159,10 @@ std::vector<OpCase> op_table() {
     reduce.kind = fb::Attrs::ReduceAttrs;
     reduce.reduce.axes = 0x6u;  // H and W of an NHWC tensor, kept
     reduce.reduce.keep_dims = true;
-    one(std::string(r.name) + ", spatial dims kept", r.op, reduce, {{2, 5, 3, 4}});
+    one(std::string(r.name) + ", spatial dims kept", r.op, reduce, {{2, 5, 3, 4}}).on("onednn", "");
     reduce.reduce.axes = 0x5u;  // outer and inner dims, dropped
     reduce.reduce.keep_dims = false;
-    one(std::string(r.name) + ", outer and inner dims dropped", r.op, reduce, {{3, 4, 7}});
+    one(std::string(r.name) + ", outer and inner dims dropped", r.op, reduce, {{3, 4, 7}}).on("onednn", "");
   }
   OpAttrs slice;
   slice.kind = fb::Attrs::SliceAttrs;
@@ -174,21 +174,24 @@ std::vector<OpCase> op_table() {
   one("slice, strided", OpType::Slice, slice, {{2, 5, 6, 7}}).on("onednn", "");
   OpAttrs gelu;
   gelu.kind = fb::Attrs::GeluAttrs;
-  one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);
+  one("gelu", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f).on("onednn", "");
   gelu.gelu.tanh_approximation = true;
-  one("gelu, tanh approximation", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f);
+  one("gelu, tanh approximation", OpType::Gelu, gelu, {{5, 7}}, -3.0f, 3.0f).on("onednn", "");
   for (OpType op : {OpType::Add, OpType::Sub, OpType::Mul, OpType::Div}) {
     const std::string name = find_op(op)->name;
     // Div's divisor stays away from zero: inputs in [0.5, 2).
     const float lo = op == OpType::Div ? 0.5f : -1.0f, hi = op == OpType::Div ? 2.0f : 1.0f;
-    // The SIMD backends take Add (XNNPACK, oneDNN) and Mul (oneDNN) forward only; oneDNN only when the
-    // second input broadcasts into the first (a squeeze-excitation's scale).
+    // The SIMD backends take Add (XNNPACK, oneDNN), Mul, Sub and Div (oneDNN) forward only; oneDNN
+    // when one input broadcasts into the other (Add, Mul: either; Sub, Div: the second).
     const bool is_add = op == OpType::Add, is_mul = op == OpType::Mul;
     one(name + ", broadcast both ways", op, OpAttrs(), {{2, 1, 4, 1}, {1, 3, 1, 5}}, lo, hi).on(is_add ? "xnnpack" : "", "");
-    one(name + ", trailing vector", op, OpAttrs(), {{2, 3, 5}, {5}}, lo, hi).on(is_add ? "xnnpack onednn" : is_mul ? "onednn" : "", "");
+    one(name + ", trailing vector", op, OpAttrs(), {{2, 3, 5}, {5}}, lo, hi).on(is_add ? "xnnpack onednn" : "onednn", "");
     if (is_add) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("xnnpack onednn", "");
     if (is_mul) one(name + ", same shape", op, OpAttrs(), {{2, 3, 4}, {2, 3, 4}}).on("onednn", "");
     if (is_mul) one(name + ", squeeze-excitation scale", op, OpAttrs(), {{2, 4, 3, 6}, {2, 1, 1, 6}}).on("onednn", "");
+    // Along the innermost dim (a per-row value): oneDNN declines it, its slow path; one value it takes.
+    one(name + ", per-row value", op, OpAttrs(), {{2, 4, 3, 6}, {2, 4, 3, 1}}, lo, hi).on(is_add ? "xnnpack" : "", "");
+    one(name + ", one value", op, OpAttrs(), {{2, 4, 3, 6}, {1}}, lo, hi).on(is_add ? "xnnpack onednn" : "onednn", "");
     if (is_add || is_mul) {  // the first input broadcasting into the second: oneDNN swaps them
       one(name + ", first input broadcast", op, OpAttrs(), {{2, 1, 1, 6}, {2, 4, 3, 6}}).on(is_add ? "xnnpack onednn" : "onednn", "");
     }

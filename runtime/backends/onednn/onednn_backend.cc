@@ -11,8 +11,9 @@
 //
 // Forward: Linear, Conv2D (grouped and depthwise included), MaxPool2D, AvgPool2D, GlobalAvgPool,
 // Relu, Clamp, HardSwish, HardSigmoid (linear, then clip in place), Sigmoid, Silu (eltwise_swish),
-// Softmax over the last axis, Add and Mul (one input broadcasting into the other's shape: a
-// squeeze-excitation's [N, 1, 1, C] scale),
+// Gelu, Sqrt, Exp, Log, Abs, LeakyRelu, Elu, Softmax over the last axis, Add and Mul (one input
+// broadcasting into the other's shape: a squeeze-excitation's [N, 1, 1, C] scale), Sub and Div
+// (the second broadcasting into the first), the reductions (ReduceMean, Sum, Max, Min, L2),
 // Transpose and Slice (reorders; Slice with forward steps), Concat (any axis), BatchNorm
 // (inference, channels last).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
@@ -104,9 +105,13 @@ bool softmax_on_last_axis(const NodeInfo& node, const TensorDesc& x) {
   return x.rank >= 1 && axis == x.rank - 1;
 }
 
-// Add broadcasts b into a's shape (oneDNN's binary primitive broadcasts the second source only).
+// Add broadcasts b into a's shape (oneDNN's binary primitive broadcasts the second source only),
+// and not along the innermost dim unless b is one value: oneDNN 2.6 runs that broadcast (a
+// [N, H, W, 1] mean subtracted from [N, H, W, C], convnext's layer norms) on a slow generic path,
+// 3x the whole model's time, where the reference is fast.
 bool add_broadcasts_into_first(const TensorDesc& a, const TensorDesc& b) {
   if (b.rank > a.rank) return false;
+  if (b.num_elements() != 1 && a.rank >= 1 && (b.rank == 0 || b.dims[b.rank - 1] != a.dims[a.rank - 1])) return false;
   for (int d = 0; d < b.rank; ++d) {
     const int64_t bd = b.dims[d], ad = a.dims[a.rank - b.rank + d];
     if (bd != ad && bd != 1) return false;
@@ -142,6 +147,20 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return !node.backward && x.rank >= 1;  // its gradient at the bounds differs from PyTorch's rule
     case OpType::HardSigmoid:
       return !node.backward && x.rank >= 1;  // oneDNN 2.6 has no hardsigmoid: no backward to compose
+    case OpType::Gelu:
+    case OpType::Sqrt:
+    case OpType::Exp:
+    case OpType::Log:
+    case OpType::Abs:
+    case OpType::LeakyRelu:
+    case OpType::Elu:
+      return !node.backward && x.rank >= 1;  // forward: the gradients' conventions at kinks stay the reference's
+    case OpType::ReduceMean:
+    case OpType::ReduceSum:
+    case OpType::ReduceMax:
+    case OpType::ReduceMin:
+    case OpType::ReduceL2:
+      return !node.backward && x.rank >= 1;
     case OpType::Softmax:
       return softmax_on_last_axis(node, x);
     case OpType::Transpose:
@@ -163,6 +182,9 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       const TensorDesc& b = model.tensors()[static_cast<size_t>(node.inputs[1])].desc;
       return !node.backward && (add_broadcasts_into_first(x, b) || add_broadcasts_into_first(b, x));
     }
+    case OpType::Sub:
+    case OpType::Div:  // the second input broadcasting into the first only
+      return !node.backward && add_broadcasts_into_first(x, model.tensors()[static_cast<size_t>(node.inputs[1])].desc);
     default:
       return false;
   }
@@ -384,6 +406,13 @@ Eltwise eltwise_of(const NodeInfo& node) {
     case OpType::Relu: return {algorithm::eltwise_relu};
     case OpType::HardSwish: return {algorithm::eltwise_hardswish};  // x relu6(x + 3) / 6 in oneDNN 2.6
     case OpType::Sigmoid: return {algorithm::eltwise_logistic};
+    case OpType::Gelu: return {node.attrs.gelu.tanh_approximation ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf};
+    case OpType::Sqrt: return {algorithm::eltwise_sqrt};
+    case OpType::Exp: return {algorithm::eltwise_exp};
+    case OpType::Log: return {algorithm::eltwise_log};
+    case OpType::Abs: return {algorithm::eltwise_abs};
+    case OpType::LeakyRelu: return {algorithm::eltwise_relu, node.attrs.alpha.alpha};  // alpha: the negative slope
+    case OpType::Elu: return {algorithm::eltwise_elu, node.attrs.alpha.alpha};
     case OpType::Silu: return {algorithm::eltwise_swish, 1.0f};  // x sigmoid(alpha x)
     case OpType::HardSigmoid:  // alpha x + beta, then the clip to [0, 1] in place (eltwise_forward)
       return {algorithm::eltwise_linear, node.attrs.hard_sigmoid.alpha, node.attrs.hard_sigmoid.beta};
@@ -440,10 +469,14 @@ void binary_forward(const NodeInfo& node, const PrepareArgs& args, State* state)
   memory::dims a_dims(a.dims, a.dims + a.rank), b_dims(static_cast<size_t>(a.rank), 1);
   for (int d = 0; d < b.rank; ++d) b_dims[static_cast<size_t>(a.rank - b.rank + d)] = b.dims[d];
   const memory::desc src0 = plain(a_dims), src1 = plain(b_dims);
-  const bool add = node.op->type == OpType::Add;
-  const dnnl::binary::desc desc(add ? algorithm::binary_add : algorithm::binary_mul, src0, src1, src0);
+  const OpType op = node.op->type;
+  const algorithm kind = op == OpType::Add   ? algorithm::binary_add
+                         : op == OpType::Mul ? algorithm::binary_mul
+                         : op == OpType::Sub ? algorithm::binary_sub
+                                             : algorithm::binary_div;
+  const dnnl::binary::desc desc(kind, src0, src1, src0);
   const dnnl::binary::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
-  state->add(add ? "binary add" : "binary mul", dnnl::binary(pd),
+  state->add("binary", dnnl::binary(pd),
              {{DNNL_ARG_SRC_0, wrap(src0, first)},
               {DNNL_ARG_SRC_1, wrap(src1, second)},
               {DNNL_ARG_DST, wrap(src0, args.outputs[0])},
@@ -468,6 +501,27 @@ void slice_forward(const NodeInfo& node, const PrepareArgs& args, State* state) 
   const dnnl::reorder::primitive_desc pd(cpu_engine(), src, cpu_engine(), dst, scratchpad_attr());
   state->add("slice", dnnl::reorder(pd),
              {{DNNL_ARG_FROM, wrap(src, window)}, {DNNL_ARG_TO, wrap(dst, args.outputs[0])}, {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
+}
+
+// A reduction: the output as the input's dims with the reduced ones 1 (keep_dims or not, the
+// same bytes). L2 is oneDNN's norm_lp_sum with p = 2.
+void reduce_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorDesc& x = args.inputs[0].desc;
+  memory::dims dims(x.dims, x.dims + x.rank), kept = dims;
+  for (int d = 0; d < x.rank; ++d) {
+    if ((node.attrs.reduce.axes >> d) & 1u) kept[static_cast<size_t>(d)] = 1;
+  }
+  const OpType op = node.op->type;
+  const algorithm kind = op == OpType::ReduceMean  ? algorithm::reduction_mean
+                         : op == OpType::ReduceSum ? algorithm::reduction_sum
+                         : op == OpType::ReduceMax ? algorithm::reduction_max
+                         : op == OpType::ReduceMin ? algorithm::reduction_min
+                                                   : algorithm::reduction_norm_lp_sum;
+  const memory::desc src = plain(dims), dst = plain(kept);
+  const dnnl::reduction::desc desc(kind, src, dst, op == OpType::ReduceL2 ? 2.0f : 0.0f, 0.0f);
+  const dnnl::reduction::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
+  state->add("reduction", dnnl::reduction(pd),
+             {{DNNL_ARG_SRC, wrap(src, args.inputs[0])}, {DNNL_ARG_DST, wrap(dst, args.outputs[0])}, {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
 // Concat along any axis: each input as [outer, extent_i, inner], joined along dim 1.
@@ -707,10 +761,24 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::HardSwish:
     case OpType::HardSigmoid:
     case OpType::Sigmoid:
-    case OpType::Silu: return eltwise_forward(node, args, state);
+    case OpType::Silu:
+    case OpType::Gelu:
+    case OpType::Sqrt:
+    case OpType::Exp:
+    case OpType::Log:
+    case OpType::Abs:
+    case OpType::LeakyRelu:
+    case OpType::Elu: return eltwise_forward(node, args, state);
     case OpType::Softmax: return softmax_forward(args, state);
     case OpType::Add:
-    case OpType::Mul: return binary_forward(node, args, state);
+    case OpType::Mul:
+    case OpType::Sub:
+    case OpType::Div: return binary_forward(node, args, state);
+    case OpType::ReduceMean:
+    case OpType::ReduceSum:
+    case OpType::ReduceMax:
+    case OpType::ReduceMin:
+    case OpType::ReduceL2: return reduce_forward(node, args, state);
     case OpType::Transpose: return transpose_forward(node, args, state);
     case OpType::Concat: return concat_forward(node, args, state);
     case OpType::Slice: return slice_forward(node, args, state);
