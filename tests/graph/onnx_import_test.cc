@@ -26,11 +26,14 @@ void add_value(onnx::ValueInfoProto* value, const std::string& name, int type, c
   for (int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
-// Runs `infer` of `graph` (re-planned for the input's batch) on `x`.
-std::vector<float> run_graph(graph::Graph graph, const NpyArray& x) {
+// Runs `infer` of `graph` (re-planned for the input's batch) on `x`, on `backend` (the reference
+// when null).
+std::vector<float> run_graph(graph::Graph graph, const NpyArray& x, const Backend* backend = nullptr) {
   REQUIRE(graph::set_batch(&graph, x.desc.dims[0]).is_ok());
   test::LoadedModel loaded = test::load_graph(graph);
-  Result<Session> session = Session::open(std::move(*loaded.model));
+  SessionOptions options;
+  if (backend) options.backend = backend;
+  Result<Session> session = Session::open(std::move(*loaded.model), options);
   REQUIRE_MESSAGE(session.is_ok(), std::string(session.status().message()));
   TensorView input{x.desc, const_cast<uint8_t*>(x.data.data())};
   return test::run_method(*session, "infer", {input})[0];
@@ -68,6 +71,38 @@ TEST_CASE("onnx: SiLU (Mul of x and Sigmoid(x)) becomes one Silu node; a squeeze
   REQUIRE(se.is_ok());
   CHECK(count(*se, OpType::Silu) == 0);
   CHECK(count(*se, OpType::Sigmoid) == 1);
+}
+
+// The zoo's architectures, narrow (tests/fixtures/make_zoo_fixtures.py: torchvision's classes as
+// torch.onnx.export writes them, ONNX Runtime's outputs), on every host backend of the build.
+TEST_CASE("onnx zoo: torchvision's architectures, narrow, convert and match ONNX Runtime to 1e-4 of the output scale") {
+  const char* names[] = {"resnet_basic", "resnet_bottleneck", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+                         "squeezenet1_1", "shufflenet_v2", "efficientnet_b0", "mnasnet", "regnet_y", "densenet",
+                         "googlenet", "convnext"};
+  std::vector<const Backend*> backends = {&reference_backend()};
+  for (const char* name : {"xnnpack", "onednn", "auto"}) {
+    if (const Backend* b = find_backend(name)) backends.push_back(b);
+  }
+  for (const char* name : names) {
+    INFO(name);
+    const std::string base = "tests/fixtures/zoo/" + std::string(name);
+    Result<graph::Graph> graph = graph::import_onnx(test::source_path(base + ".onnx"));
+    REQUIRE_MESSAGE(graph.is_ok(), std::string(graph.status().message()));
+    const NpyArray x = test::load_fixture(base + "_x.npy");
+    const NpyArray y = test::load_fixture(base + "_ort.npy");
+    const float* expected = reinterpret_cast<const float*>(y.data.data());
+    double scale = 0.0;
+    for (int64_t k = 0; k < y.desc.num_elements(); ++k) scale = std::max(scale, std::fabs(static_cast<double>(expected[k])));
+    for (const Backend* backend : backends) {
+      INFO(backend->name);
+      const std::vector<float> out = run_graph(*graph, x, backend);
+      REQUIRE(static_cast<int64_t>(out.size()) == y.desc.num_elements());
+      double worst = 0.0;
+      for (size_t k = 0; k < out.size(); ++k) worst = std::max(worst, std::fabs(static_cast<double>(out[k]) - expected[k]));
+      CHECK_MESSAGE(worst <= 1e-4 * scale, std::string(name) + " on " + backend->name + ": max |difference| " + std::to_string(worst) +
+                                                ", output scale " + std::to_string(scale));
+    }
+  }
 }
 
 TEST_CASE("onnx: layers map to preflight's ops; weights are parameters, batch-norm statistics buffers") {
