@@ -99,8 +99,9 @@ TEST_CASE("onnx zoo: torchvision's architectures, narrow, convert and match ONNX
       REQUIRE(static_cast<int64_t>(out.size()) == y.desc.num_elements());
       double worst = 0.0;
       for (size_t k = 0; k < out.size(); ++k) worst = std::max(worst, std::fabs(static_cast<double>(out[k]) - expected[k]));
-      CHECK_MESSAGE(worst <= 1e-4 * scale, std::string(name) + " on " + backend->name + ": max |difference| " + std::to_string(worst) +
-                                                ", output scale " + std::to_string(scale));
+      const std::string what = std::string(name) + " on " + backend->name + ": max |difference| " + std::to_string(worst) +
+                               ", output scale " + std::to_string(scale);
+      CHECK_MESSAGE(worst <= 1e-4 * scale, what);
     }
   }
 }
