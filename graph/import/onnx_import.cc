@@ -328,6 +328,11 @@ Result<Graph> Importer::run(const onnx::ModelProto& model) {
     while (names.count(name)) name += "_";
     names.insert(name);
     if (fused_parts_.count(n)) continue;
+    const auto replaced = replaced_at_.find(n);
+    if (replaced != replaced_at_.end()) {
+      PF_RETURN_IF_ERROR(convert(replaced->second, name));
+      continue;
+    }
     const auto fused = fused_at_.find(n);
     if (fused != fused_at_.end()) {
       const OpType op = fused->second.first;

@@ -146,6 +146,10 @@ class Importer {
   // (skipped), and the last node of each pattern -> the op and the name of x.
   std::set<int> fused_parts_;
   std::map<int, std::pair<OpType, std::string>> fused_at_;
+  // LayerNorm as opset-13 exports write it (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, and
+  // the Mul and Add of a constant scale and bias): the last node -> the LayerNormalization node
+  // imported in its place (its other nodes are in fused_parts_).
+  std::map<int, NodeProto> replaced_at_;
 };
 
 // One ONNX op's converter: reads the node's inputs (im.get), adds nodes to im.builder_ and sets

@@ -58,7 +58,7 @@ TEST_CASE("onnx: exported MLP, digits CNN, ResNet (BatchNorm, residuals), Mobile
   }
 }
 
-TEST_CASE("onnx: SiLU (Mul of x and Sigmoid(x)) becomes one Silu node; a squeeze-excitation's Sigmoid and Mul stay") {
+TEST_CASE("onnx: SiLU (Mul of x and Sigmoid(x)) and opset 13's layer-norm chain become one node each; look-alikes stay") {
   const auto count = [](const graph::Graph& g, OpType op) {
     return std::count_if(g.nodes.begin(), g.nodes.end(), [&](const graph::Node& n) { return n.op == op; });
   };
@@ -71,6 +71,15 @@ TEST_CASE("onnx: SiLU (Mul of x and Sigmoid(x)) becomes one Silu node; a squeeze
   REQUIRE(se.is_ok());
   CHECK(count(*se, OpType::Silu) == 0);
   CHECK(count(*se, OpType::Sigmoid) == 1);
+  // convnext's layer norms at opset 13 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add):
+  // one LayerNorm each (its outputs match ORT in the zoo test); the reductions model's ReduceMean
+  // over H and W is no layer norm.
+  Result<graph::Graph> convnext = graph::import_onnx(test::source_path("tests/fixtures/zoo/convnext.onnx"));
+  REQUIRE(convnext.is_ok());
+  CHECK(count(*convnext, OpType::LayerNorm) == 7);  // one per Sqrt of the export (7)
+  CHECK(count(*convnext, OpType::ReduceMean) == 0);
+  CHECK(count(*convnext, OpType::Sqrt) == 0);
+  CHECK(count(*se, OpType::LayerNorm) == 0);
 }
 
 // The zoo's architectures, narrow (tests/fixtures/make_zoo_fixtures.py: torchvision's classes as

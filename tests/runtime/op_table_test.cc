@@ -247,9 +247,9 @@ std::vector<OpCase> op_table() {
   norm.norm.axis = -1;
   // BatchNormTrain (three outputs) runs in the training test's normalized_mlp.
   norm.norm.axis = 1;
-  one("layer norm over the last two axes", OpType::LayerNorm, norm, {{3, 4, 5}, {4, 5}, {4, 5}});
+  one("layer norm over the last two axes", OpType::LayerNorm, norm, {{3, 4, 5}, {4, 5}, {4, 5}}).on("onednn", "");
   norm.norm.axis = -1;
-  one("layer norm without affine", OpType::LayerNorm, norm, {{3, 7}});
+  one("layer norm without affine", OpType::LayerNorm, norm, {{3, 7}}).on("onednn", "");
   OpAttrs dropout;
   dropout.kind = fb::Attrs::DropoutAttrs;
   dropout.dropout.ratio = 0.3f;

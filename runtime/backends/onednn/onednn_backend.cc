@@ -15,7 +15,7 @@
 // broadcasting into the other's shape: a squeeze-excitation's [N, 1, 1, C] scale), Sub and Div
 // (the second broadcasting into the first), the reductions (ReduceMean, Sum, Max, Min, L2),
 // Transpose and Slice (reorders; Slice with forward steps), Concat (any axis), BatchNorm
-// (inference, channels last).
+// (inference, channels last), LayerNorm (over the trailing dims).
 // Backward (training): Conv2D (data, weights and bias), Linear (data, weights and bias),
 // MaxPool2D (recomputing its forward for the workspace of argmax positions), AvgPool2D,
 // GlobalAvgPool, Relu, HardSwish, Sigmoid, Silu, Softmax over the last axis. float32 only.
@@ -172,6 +172,8 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
       return !node.backward && x.rank >= 1;
     }
     case OpType::Concat:  // float32, any axis (as [outer, extent, inner] each)
+      return !node.backward && x.rank >= 1;
+    case OpType::LayerNorm:  // forward: over the trailing dims, as [rows, normalized]
       return !node.backward && x.rank >= 1;
     case OpType::BatchNorm: {  // the channels last: [rows, C] (NHWC, or [N, C])
       const int axis = node.attrs.norm.axis < 0 ? node.attrs.norm.axis + x.rank : node.attrs.norm.axis;
@@ -503,6 +505,27 @@ void slice_forward(const NodeInfo& node, const PrepareArgs& args, State* state) 
              {{DNNL_ARG_FROM, wrap(src, window)}, {DNNL_ARG_TO, wrap(dst, args.outputs[0])}, {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}});
 }
 
+// Layer norm over the dims from `axis` on: [rows, normalized], oneDNN's layer normalization over
+// the last dim, with the scale and shift the node has.
+void layer_norm_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
+  const TensorDesc& x = args.inputs[0].desc;
+  const int axis = node.attrs.norm.axis < 0 ? node.attrs.norm.axis + x.rank : node.attrs.norm.axis;
+  int64_t normalized = 1;
+  for (int d = axis; d < x.rank; ++d) normalized *= x.dims[d];
+  const memory::desc data = plain({x.num_elements() / normalized, normalized}), weights = plain({normalized});
+  auto flags = dnnl::normalization_flags::none;
+  if (args.num_inputs > 1) flags = flags | dnnl::normalization_flags::use_scale;
+  if (args.num_inputs > 2) flags = flags | dnnl::normalization_flags::use_shift;
+  const dnnl::layer_normalization_forward::desc desc(prop_kind::forward_inference, data, node.attrs.norm.epsilon, flags);
+  const dnnl::layer_normalization_forward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
+  std::vector<std::pair<int, memory>> run_args = {{DNNL_ARG_SRC, wrap(data, args.inputs[0])},
+                                                  {DNNL_ARG_DST, wrap(data, args.outputs[0])},
+                                                  {DNNL_ARG_SCRATCHPAD, scratchpad(pd)}};
+  if (args.num_inputs > 1) run_args.push_back({DNNL_ARG_SCALE, wrap(weights, args.inputs[1])});
+  if (args.num_inputs > 2) run_args.push_back({DNNL_ARG_SHIFT, wrap(weights, args.inputs[2])});
+  state->add("layer norm", dnnl::layer_normalization_forward(pd), run_args);
+}
+
 // A reduction: the output as the input's dims with the reduced ones 1 (keep_dims or not, the
 // same bytes). L2 is oneDNN's norm_lp_sum with p = 2.
 void reduce_forward(const NodeInfo& node, const PrepareArgs& args, State* state) {
@@ -783,6 +806,7 @@ void prepare_node(const Model& model, const NodeInfo& node, const PrepareArgs& a
     case OpType::Concat: return concat_forward(node, args, state);
     case OpType::Slice: return slice_forward(node, args, state);
     case OpType::BatchNorm: return batch_norm_forward(node, args, state);
+    case OpType::LayerNorm: return layer_norm_forward(node, args, state);
     default: return pool_forward(node, args, state);
   }
 }
