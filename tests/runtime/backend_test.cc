@@ -161,6 +161,37 @@ TEST_CASE("backends: a Silu or HardSwish after a convolution or fully connected 
   }
 }
 
+TEST_CASE("backends: a Relu after an inference batch norm runs inside it on oneDNN") {
+  const Backend* onednn = find_backend("onednn");
+  if (!onednn) return;
+  graph::GraphBuilder b(6);
+  graph::Value x = b.input("x", DType::F32, {1, 5, 4, 6});
+  OpAttrs norm;
+  norm.kind = fb::Attrs::NormAttrs;
+  std::vector<graph::Value> inputs = {x};
+  for (const char* name : {"scale", "bias", "mean", "var"}) {
+    inputs.push_back(b.parameter(name, make_desc(DType::F32, {6}), std::vector<float>{0.5f, 1.5f, 1.0f, 2.0f, 0.7f, 1.2f}));
+  }
+  graph::Value h = b.relu(b.node(OpType::BatchNorm, norm, inputs, "bn"));
+  OpAttrs global;
+  global.kind = fb::Attrs::GlobalPoolAttrs;
+  b.output(b.node(OpType::GlobalAvgPool, global, {h}, "pool"), "y");
+  b.output(b.node(OpType::GlobalAvgPool, global, {x}, "pool_x"), "z");  // x lives on past the pair
+  Result<graph::Graph> g = b.finish();
+  REQUIRE(g.is_ok());
+  check_same(*g, onednn, "batch norm + relu", 4);
+  // Fused, the batch norm's own output is never stored: x, it and the Relu's are not all alive.
+  const auto arena = [&](const Backend* on) {
+    test::LoadedModel loaded = test::load_graph(*g);
+    SessionOptions options;
+    options.backend = on;
+    Result<Session> session = Session::open(std::move(*loaded.model), options);
+    REQUIRE(session.is_ok());
+    return session->memory_bytes();
+  };
+  CHECK(arena(onednn) < arena(&reference_backend()));
+}
+
 // The losses of `steps` Adam steps of `name` (batch 8) on `backend`, from the same start.
 std::vector<float> train_losses(const char* name, const Backend* backend, int steps, std::vector<const char*>* step_backends) {
   Result<graph::Graph> g = models::build_model(name, 8, 2);

@@ -195,8 +195,11 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
 // A Relu, Clamp, Silu or HardSwish after a convolution or fully connected layer is its eltwise
 // post-op (the activation's pass over memory saved: efficientnet's SiLUs, mobilenet_v3's
 // HardSwishes).
+// A Relu after an inference batch norm is the batch norm's fuse_norm_relu (densenet's BN-ReLU
+// before every conv).
 bool onednn_fuses(const Model&, const NodeInfo& node, const NodeInfo& next) {
   const OpType act = next.op->type;
+  if (node.op->type == OpType::BatchNorm) return act == OpType::Relu;
   return (node.op->type == OpType::Linear || node.op->type == OpType::Conv2D) &&
          (act == OpType::Relu || act == OpType::Clamp || act == OpType::Silu || act == OpType::HardSwish);
 }
@@ -575,8 +578,9 @@ void batch_norm_forward(const NodeInfo& node, const PrepareArgs& args, State* st
   const TensorDesc& x = args.inputs[0].desc;
   const memory::desc data = x.rank == 4 ? nhwc(x) : rows(x);
   const memory::desc channel = plain({x.dims[x.rank - 1]});
-  const auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
-                     dnnl::normalization_flags::use_shift;
+  auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+               dnnl::normalization_flags::use_shift;
+  if (args.fused && args.fused_op == OpType::Relu) flags = flags | dnnl::normalization_flags::fuse_norm_relu;
   const dnnl::batch_normalization_forward::desc desc(prop_kind::forward_inference, data, node.attrs.norm.epsilon, flags);
   const dnnl::batch_normalization_forward::primitive_desc pd(desc, scratchpad_attr(), cpu_engine());
   state->add("batch norm", dnnl::batch_normalization_forward(pd),
