@@ -13,6 +13,19 @@ namespace onnx_import {
 
 namespace {
 
+// Input i of `node` as integers (shapes, axes, pads, split sizes); it must be a constant, else the
+// error says `refusal` ("split must be a constant") after the node.
+Status constant_ints(Importer& im, const NodeProto& node, int i, const std::string& name, const std::string& refusal,
+                     std::vector<int64_t>* out) {
+  Result<Val*> v = im.get(node, i);
+  if (!v.is_ok()) return v.status();
+  PF_CHECK((*v)->is_const, Error::kUnsupported, "%s: node '%s' (%s): %s", im.source_.c_str(), name.c_str(),
+           node.op_type().c_str(), refusal.c_str());
+  out->clear();
+  for (int64_t k = 0; k < (*v)->c.count(); ++k) out->push_back((*v)->c.int_at(k));
+  return Status::ok();
+}
+
 Status binary(Importer& im, const NodeProto& node, const std::string& name, OpType op) {
   Result<Val*> a = im.get(node, 0);
   if (!a.is_ok()) return a.status();
@@ -422,11 +435,8 @@ Status convert_slice(Importer& im, const NodeProto& node, const std::string& nam
   } else {
     for (int i = 1; i <= 4; ++i) {
       if (!im.has_input(node, i)) continue;
-      Result<Val*> v = im.get(node, i);
-      if (!v.is_ok()) return v.status();
-      PF_CHECK((*v)->is_const, Error::kUnsupported, "%s: node '%s' (Slice): input %d must be a constant", im.source_.c_str(),
-               name.c_str(), i);
-      for (int64_t k = 0; k < (*v)->c.count(); ++k) args[static_cast<size_t>(i - 1)].push_back((*v)->c.int_at(k));
+      const std::string refusal = "input " + std::to_string(i) + " must be a constant";
+      PF_RETURN_IF_ERROR(constant_ints(im, node, i, name, refusal, &args[static_cast<size_t>(i - 1)]));
     }
   }
   SliceWindow window;
@@ -492,13 +502,7 @@ Status convert_pad(Importer& im, const NodeProto& node, const std::string& name)
   Result<Val*> xr = im.get(node, 0);
   if (!xr.is_ok()) return xr.status();
   std::vector<int64_t> pads = attr_ints(node, "pads", {});
-  if (im.opset_ >= 11 && im.has_input(node, 1)) {
-    Result<Val*> p = im.get(node, 1);
-    if (!p.is_ok()) return p.status();
-    PF_CHECK((*p)->is_const, Error::kUnsupported, "%s: node '%s' (Pad): pads must be a constant", im.source_.c_str(), name.c_str());
-    pads.clear();
-    for (int64_t k = 0; k < (*p)->c.count(); ++k) pads.push_back((*p)->c.int_at(k));
-  }
+  if (im.opset_ >= 11 && im.has_input(node, 1)) PF_RETURN_IF_ERROR(constant_ints(im, node, 1, name, "pads must be a constant", &pads));
   for (int64_t v : pads) {
     PF_CHECK(v == 0, Error::kUnsupported, "%s: node '%s' (Pad): pads that are not 0 (preflight has no Pad op yet)", im.source_.c_str(),
              name.c_str());
@@ -524,13 +528,7 @@ Status convert_split(Importer& im, const NodeProto& node, const std::string& nam
   int64_t axis = attr_int(node, "axis", 0);
   PF_RETURN_IF_ERROR(normalize_axis(im.source_, name, "Split", "axis", static_cast<int64_t>(dims.size()), &axis));
   std::vector<int64_t> sizes = attr_ints(node, "split", {});
-  if (im.has_input(node, 1)) {
-    Result<Val*> v = im.get(node, 1);
-    if (!v.is_ok()) return v.status();
-    PF_CHECK((*v)->is_const, Error::kUnsupported, "%s: node '%s' (Split): split must be a constant", im.source_.c_str(), name.c_str());
-    sizes.clear();
-    for (int64_t k = 0; k < (*v)->c.count(); ++k) sizes.push_back((*v)->c.int_at(k));
-  }
+  if (im.has_input(node, 1)) PF_RETURN_IF_ERROR(constant_ints(im, node, 1, name, "split must be a constant", &sizes));
   const int64_t extent = dims[static_cast<size_t>(axis)], parts = node.output_size();
   if (sizes.empty()) {
     const int64_t each = (extent + parts - 1) / parts;  // ceil, as the spec's num_outputs rule
@@ -571,14 +569,7 @@ Status convert_reduce(Importer& im, const NodeProto& node, const std::string& na
   const std::vector<int64_t> dims = im.onnx_dims(*x);
   const int64_t rank = static_cast<int64_t>(dims.size());
   std::vector<int64_t> axes = attr_ints(node, "axes", {});
-  if (im.has_input(node, 1)) {
-    Result<Val*> a = im.get(node, 1);
-    if (!a.is_ok()) return a.status();
-    PF_CHECK((*a)->is_const, Error::kUnsupported, "%s: node '%s' (%s): axes must be a constant", im.source_.c_str(),
-             name.c_str(), op.c_str());
-    axes.clear();
-    for (int64_t k = 0; k < (*a)->c.count(); ++k) axes.push_back((*a)->c.int_at(k));
-  }
+  if (im.has_input(node, 1)) PF_RETURN_IF_ERROR(constant_ints(im, node, 1, name, "axes must be a constant", &axes));
   const bool keep = attr_int(node, "keepdims", 1) != 0;
   if (axes.empty() && attr_int(node, "noop_with_empty_axes", 0) != 0) {
     im.set(node, 0, *x);  // no axes: the identity
@@ -743,11 +734,7 @@ Status convert_reshape(Importer& im, const NodeProto& node, const std::string& n
   const std::vector<int64_t> dims = im.onnx_dims(*x);
   std::vector<int64_t> shape;
   if (op == "Reshape") {
-    Result<Val*> s = im.get(node, 1);
-    if (!s.is_ok()) return s.status();
-    PF_CHECK((*s)->is_const, Error::kUnsupported, "%s: node '%s' (Reshape): the shape must be constant after folding",
-             im.source_.c_str(), name.c_str());
-    for (int64_t k = 0; k < (*s)->c.count(); ++k) shape.push_back((*s)->c.int_at(k));
+    PF_RETURN_IF_ERROR(constant_ints(im, node, 1, name, "the shape must be constant after folding", &shape));
     // allowzero=1 (opset 14; torch's dynamo exporter always sets it): a 0 is a zero-size dim, not
     // "copy the input's": the same Reshape when the shape has no 0.
     const bool allowzero = attr_int(node, "allowzero", 0) != 0;
@@ -760,12 +747,7 @@ Status convert_reshape(Importer& im, const NodeProto& node, const std::string& n
   } else {
     std::vector<int64_t> axes = attr_ints(node, "axes", {});
     if (im.opset_ >= 13 && im.has_input(node, 1)) {
-      Result<Val*> s = im.get(node, 1);
-      if (!s.is_ok()) return s.status();
-      PF_CHECK((*s)->is_const, Error::kUnsupported, "%s: node '%s' (%s): the axes must be constant", im.source_.c_str(),
-               name.c_str(), op.c_str());
-      axes.clear();
-      for (int64_t k = 0; k < (*s)->c.count(); ++k) axes.push_back((*s)->c.int_at(k));
+      PF_RETURN_IF_ERROR(constant_ints(im, node, 1, name, "the axes must be constant", &axes));
     }
     shape = squeezed_shape(op == "Unsqueeze", dims, axes);
   }

@@ -58,6 +58,17 @@ void check_same(const graph::Graph& graph, const Backend* backend, const std::st
   }
 }
 
+// The arena of a session of `graph` on `backend`: smaller than the reference's when an activation
+// fuses into the node before it (that node's own output is never stored).
+size_t arena_bytes(const graph::Graph& graph, const Backend* backend) {
+  test::LoadedModel loaded = test::load_graph(graph);
+  SessionOptions options;
+  options.backend = backend;
+  Result<Session> session = Session::open(std::move(*loaded.model), options);
+  REQUIRE(session.is_ok());
+  return session->memory_bytes();
+}
+
 TEST_CASE("backends: find_backend names the backends this build has") {
   CHECK(find_backend("reference") == &reference_backend());
   CHECK(find_backend("nonsense") == nullptr);
@@ -148,15 +159,7 @@ TEST_CASE("backends: a Silu or HardSwish after a convolution or fully connected 
       if (name != "onednn") continue;
       // Fused, the convolution's own output is never stored: the arena is smaller than the
       // reference's, which holds both it and the activation's.
-      const auto arena = [&](const Backend* on) {
-        test::LoadedModel loaded = test::load_graph(*g);
-        SessionOptions options;
-        options.backend = on;
-        Result<Session> session = Session::open(std::move(*loaded.model), options);
-        REQUIRE(session.is_ok());
-        return session->memory_bytes();
-      };
-      CHECK(arena(backend) < arena(&reference_backend()));
+      CHECK(arena_bytes(*g, backend) < arena_bytes(*g, &reference_backend()));
     }
   }
 }
@@ -181,15 +184,7 @@ TEST_CASE("backends: a Relu after an inference batch norm runs inside it on oneD
   REQUIRE(g.is_ok());
   check_same(*g, onednn, "batch norm + relu", 4);
   // Fused, the batch norm's own output is never stored: x, it and the Relu's are not all alive.
-  const auto arena = [&](const Backend* on) {
-    test::LoadedModel loaded = test::load_graph(*g);
-    SessionOptions options;
-    options.backend = on;
-    Result<Session> session = Session::open(std::move(*loaded.model), options);
-    REQUIRE(session.is_ok());
-    return session->memory_bytes();
-  };
-  CHECK(arena(onednn) < arena(&reference_backend()));
+  CHECK(arena_bytes(*g, onednn) < arena_bytes(*g, &reference_backend()));
 }
 
 // The losses of `steps` Adam steps of `name` (batch 8) on `backend`, from the same start.

@@ -153,8 +153,7 @@ bool onednn_supports(const Model& model, const NodeInfo& node) {
     case OpType::Log:
     case OpType::Abs:
     case OpType::LeakyRelu:
-    case OpType::Elu:
-      return !node.backward && x.rank >= 1;  // forward: the gradients' conventions at kinks stay the reference's
+    case OpType::Elu:  // forward: the gradients' conventions at kinks stay the reference's
     case OpType::ReduceMean:
     case OpType::ReduceSum:
     case OpType::ReduceMax:
